@@ -1,0 +1,1 @@
+"""LLM agents: model access, Planner, Coder, auto-fix, Critic."""

@@ -1,0 +1,1 @@
+"""Front end and lowering: text -> tree -> lesson model -> checks -> Manim Python."""

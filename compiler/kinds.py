@@ -1,0 +1,152 @@
+"""What each element kind, action and option accepts: the one table that the builder, the
+checks, the formatter, the JSON Schema, the README reference and the lowering agree on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Option value types
+NUMBER = "number"
+POSITIVE = "positive number"
+FRACTION = "number from 0 to 1"
+COLOR = "colour"
+RANGE = "range"
+WORD = "word"
+STRING = "string"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    type: str
+    doc: str
+
+
+OPTIONS: dict[str, OptionSpec] = {
+    "color": OptionSpec(COLOR, "stroke or text colour: a name (blue, light_gray…) or #rrggbb"),
+    "fill": OptionSpec(COLOR, "fill colour of a shape"),
+    "opacity": OptionSpec(FRACTION, "fill opacity of a shape, 0 to 1"),
+    "scale": OptionSpec(POSITIVE, "extra scale factor applied after layout (1 = as laid out)"),
+    "font_size": OptionSpec(POSITIVE, "text size in points (Manim's font_size; default 32)"),
+    "stroke": OptionSpec(POSITIVE, "stroke width of lines and outlines (default 4)"),
+    "radius": OptionSpec(POSITIVE, "radius in grid cells"),
+    "width": OptionSpec(POSITIVE, "width in grid cells"),
+    "height": OptionSpec(POSITIVE, "height in grid cells"),
+    "side": OptionSpec(POSITIVE, "side length in grid cells"),
+    "x": OptionSpec(RANGE, "x range, low..high"),
+    "y": OptionSpec(RANGE, "y range, low..high"),
+    "step": OptionSpec(POSITIVE, "distance between tick marks"),
+    "language": OptionSpec(WORD, "programming language of a code listing (python, c, js…)"),
+    "x_label": OptionSpec(STRING, "label of the x axis"),
+    "y_label": OptionSpec(STRING, "label of the y axis"),
+}
+
+SHAPE_STYLE = ("color", "fill", "opacity", "stroke", "scale")
+TEXT_STYLE = ("color", "font_size", "scale")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """The shape of one element kind's statement."""
+
+    name: str
+    doc: str
+    example: str
+    texts: tuple[int, int] = (0, 0)  # how many strings (min, max)
+    text_doc: str = ""
+    points: tuple[int, int] = (0, 0)
+    endpoints: bool = False  # accepts `from X to Y`
+    needs_target: bool = False  # `on ax`
+    rows: str = ""  # "" no rows; "items": one string per row; "table": strings per row
+    options: tuple[str, ...] = ()
+    placement: str = "any"  # "any", "relation" (must be placed relative to an element), "none"
+    attached: bool = False  # drawn on another element: overlaps with its target are intended
+    textual: bool = False  # its content is text (readability checks apply)
+
+
+KINDS: dict[str, KindSpec] = {k.name: k for k in [
+    KindSpec("title", "a large heading inside the visual area", 'title t "Why triangles?" at A3',
+             texts=(1, 1), text_doc="the heading", options=TEXT_STYLE, textual=True),
+    KindSpec("text", "a sentence or short paragraph", 'text note "Area = base × height ÷ 2" at F3',
+             texts=(1, 1), text_doc="the text", options=TEXT_STYLE, textual=True),
+    KindSpec("bullets", "a bulleted list; items as strings, or one per indented row",
+             'bullets facts "one right angle" "three sides" in A1..C6',
+             texts=(0, 50), text_doc="the items", rows="items", options=TEXT_STYLE, textual=True),
+    KindSpec("math", "a LaTeX formula; write it between $…$", "math eq $a^2 + b^2 = c^2$ at F4",
+             texts=(1, 1), text_doc="the LaTeX source", options=TEXT_STYLE, textual=True),
+    KindSpec("code", 'a code listing; multi-line code goes in a """block""" string',
+             'code fib """def fib(n): ...""" language=python in A1..D6',
+             texts=(1, 1), text_doc="the code", options=("language", "font_size", "scale"),
+             textual=True),
+    KindSpec("image", "a picture from a file, relative to the lesson file",
+             'image photo "figures/triangle.png" in A1..C3',
+             texts=(1, 1), text_doc="the image's path", options=("scale",)),
+    KindSpec("circle", "a circle", "circle c radius=1 at C3 color=red", options=SHAPE_STYLE + ("radius",)),
+    KindSpec("rectangle", "a rectangle", "rectangle box width=3 height=1 at D3",
+             options=SHAPE_STYLE + ("width", "height")),
+    KindSpec("square", "a square", "square sq side=2 at C4 fill=blue opacity=0.5",
+             options=SHAPE_STYLE + ("side",)),
+    KindSpec("polygon", "a polygon through three or more points (scaled into its place)",
+             "polygon tri (0,0) (4,0) (0,3) in B2..E5", points=(3, 100), options=SHAPE_STYLE),
+    KindSpec("line", "a straight line: two points, or from a cell or element to another",
+             "line base from E2 to E5", points=(0, 2), endpoints=True, options=("color", "stroke")),
+    KindSpec("arrow", "an arrow: two points, or from a cell or element to another",
+             "arrow hint from note to tri color=yellow", points=(0, 2), endpoints=True,
+             options=("color", "stroke")),
+    KindSpec("dot", "a small filled dot", "dot p at C3 color=yellow", options=("color", "radius", "scale")),
+    KindSpec("axes", "coordinate axes; add curves with `plot`", "axes ax x=-3..3 y=0..9 in A1..D6",
+             options=("x", "y", "step", "color", "x_label", "y_label", "scale")),
+    KindSpec("plot", "the graph of a function of x on an axes element",
+             'plot parabola "x^2" on ax color=yellow', texts=(1, 1),
+             text_doc="the function of x (numbers, x, + - * / ^, sin cos tan exp log sqrt abs, pi, e)",
+             needs_target=True, options=("color", "stroke", "x"), placement="none", attached=True),
+    KindSpec("numberline", "a number line", "numberline nl x=-5..5 step=1 in D1..D6",
+             options=("x", "step", "color", "scale")),
+    KindSpec("table", "a table; one indented row of strings per table row",
+             'table squares in A1..C4:\n    "n" "n²"\n    "3" "9"', rows="table",
+             options=("color", "font_size", "scale"), textual=True),
+    KindSpec("brace", "a curly brace beside another element, with an optional label",
+             'brace base_brace "base" below tri', texts=(0, 1), text_doc="the label",
+             options=("color",), placement="relation", attached=True),
+    KindSpec("label", "a short label beside another element", 'label lc "c" right of tri',
+             texts=(1, 1), text_doc="the label", options=TEXT_STYLE, placement="relation",
+             attached=True, textual=True),
+    KindSpec("custom", "anything else, described in words; an LLM writes its Manim code",
+             'custom proof in A1..F6 """Four copies of the triangle slide inside a square."""',
+             texts=(0, 1), text_doc="what to show, in words", rows="items", options=(),
+             ),
+]}
+
+# Actions: canonical verb -> (what it does, example, which targets it takes)
+VERBS: dict[str, tuple[str, str]] = {
+    "create": ("draw elements (shapes are traced, text is written)", "create tri, eq"),
+    "write": ("write text or a formula stroke by stroke", "write eq"),
+    "fade in": ("fade elements in", "fade in photo"),
+    "fade out": ("fade elements out (they are gone afterwards)", "fade out tri, eq"),
+    "transform": ("morph one element into another (the second takes its place)",
+                  "transform eq into eq2"),
+    "indicate": ("briefly highlight shown elements", "indicate eq"),
+    "move": ("move elements to another anchor", "move eq to C4"),
+    "highlight": ("highlight a lecture line in the left panel", "highlight l2"),
+    "remove": ("take elements away at once", "remove tri"),
+    "play": ("run a custom element's own animation", "play proof"),
+    "say": ("narration for the step; `say l1` speaks line l1 and highlights it",
+            'say l1 "Here is a right triangle."'),
+}
+
+# Verbs that bring an element on screen, and those that take it off.
+SHOWING_VERBS = frozenset({"create", "write", "fade in", "play"})
+HIDING_VERBS = frozenset({"fade out", "remove"})
+
+# Header settings
+SETTINGS: dict[str, tuple[str, str]] = {
+    "audience": (STRING, 'who the lesson is for: audience: "ages 12-14"'),
+    "subject": (STRING, 'the subject: subject: "geometry"'),
+    "theme": (WORD, "the look: chalkboard (dark, default) or light"),
+    "resolution": ("size", "video size: resolution: 1920x1080 (default 1280x720)"),
+    "fps": (POSITIVE, "frames per second: fps: 30"),
+    "voice": (WORD, "narration voice: piper (default), espeak, none"),
+    "language": (WORD, "language of the narration: language: en"),
+    "rate": (POSITIVE, "speaking rate, 1 = normal: rate: 1.1"),
+}
+
+THEMES = ("chalkboard", "light")

@@ -1,0 +1,294 @@
+"""The lesson model: typed, frozen nodes that every stage after parsing consumes.
+
+Every node keeps its source span. Spans never take part in equality, so two lessons
+that say the same thing compare equal however they were laid out; comments do take
+part, because the formatter and the Critic must keep them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from .span import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Comments:
+    """Comments that belong to a statement: whole lines above it, and one at its line's end."""
+
+    before: tuple[str, ...] = ()
+    after: str | None = None
+
+
+NO_COMMENTS = Comments()
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string from the lesson (plain "...", math $...$ or block \"\"\"...\"\"\"), unescaped."""
+
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name used as a reference: an element id, a lecture line id or a grid cell."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """`from X to Y` on a line or arrow; each end is a grid cell or an element id."""
+
+    start: Ref
+    end: Ref
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Target:
+    """`on ax`: the element this one belongs to (a plot on its axes)."""
+
+    ref: Ref
+    span: Span = _span()
+
+
+Arg = Union[Text, Point, Endpoints, Target]
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Color:
+    """`#rrggbb` written in an option."""
+
+    hex: str
+
+
+@dataclass(frozen=True)
+class Word:
+    """A bare word value: a colour name, a language, `true`."""
+
+    name: str
+
+
+OptionValue = Union[int, float, str, Range, Color, Word]
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    value: OptionValue
+    span: Span = _span()
+    value_span: Span = _span()
+
+
+# ---------------------------------------------------------------- placements
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell of the anchor grid: row letter A-F (top to bottom), column 1-6 (left to right)."""
+
+    row: str
+    column: int
+    span: Span = _span()
+
+    @property
+    def name(self) -> str:
+        return f"{self.row}{self.column}"
+
+
+@dataclass(frozen=True)
+class At:
+    cell: Cell
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class In:
+    first: Cell
+    last: Cell
+    span: Span = _span()
+
+
+RelationWord = Literal["below", "above", "left of", "right of", "next to"]
+RELATIONS: tuple[str, ...] = ("below", "above", "left of", "right of", "next to")
+
+
+@dataclass(frozen=True)
+class Relative:
+    relation: str  # one of RELATIONS
+    target: Ref
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Auto:
+    span: Span = _span()
+
+
+Placement = Union[At, In, Relative, Auto]
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class Setting:
+    """`key: value` under the lesson header."""
+
+    key: str
+    value: OptionValue
+    comments: Comments = NO_COMMENTS
+    span: Span = _span()
+    value_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LectureLine:
+    """`line l1 "text"`: a bullet sentence of the left panel."""
+
+    id: str
+    text: Text
+    comments: Comments = NO_COMMENTS
+    span: Span = _span()
+    id_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Element:
+    """A visual: `KIND ID args... [placement] [key=value...]`, optionally with rows."""
+
+    kind: str
+    id: str
+    args: tuple[Arg, ...] = ()
+    placement: Placement | None = None
+    options: tuple[Option, ...] = ()
+    rows: tuple[tuple[Text, ...], ...] = ()  # table rows / bullet items written as a block
+    comments: Comments = NO_COMMENTS
+    span: Span = _span()
+    kind_span: Span = _span()
+    id_span: Span = _span()
+
+    def option(self, key: str, default: OptionValue | None = None) -> OptionValue | None:
+        for opt in self.options:
+            if opt.key == key:
+                return opt.value
+        return default
+
+    @property
+    def texts(self) -> tuple[Text, ...]:
+        return tuple(a for a in self.args if isinstance(a, Text))
+
+    @property
+    def points(self) -> tuple[Point, ...]:
+        return tuple(a for a in self.args if isinstance(a, Point))
+
+    @property
+    def endpoints(self) -> Endpoints | None:
+        return next((a for a in self.args if isinstance(a, Endpoints)), None)
+
+    @property
+    def target(self) -> Ref | None:
+        t = next((a for a in self.args if isinstance(a, Target)), None)
+        return t.ref if t else None
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a step does: `create tri`, `fade out a, b`, `transform a into b`,
+    `move eq to C4`, `highlight l1`, `say l1 "words"`."""
+
+    verb: str  # canonical verb: create, write, fade in, fade out, transform, indicate,
+    #            move, highlight, remove, play, say
+    targets: tuple[Ref, ...] = ()
+    text: Text | None = None  # narration for `say`
+    into: Ref | None = None  # `transform a into b`
+    to: Placement | None = None  # `move a to C4`
+    comments: Comments = NO_COMMENTS
+    span: Span = _span()
+    verb_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Step:
+    """`step 2s: actions` (or the actions as an indented block). `wait 1s` is a step with
+    no actions."""
+
+    duration: float | None  # seconds; None: not declared (defaults to DEFAULT_STEP_SECONDS)
+    actions: tuple[Action, ...] = ()
+    is_wait: bool = False
+    comments: Comments = NO_COMMENTS
+    span: Span = _span()
+    duration_span: Span = _span()
+
+    @property
+    def seconds(self) -> float:
+        return self.duration if self.duration is not None else DEFAULT_STEP_SECONDS
+
+    @property
+    def narration(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.verb == "say")
+
+
+DEFAULT_STEP_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: Text
+    duration: float | None = None  # declared target duration, seconds
+    lines: tuple[LectureLine, ...] = ()
+    elements: tuple[Element, ...] = ()
+    steps: tuple[Step, ...] = ()
+    comments: Comments = NO_COMMENTS
+    span: Span = _span()
+    id_span: Span = _span()
+
+    def element(self, element_id: str) -> Element | None:
+        return next((e for e in self.elements if e.id == element_id), None)
+
+    def line(self, line_id: str) -> LectureLine | None:
+        return next((ln for ln in self.lines if ln.id == line_id), None)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    title: Text
+    settings: tuple[Setting, ...] = ()
+    sections: tuple[Section, ...] = ()
+    comments: Comments = NO_COMMENTS  # comments above the `lesson` line
+    trailing_comments: tuple[str, ...] = ()  # comments after the last statement
+    file: str = field(default="<lesson>", compare=False)
+    span: Span = _span()
+
+    def setting(self, key: str, default: OptionValue | None = None) -> OptionValue | None:
+        for s in self.settings:
+            if s.key == key:
+                return s.value
+        return default
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)

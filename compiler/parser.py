@@ -1,0 +1,365 @@
+"""Text -> Lark parse tree, with syntax errors turned into teaching diagnostics.
+
+The grammar lives in `grammar/lecture.lark`. Comments are collected on the side (the
+formatter and the Critic keep them); indentation becomes INDENT/DEDENT tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.indenter import Indenter
+
+from lecture.grammar import GRAMMAR_DIR
+
+from .diagnostics import Diagnostic, DiagnosticError
+from .source import Source
+from .span import Span
+
+KEYWORDS = frozenset({
+    "lesson", "section", "step", "wait", "say", "fade", "in", "out", "transform", "into",
+    "move", "to", "from", "on", "at", "below", "above", "left", "right", "of", "next", "auto",
+})
+
+
+@dataclass(frozen=True)
+class Comment:
+    line: int
+    column: int
+    text: str  # without the leading '#', trailing spaces stripped
+    whole_line: bool  # nothing but white space before it on its line
+
+
+class _LessonIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types: list[str] = []
+    CLOSE_PAREN_types: list[str] = []
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 1  # mixing is rejected before parsing, so one tab is one level's unit
+
+    file = "<lesson>"
+
+    def handle_NL(self, token: Token):  # type: ignore[override]
+        yield token
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = len(indent_str)
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+            return
+        while indent < self.indent_level[-1]:
+            self.indent_level.pop()
+            yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+        if indent != self.indent_level[-1]:
+            line = (token.end_line or token.line or 1)
+            raise DiagnosticError([Diagnostic(
+                "error",
+                f"this line's indentation ({indent}) does not match any enclosing block "
+                f"(expected {self.indent_level[-1]})",
+                Span(self.file, line, 1, line, indent + 1),
+                hint="indent statements of one block by the same amount",
+                code="indentation",
+            )])
+
+
+_TERMINAL_WORDS = {
+    "NAME": "a name", "STRING": "a string", "MATH": "a $math$ string",
+    "BLOCK_STRING": 'a """block""" string', "NUMBER": "a number",
+    "DURATION": "a duration such as 2s or 500ms", "COLOR": "a colour such as #ff8800",
+    "SIZE": "a size such as 1280x720", "_NL": "the end of the line",
+    "_INDENT": "an indented block", "_DEDENT": "the end of the block", "$END": "the end of the file",
+    "COLON": "':'", "SEMICOLON": "';'", "COMMA": "','", "EQUAL": "'='", "LPAR": "'('",
+    "RPAR": "')'", "DOT": "'.'", "__ANON_0": "'..'",
+}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    words = []
+    for name in sorted(expected):
+        if name.startswith("__") and name not in _TERMINAL_WORDS:
+            continue
+        word = _TERMINAL_WORDS.get(name)
+        if word is None:
+            word = f"'{name.lower()}'" if name.isupper() and name.isalpha() else name
+        words.append(word)
+    words = sorted(set(words))
+    if not words:
+        return ""
+    if len(words) > 6:
+        words = words[:6] + ["…"]
+    return "expected " + ", ".join(words)
+
+
+def _token_text(token: Token) -> str:
+    if token.type == "_NL":
+        return "end of line"
+    if token.type == "_INDENT":
+        return "indentation"
+    if token.type in ("_DEDENT", "$END"):
+        return "end of block"
+    return repr(str(token))
+
+
+def _line_of(text: str, line: int) -> str:
+    lines = text.split("\n")
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
+    name = src.name
+    line = getattr(exc, "line", 1) or 1
+    column = getattr(exc, "column", 1) or 1
+    if line < 1:  # lark reports -1 for an error at the very end
+        lines = src.text.split("\n")
+        line, column = max(len(lines) - 1, 1), 1
+    source_line = _line_of(src.text, line)
+    stripped = source_line.strip()
+    first_word = stripped.split(" ", 1)[0] if stripped else ""
+
+    if isinstance(exc, UnexpectedCharacters):
+        ch = source_line[column - 1: column] if column - 1 < len(source_line) else ""
+        if ch == '"':
+            rest = source_line[column - 1:]
+            if rest.startswith('"""'):
+                return Diagnostic("error", 'unterminated block string: no closing """',
+                                  Span(name, line, column, line, column + 3),
+                                  'close the block with """ on a later line', "unterminated-string")
+            return Diagnostic("error", "unterminated string",
+                              Span(name, line, column, line, len(source_line) + 1),
+                              'close it with a " on the same line; for several lines use """…"""',
+                              "unterminated-string")
+        if ch == "$":
+            return Diagnostic("error", "unterminated math string",
+                              Span(name, line, column, line, len(source_line) + 1),
+                              "close the formula with a second $ on the same line",
+                              "unterminated-string")
+        if ch == "\t":
+            return Diagnostic("error", "a tab inside a line is not allowed here",
+                              Span(name, line, column, line, column + 1), "use spaces", "syntax")
+        shown = ch if ch.strip() else repr(ch)
+        hint = None
+        if ch == "'":
+            hint = "strings use double quotes: \"like this\""
+        elif ch.isdigit() and first_word in ("step", "wait"):
+            hint = "durations need a unit: 2s, 1.5s or 500ms"
+        elif ch.isdigit():
+            hint = "a name cannot start with a digit"
+        return Diagnostic("error", f"unexpected character {shown!r}" if ch.strip() else
+                          f"unexpected character {shown}",
+                          Span(name, line, column, line, column + 1), hint, "syntax")
+
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        expected = set(exc.expected)
+        tline = token.line if token.line and token.line > 0 else line
+        tcol = token.column if token.column and token.column > 0 else column
+        if token.type == "_INDENT":
+            tline = token.end_line or tline
+            tcol = 1
+            width = len(str(token)) or 1
+            return Diagnostic("error", "unexpected indentation",
+                              Span(name, tline, 1, tline, width + 1),
+                              "only a section's statements, a step's actions and an element's "
+                              "rows are indented under the line above; line this one up with "
+                              "its neighbours", "indentation")
+        if token.type == "_NL" or token.type in ("_DEDENT", "$END"):
+            # The line ended too early: point at its end.
+            tline = token.line if token.line and token.line > 0 else line
+            end_line_text = _line_of(src.text, tline)
+            code_part = _strip_comment(end_line_text)
+            tcol = len(code_part) + 1
+            message = "this line ends too early"
+            hint = _describe_expected(expected)
+            hint = _early_end_hint(code_part.strip(), expected) or hint
+            return Diagnostic("error", message, Span(name, tline, max(tcol - 1, 1), tline, tcol),
+                              hint or None, "syntax")
+        width = max(len(str(token)), 1)
+        span = Span(name, tline, tcol, tline, tcol + width)
+        hint = _unexpected_hint(str(token), token.type, expected, stripped)
+        return Diagnostic("error", f"unexpected {_token_text(token)}", span,
+                          hint or _describe_expected(expected) or None, "syntax")
+
+    if isinstance(exc, UnexpectedEOF):
+        lines = src.text.split("\n")
+        last = max(len(lines) - 1, 1)
+        return Diagnostic("error", "unexpected end of file",
+                          Span(name, last, 1, last, len(lines[last - 1]) + 1),
+                          _describe_expected(set(exc.expected)) or None, "syntax")
+    return Diagnostic("error", "syntax error", Span.point(name, line, column), None, "syntax")
+
+
+def _strip_comment(line: str) -> str:
+    # Good enough for pointing at a line's end: drop a trailing comment outside strings.
+    in_string = False
+    for i, ch in enumerate(line):
+        if ch == '"' and (i == 0 or line[i - 1] != "\\"):
+            in_string = not in_string
+        elif ch == "#" and not in_string and not re.match(r"#[0-9a-fA-F]{6}", line[i:]):
+            return line[:i].rstrip()
+    return line.rstrip()
+
+
+def _early_end_hint(code: str, expected: set[str]) -> str | None:
+    words = code.split()
+    if not words:
+        return None
+    head = words[0]
+    if head == "section" and len(words) <= 2:
+        return 'a section needs an id and a title: section intro "Right triangles"'
+    if head == "section":
+        return "a section's statements go on the following lines, indented"
+    if head == "lesson":
+        return 'the lesson needs a title: lesson "The Pythagorean Theorem"'
+    if head == "step" and "COLON" in expected:
+        return "write a ':' after the step's duration: step 2s: create tri"
+    if head == "step":
+        return "say what the step does after the ':', e.g. step 2s: create tri"
+    if head == "wait":
+        return "wait needs a duration: wait 1s"
+    if "NAME" in expected and len(words) == 1:
+        return f"'{head}' needs an id after it, e.g. {head} my_id …"
+    return None
+
+
+def _unexpected_hint(text: str, ttype: str, expected: set[str], line: str) -> str | None:
+    head = line.split(" ", 1)[0] if line else ""
+    if text in KEYWORDS and "NAME" in expected:
+        return f"'{text}' is a keyword of the language and cannot be used as a name"
+    if ttype == "NAME" and "DURATION" in expected and head in ("step", "wait"):
+        return "durations are written 2s, 1.5s or 500ms"
+    if ttype == "NUMBER" and head in ("step", "wait", "section"):
+        return "durations need a unit: 2s, 1.5s or 500ms"
+    if ttype == "NAME" and "COLON" in expected and head == "step":
+        return "write a ':' after the step's duration: step 2s: create tri"
+    if ttype == "NAME" and "EQUAL" in expected:
+        return f"options are written key=value, e.g. color=blue; is '{text}' a misplaced word?"
+    if ttype == "NAME" and head == "lesson":
+        return 'the lesson title is a string: lesson "The Pythagorean Theorem"'
+    if ttype == "NAME" and head == "section":
+        return 'a section is written: section ID "Title" [duration]'
+    return None
+
+
+def _check_indentation_chars(src: Source) -> None:
+    """Reject mixed tabs and spaces before parsing: their width is ambiguous."""
+    first_kind: tuple[str, int] | None = None
+    for number, line in enumerate(src.text.split("\n"), start=1):
+        body = line.lstrip(" \t")
+        if not body or body.startswith("#"):
+            continue
+        indent = line[: len(line) - len(body)]
+        if not indent:
+            continue
+        kinds = set(indent)
+        if len(kinds) > 1:
+            col = indent.index("\t" if indent[0] == " " else " ") + 1
+            raise DiagnosticError([Diagnostic(
+                "error", "this line's indentation mixes tabs and spaces",
+                Span(src.name, number, col, number, len(indent) + 1),
+                "indent with spaces only (most editors can convert tabs to spaces)", "tabs")])
+        kind = "\t" if "\t" in kinds else " "
+        if first_kind is None:
+            first_kind = (kind, number)
+        elif first_kind[0] != kind:
+            what = "tabs" if kind == "\t" else "spaces"
+            other = "spaces" if kind == "\t" else "tabs"
+            raise DiagnosticError([Diagnostic(
+                "error", f"this line is indented with {what}, but line {first_kind[1]} uses {other}",
+                Span(src.name, number, 1, number, len(indent) + 1),
+                "indent with spaces only (most editors can convert tabs to spaces)", "tabs")])
+
+
+def parse_tree(src: Source) -> tuple[Tree, list[Comment]]:
+    """Parse normalised lesson text. Raises DiagnosticError on any syntax error."""
+    if not src.text.strip():
+        raise DiagnosticError([Diagnostic(
+            "error", "the lesson is empty", Span.point(src.name, 1, 1),
+            'start with a header: lesson "Title", then a section', "empty")], src.text)
+    _check_indentation_chars(src)
+    comments: list[Comment] = []
+    text = src.text
+
+    def line_start(pos: int) -> int:
+        return text.rfind("\n", 0, pos) + 1
+
+    def on_comment(token: Token) -> Token:
+        start = token.start_pos or 0
+        whole = not text[line_start(start): start].strip()
+        comments.append(Comment(token.line or 1, token.column or 1, str(token)[1:].rstrip(), whole))
+        return token
+
+    def on_newline(token: Token) -> Token:
+        base = token.start_pos or 0
+        for m in re.finditer(r"#[^\n]*", str(token)):
+            pos = base + m.start()
+            line = text.count("\n", 0, pos) + 1
+            col = pos - line_start(pos) + 1
+            comments.append(Comment(line, col, m.group()[1:].rstrip(), True))
+        return token
+
+    try:
+        tree = _locked_parse(src, {"COMMENT": on_comment, "_NL": on_newline})
+    except UnexpectedInput as exc:
+        raise DiagnosticError([_syntax_diagnostic(src, exc)], src.text) from None
+    except DiagnosticError as exc:
+        exc.source = src.text
+        raise
+    except RecursionError:
+        raise DiagnosticError([Diagnostic(
+            "error", "the lesson is nested too deeply to read", Span.point(src.name, 1, 1),
+            "sections, steps and tables nest at most two levels", "nesting")], src.text) from None
+    comments.sort(key=lambda c: (c.line, c.column))
+    # The same comment can be seen twice (ignored COMMENT and inside _NL): keep one.
+    unique: list[Comment] = []
+    for c in comments:
+        if not unique or (unique[-1].line, unique[-1].column) != (c.line, c.column):
+            unique.append(c)
+    return tree, unique
+
+
+def _locked_parse(src: Source, callbacks: dict) -> Tree:
+    with _PARSE_LOCK:  # the lexer callbacks and the indenter are shared state
+        parser = _parser_with_callbacks()
+        indenter = parser.options.postlex
+        assert isinstance(indenter, _LessonIndenter)
+        indenter.file = src.name
+        _CALLBACKS.update(callbacks)
+        try:
+            return parser.parse(src.text)
+        finally:
+            _CALLBACKS.clear()
+
+
+def _grammar_text() -> str:
+    return (GRAMMAR_DIR / "lecture.lark").read_text(encoding="utf-8")
+
+
+_CALLBACKS: dict = {}
+_PARSE_LOCK = threading.Lock()
+
+
+def _dispatch(name: str):
+    def callback(token: Token) -> Token:
+        handler = _CALLBACKS.get(name)
+        return handler(token) if handler else token
+    return callback
+
+
+@lru_cache(maxsize=1)
+def _parser_with_callbacks() -> Lark:
+    indenter = _LessonIndenter()
+    return Lark(
+        _grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        postlex=indenter,
+        propagate_positions=True,
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": _dispatch("COMMENT"), "_NL": _dispatch("_NL")},
+    )

@@ -1,0 +1,1 @@
+"""Running compiled lessons: rendering with Manim, assembling with ffmpeg, watch mode."""
