@@ -1,9 +1,506 @@
-"""Semantic checks over a whole lesson (filled in below)."""
+"""Semantic checks over a whole lesson. Every problem is reported, not only the first.
+
+Each check is a small function registered in CHECKS; each yields Diagnostics pointing at
+the node's span with a hint where one helps.
+"""
+
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from .diagnostics import Diagnostic
-from .model import Lesson
+
+from . import model as m
+from .colors import COLORS
+from .diagnostics import Diagnostic, did_you_mean
+from .expression import ExpressionError, parse_expression
+from .kinds import (FRACTION, HIDING_VERBS, KINDS, OPTIONS, POSITIVE, RANGE, SETTINGS,
+                    SHOWING_VERBS, STRING, THEMES, VERBS, WORD)
+from .kinds import COLOR as COLOR_TYPE
+from .kinds import NUMBER as NUMBER_TYPE
+from .span import Span
+
+GRID_ROWS = "ABCDEF"
+GRID_COLUMNS = range(1, 7)
+CELL_NAME = re.compile(r"^[A-Za-z]\d+$")
+GRID_CELL = re.compile(r"^[A-F][1-6]$")
+
+Check = Callable[[m.Lesson, "Context"], Iterator[Diagnostic]]
+CHECKS: list[Check] = []
 
 
-def check(lesson: Lesson, base_dir: Path | None = None) -> list[Diagnostic]:
-    return []
+def check_function(fn: Check) -> Check:
+    CHECKS.append(fn)
+    return fn
+
+
+class Context:
+    def __init__(self, base_dir: Path | None) -> None:
+        self.base_dir = base_dir
+
+
+def error(message: str, span: Span, hint: str | None = None, code: str = "") -> Diagnostic:
+    return Diagnostic("error", message, span, hint, code)
+
+
+def warning(message: str, span: Span, hint: str | None = None, code: str = "") -> Diagnostic:
+    return Diagnostic("warning", message, span, hint, code)
+
+
+def check(lesson: m.Lesson, base_dir: Path | None = None) -> list[Diagnostic]:
+    ctx = Context(base_dir)
+    found: list[Diagnostic] = []
+    for fn in CHECKS:
+        found.extend(fn(lesson, ctx))
+    return found
+
+
+def is_cell_name(name: str) -> bool:
+    return bool(CELL_NAME.match(name))
+
+
+def endpoint_is_cell(name: str, section: m.Section) -> bool:
+    """In `from X to Y`, an element id wins over a cell-like name (c2 may be an element)."""
+    return section.element(name) is None and is_cell_name(name)
+
+
+# ------------------------------------------------------------------ header
+
+@check_function
+def header(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    if lesson.span.line and not lesson.title.value.strip():
+        yield error("the lesson title is empty", lesson.title.span or lesson.span,
+                    'give the lesson a title: lesson "The Pythagorean Theorem"', "empty-title")
+    seen: dict[str, m.Setting] = {}
+    for s in lesson.settings:
+        if s.key in seen:
+            yield error(f"'{s.key}' is set twice", s.span,
+                        f"the first is at line {seen[s.key].span.line}; keep one", "duplicate-setting")
+        seen[s.key] = s
+        spec = SETTINGS.get(s.key)
+        if spec is None:
+            hint = did_you_mean(s.key, SETTINGS) or "settings: " + ", ".join(SETTINGS)
+            yield error(f"unknown setting '{s.key}'", s.span, hint, "unknown-setting")
+            continue
+        kind, doc = spec
+        value = s.value
+        if s.key == "theme":
+            name = value.name if isinstance(value, m.Word) else str(value)
+            if name not in THEMES:
+                yield error(f"unknown theme '{name}'", s.value_span,
+                            did_you_mean(name, THEMES) or "themes: " + ", ".join(THEMES), "unknown-theme")
+        elif kind == "size":
+            if not (isinstance(value, str) and re.fullmatch(r"\d+x\d+", value)):
+                yield error(f"'{s.key}' needs a size such as 1280x720", s.value_span, doc, "bad-setting")
+            else:
+                w, h = (int(v) for v in value.split("x"))
+                if not (16 <= w <= 7680 and 16 <= h <= 4320) or w % 2 or h % 2:
+                    yield error(f"resolution {value} is not usable", s.value_span,
+                                "use even sizes between 16 and 7680x4320, e.g. 1280x720", "bad-setting")
+        elif kind == POSITIVE:
+            if not isinstance(value, int | float) or value <= 0:
+                yield error(f"'{s.key}' needs a positive number", s.value_span, doc, "bad-setting")
+            elif s.key == "fps" and (value != int(value) or value > 120):
+                yield error("fps must be a whole number up to 120", s.value_span, doc, "bad-setting")
+        elif kind == STRING:
+            if not isinstance(value, str | m.Word):
+                yield error(f"'{s.key}' needs text in quotes", s.value_span, doc, "bad-setting")
+        elif kind == WORD:
+            if not isinstance(value, m.Word | str):
+                yield error(f"'{s.key}' needs a word", s.value_span, doc, "bad-setting")
+
+
+# ------------------------------------------------------------------ ids
+
+@check_function
+def unique_ids(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    sections: dict[str, m.Section] = {}
+    for section in lesson.sections:
+        if section.id in sections:
+            yield error(f"section '{section.id}' is defined twice", section.id_span,
+                        f"the first is at line {sections[section.id].span.line}; rename one",
+                        "duplicate-id")
+        sections[section.id] = section
+        seen: dict[str, Span] = {}
+        for node in (*section.lines, *section.elements):
+            span = node.id_span
+            if node.id in seen:
+                yield error(f"'{node.id}' is defined twice in section '{section.id}'", span,
+                            f"the first is at line {seen[node.id].line}; ids name one thing each",
+                            "duplicate-id")
+            else:
+                seen[node.id] = span
+            if isinstance(node, m.Element) and GRID_CELL.match(node.id):
+                yield error(f"'{node.id}' looks like a grid cell and cannot name an element", span,
+                            "choose a word, such as tri or eq1", "cell-id")
+
+
+# ------------------------------------------------------------------ elements
+
+def _option_diagnostics(element: m.Element, spec) -> Iterator[Diagnostic]:
+    seen: set[str] = set()
+    for opt in element.options:
+        if opt.key in seen:
+            yield error(f"option '{opt.key}' is given twice", opt.span, "keep one", "duplicate-option")
+        seen.add(opt.key)
+        if opt.key not in spec.options:
+            if opt.key in OPTIONS:
+                allowed = ", ".join(spec.options) or "none"
+                yield error(f"a {element.kind} has no option '{opt.key}'", opt.span,
+                            f"options of {element.kind}: {allowed}", "unknown-option")
+            else:
+                hint = did_you_mean(opt.key, spec.options) or (
+                    "options of " + element.kind + ": " + (", ".join(spec.options) or "none"))
+                yield error(f"unknown option '{opt.key}'", opt.span, hint, "unknown-option")
+            continue
+        yield from _option_value(opt, OPTIONS[opt.key].type)
+
+
+def _option_value(opt: m.Option, kind: str) -> Iterator[Diagnostic]:
+    value = opt.value
+    where = opt.value_span if opt.value_span.line else opt.span
+    if kind == COLOR_TYPE:
+        if isinstance(value, m.Color):
+            return
+        name = value.name if isinstance(value, m.Word) else value if isinstance(value, str) else None
+        if name is None or name.lower() not in COLORS:
+            shown = name if name is not None else value
+            hint = (did_you_mean(str(shown), COLORS) if name else None) or \
+                "use a colour name (blue, red, yellow, light_gray…) or #rrggbb"
+            yield error(f"unknown colour '{shown}'", where, hint, "unknown-color")
+    elif kind in (POSITIVE, NUMBER_TYPE, FRACTION):
+        if not isinstance(value, int | float):
+            yield error(f"'{opt.key}' needs a number", where, OPTIONS[opt.key].doc, "bad-option")
+        elif kind == POSITIVE and value <= 0:
+            yield error(f"'{opt.key}' must be greater than 0", where, OPTIONS[opt.key].doc, "bad-option")
+        elif kind == FRACTION and not 0 <= value <= 1:
+            yield error(f"'{opt.key}' must be between 0 and 1", where, OPTIONS[opt.key].doc, "bad-option")
+    elif kind == RANGE:
+        if not isinstance(value, m.Range):
+            yield error(f"'{opt.key}' needs a range such as -3..3", where, OPTIONS[opt.key].doc, "bad-option")
+        elif value.low >= value.high:
+            yield error(f"the range {value.low}..{value.high} is empty or inverted", where,
+                        f"write the smaller number first: {value.high}..{value.low}"
+                        if value.low > value.high else "give two different numbers", "bad-option")
+    elif kind == WORD:
+        if not isinstance(value, m.Word | str):
+            yield error(f"'{opt.key}' needs a word", where, OPTIONS[opt.key].doc, "bad-option")
+    elif kind == STRING:
+        if not isinstance(value, str | m.Word):
+            yield error(f"'{opt.key}' needs text in quotes", where, OPTIONS[opt.key].doc, "bad-option")
+
+
+def _count_diagnostic(element: m.Element, what: str, have: int, bounds: tuple[int, int],
+                      example: str) -> Iterator[Diagnostic]:
+    low, high = bounds
+    if low <= have <= high:
+        return
+    if high == 0:
+        yield error(f"a {element.kind} takes no {what}s", element.span, f"for example: {example}",
+                    "bad-args")
+    elif have < low:
+        need = f"{low}" if low == high else f"at least {low}"
+        yield error(f"a {element.kind} needs {need} {what}{'s' if low > 1 else ''}", element.id_span,
+                    f"for example: {example}", "bad-args")
+    else:
+        yield error(f"a {element.kind} takes at most {high} {what}{'s' if high > 1 else ''}",
+                    element.span, f"for example: {example}", "bad-args")
+
+
+def _cell_diagnostics(cell: m.Cell) -> Iterator[Diagnostic]:
+    if cell.row == "?":
+        return  # already reported by the builder
+    if cell.row not in GRID_ROWS or cell.column not in GRID_COLUMNS:
+        yield error(f"cell {cell.name} is off the grid", cell.span,
+                    "the grid has rows A-F (top to bottom) and columns 1-6 (left to right)",
+                    "off-grid")
+
+
+def _placement_diagnostics(element: m.Element, section: m.Section) -> Iterator[Diagnostic]:
+    p = element.placement
+    if p is None:
+        return
+    if isinstance(p, m.At):
+        yield from _cell_diagnostics(p.cell)
+    elif isinstance(p, m.In):
+        yield from _cell_diagnostics(p.first)
+        yield from _cell_diagnostics(p.last)
+        if p.first.row != "?" and p.last.row != "?" and (
+                p.first.row > p.last.row or p.first.column > p.last.column):
+            fixed = (f"{min(p.first.row, p.last.row)}{min(p.first.column, p.last.column)}.."
+                     f"{max(p.first.row, p.last.row)}{max(p.first.column, p.last.column)}")
+            yield error(f"the area {p.first.name}..{p.last.name} is inverted", p.span,
+                        f"name the top-left cell first: in {fixed}", "inverted-area")
+    elif isinstance(p, m.Relative):
+        yield from _reference(p.target, section, element_only=True, what="placed relative to")
+        if p.target.name == element.id:
+            yield error(f"'{element.id}' is placed relative to itself", p.target.span,
+                        "name another element", "relation-self")
+
+
+def _reference(ref: m.Ref, section: m.Section, *, element_only: bool = False,
+               line_only: bool = False, what: str = "used") -> Iterator[Diagnostic]:
+    names = [e.id for e in section.elements] if not line_only else []
+    if not element_only:
+        names += [ln.id for ln in section.lines]
+    if ref.name in names:
+        return
+    if line_only and section.element(ref.name):
+        yield error(f"'{ref.name}' is an element, not a lecture line", ref.span,
+                    "highlight takes a lecture line id (line l1 \"…\")", "not-a-line")
+        return
+    if element_only and section.line(ref.name):
+        yield error(f"'{ref.name}' is a lecture line, not an element", ref.span,
+                    "lecture lines live in the left panel; use `highlight` or `say` for them",
+                    "not-an-element")
+        return
+    hint = did_you_mean(ref.name, names) or (
+        f"define it in section '{section.id}' first, e.g. text {ref.name} \"…\"" if element_only
+        else f"known here: {', '.join(names)}" if names else None)
+    kind = "lecture line" if line_only else "element"
+    yield error(f"no {kind} named '{ref.name}' in section '{section.id}'", ref.span, hint,
+                "undefined-id")
+
+
+def _expression_diagnostics(text: m.Text) -> Iterator[Diagnostic]:
+    try:
+        parse_expression(text.value)
+    except ExpressionError as exc:
+        span = text.span
+        if span.line and span.line == span.end_line and "\\" not in text.value:
+            col = span.column + 1 + exc.offset
+            span = m.Span(span.file, span.line, col, span.line, col + max(exc.length, 1),
+                          span.start_pos + 1 + exc.offset, span.start_pos + 1 + exc.offset + exc.length)
+        yield error(exc.message, span, exc.hint, "bad-expression")
+
+
+@check_function
+def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    for section in lesson.sections:
+        for el in section.elements:
+            spec = KINDS.get(el.kind)
+            if spec is None:
+                hint = did_you_mean(el.kind, KINDS) or "kinds: " + ", ".join(KINDS)
+                yield error(f"unknown element kind '{el.kind}'", el.kind_span, hint, "unknown-kind")
+                continue
+            yield from _count_diagnostic(el, "string", len(el.texts), spec.texts, spec.example)
+            points = len(el.points)
+            if el.endpoints is not None and not spec.endpoints:
+                yield error(f"a {el.kind} takes no `from … to …`", el.endpoints.span,
+                            f"for example: {spec.example}", "bad-args")
+            if el.kind in ("line", "arrow"):
+                if el.endpoints is None and points != 2:
+                    yield error(f"a {el.kind} needs two points or `from … to …`", el.id_span,
+                                f"for example: {spec.example} — or: {el.kind} {el.id} (0,0) (2,1)",
+                                "bad-args")
+                if el.endpoints is not None and points:
+                    yield error(f"a {el.kind} takes either points or `from … to …`, not both",
+                                el.points[0].span, None, "bad-args")
+            else:
+                yield from _count_diagnostic(el, "point", points, spec.points, spec.example)
+            if el.target is not None and not spec.needs_target:
+                yield error(f"a {el.kind} is not drawn `on` another element", el.target.span,
+                            f"for example: {spec.example}", "bad-args")
+            if spec.needs_target:
+                if el.target is None:
+                    yield error(f"a {el.kind} needs the axes it is drawn on", el.id_span,
+                                f"for example: {spec.example}", "bad-args")
+                else:
+                    target = section.element(el.target.name)
+                    if target is None:
+                        yield from _reference(el.target, section, element_only=True)
+                    elif target.kind != "axes":
+                        yield error(f"'{el.target.name}' is a {target.kind}, not axes", el.target.span,
+                                    f"plots are drawn on axes: axes ax x=-3..3 y=-1..9 in A1..D6",
+                                    "bad-target")
+            if el.rows and not spec.rows:
+                yield error(f"a {el.kind} takes no indented rows", el.rows[0][0].span,
+                            f"for example: {spec.example}", "bad-args")
+            if spec.rows == "items" and any(len(r) != 1 for r in el.rows):
+                bad = next(r for r in el.rows if len(r) != 1)
+                yield error(f"each row of a {el.kind} is one string", bad[1].span,
+                            "put each item on its own line", "bad-args")
+            if el.kind == "table" and not el.rows:
+                yield error("a table needs rows", el.id_span,
+                            'end the line with ":" and write one indented row per line: "x" "y"',
+                            "bad-args")
+            if el.kind == "table" and el.rows and len({len(r) for r in el.rows}) > 1:
+                counts = [len(r) for r in el.rows]
+                bad = next(r for r in el.rows if len(r) != counts[0])
+                yield error(f"this row has {len(bad)} cells, the first row has {counts[0]}",
+                            bad[0].span, "give every row the same number of strings", "ragged-table")
+            if el.kind == "bullets" and not el.texts and not el.rows:
+                yield error("a bullets list needs items", el.id_span, f"for example: {spec.example}",
+                            "bad-args")
+            if el.kind == "custom" and not el.texts and not el.rows:
+                yield error("a custom element needs a description in words", el.id_span,
+                            f"for example: {spec.example}", "bad-args")
+            if spec.placement == "relation" and not isinstance(el.placement, m.Relative):
+                yield error(f"a {el.kind} is placed relative to another element", el.id_span,
+                            f"for example: {spec.example}", "needs-relation")
+            if spec.placement == "none" and el.placement is not None:
+                yield error(f"a {el.kind} takes its place from its axes", el.placement.span,
+                            "remove the placement", "bad-placement")
+            yield from _option_diagnostics(el, spec)
+            yield from _placement_diagnostics(el, section)
+            if el.endpoints is not None:
+                for end in (el.endpoints.start, el.endpoints.end):
+                    if not endpoint_is_cell(end.name, section):
+                        yield from _reference(end, section, element_only=True)
+                    else:
+                        cell = m.Cell(end.name[0].upper(), int(end.name[1:]), end.span)
+                        yield from _cell_diagnostics(cell)
+            if el.kind == "plot" and el.texts:
+                yield from _expression_diagnostics(el.texts[0])
+            if el.kind == "image" and el.texts:
+                yield from _image_diagnostics(el.texts[0], ctx)
+            if el.kind == "math" and el.texts and ("\n" in el.texts[0].value or "\t" in el.texts[0].value):
+                yield warning("this formula contains a line break", el.texts[0].span,
+                              "in \"…\" strings \\n is a line break (\\nabla, \\neq…): write LaTeX "
+                              "between $…$, where backslashes stay as written", "math-escape")
+
+
+def _image_diagnostics(path_text: m.Text, ctx: Context) -> Iterator[Diagnostic]:
+    if ctx.base_dir is None:
+        return
+    path = (ctx.base_dir / path_text.value)
+    if not path_text.value.strip():
+        yield error("the image path is empty", path_text.span, None, "missing-image")
+    elif not path.is_file():
+        near = None
+        parent = path.parent
+        if parent.is_dir():
+            near = did_you_mean(path.name, [p.name for p in parent.iterdir()])
+        yield error(f"image file '{path_text.value}' does not exist", path_text.span,
+                    near or "paths are relative to the lesson file's folder", "missing-image")
+
+
+# ------------------------------------------------------------------ relations
+
+@check_function
+def relation_cycles(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    for section in lesson.sections:
+        edges: dict[str, str] = {}
+        spans: dict[str, Span] = {}
+        for el in section.elements:
+            if isinstance(el.placement, m.Relative):
+                edges[el.id] = el.placement.target.name
+                spans[el.id] = el.placement.span
+        reported: set[str] = set()
+        for start in edges:
+            path = [start]
+            node = start
+            while node in edges:
+                node = edges[node]
+                if node in path:
+                    cycle = path[path.index(node):]
+                    if not reported.intersection(cycle):
+                        reported.update(cycle)
+                        shown = " → ".join(cycle + [node])
+                        first = min(cycle, key=lambda n: (spans[n].line, spans[n].column))
+                        yield error(f"these placements form a cycle: {shown}", spans[first],
+                                    "anchor one of them to the grid, e.g. `at C3`", "relation-cycle")
+                    break
+                path.append(node)
+
+
+# ------------------------------------------------------------------ timeline
+
+@check_function
+def timeline(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    for section in lesson.sections:
+        visible: set[str] = set()
+        gone: dict[str, Span] = {}
+        shown_ever: set[str] = set()
+        total = 0.0
+        for step in section.steps:
+            if step.duration is not None and step.duration <= 0:
+                yield error("a step must last longer than 0 s", step.duration_span or step.span,
+                            "write a duration such as 1s or 500ms", "bad-duration")
+            total += step.seconds
+            for action in step.actions:
+                yield from _action(action, section, visible, gone, shown_ever)
+        if section.duration is not None:
+            if section.duration <= 0:
+                yield error("a section's duration must be positive", section.span, None, "bad-duration")
+            elif total > section.duration + 1e-9:
+                yield warning(f"the steps of section '{section.id}' last {total:g} s, more than the "
+                              f"declared {section.duration:g} s", section.span,
+                              "shorten some steps or raise the section's duration", "section-too-long")
+        if not section.steps:
+            yield warning(f"section '{section.id}' has no steps, so it shows nothing", section.id_span,
+                          "add a step, e.g. step 2s: create …", "no-steps")
+        for el in section.elements:
+            if el.id not in shown_ever and KINDS.get(el.kind) is not None:
+                yield warning(f"'{el.id}' is never shown", el.id_span,
+                              f"add a step that shows it: step 1s: create {el.id}", "never-shown")
+
+
+def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[str, Span],
+            shown_ever: set[str]) -> Iterator[Diagnostic]:
+    verb = action.verb
+    if verb not in VERBS:
+        hint = did_you_mean(verb, VERBS) or "actions: " + ", ".join(VERBS)
+        if verb in ("fadein", "fade_in"):
+            hint = "did you mean 'fade in'?"
+        if verb in ("fadeout", "fade_out"):
+            hint = "did you mean 'fade out'?"
+        yield error(f"unknown action '{verb}'", action.verb_span, hint, "unknown-action")
+        return
+    if verb in ("highlight", "say"):
+        for ref in action.targets:
+            yield from _reference(ref, section, line_only=True)
+        return
+    targets = list(action.targets)
+    for ref in targets:
+        bad = list(_reference(ref, section, element_only=True))
+        if bad:
+            yield from bad
+            continue
+        name = ref.name
+        if verb in SHOWING_VERBS:
+            if name in visible:
+                yield error(f"'{name}' is already on screen", ref.span,
+                            "it was shown by an earlier step; use `indicate` to draw attention to it",
+                            "already-shown")
+            el = section.element(name)
+            if verb == "play" and el is not None and el.kind != "custom":
+                yield error(f"'{name}' is a {el.kind}; `play` runs a custom element's animation",
+                            ref.span, f"use `create {name}`", "bad-action")
+            if el is not None and el.kind == "plot" and el.target is not None \
+                    and el.target.name not in visible:
+                yield error(f"the plot '{name}' is shown before its axes '{el.target.name}'",
+                            ref.span, f"create {el.target.name} in this or an earlier step",
+                            "before-exists")
+            visible.add(name)
+            shown_ever.add(name)
+            gone.pop(name, None)
+            continue
+        if name not in visible:
+            if name in gone:
+                yield error(f"'{name}' acts after it was removed (line {gone[name].line})", ref.span,
+                            f"show it again first, e.g. fade in {name}", "after-removed")
+            else:
+                yield error(f"'{name}' is used before it is shown", ref.span,
+                            f"show it in an earlier step: create {name}", "before-exists")
+            continue
+        if verb in HIDING_VERBS:
+            visible.discard(name)
+            gone[name] = action.span
+    if verb == "transform" and action.into is not None:
+        bad = list(_reference(action.into, section, element_only=True))
+        if bad:
+            yield from bad
+            return
+        if action.into.name in visible:
+            yield error(f"'{action.into.name}' is already on screen", action.into.span,
+                        "transform into an element that is not shown yet", "already-shown")
+        for ref in targets:
+            visible.discard(ref.name)
+            gone[ref.name] = action.span
+        visible.add(action.into.name)
+        shown_ever.add(action.into.name)
+        gone.pop(action.into.name, None)
+    if verb == "move" and action.to is not None:
+        fake = m.Element("text", "", placement=action.to)
+        yield from _placement_diagnostics(fake, section)

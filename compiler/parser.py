@@ -125,6 +125,8 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
         ch = source_line[column - 1: column] if column - 1 < len(source_line) else ""
         if ch == '"':
+            if source_line[max(column - 3, 0): column] == '"""':
+                column -= 2  # the lexer took '""' as an empty string first
             rest = source_line[column - 1:]
             if rest.startswith('"""'):
                 return Diagnostic("error", 'unterminated block string: no closing """',
@@ -229,6 +231,19 @@ def _early_end_hint(code: str, expected: set[str]) -> str | None:
 
 def _unexpected_hint(text: str, ttype: str, expected: set[str], line: str) -> str | None:
     head = line.split(" ", 1)[0] if line else ""
+    keywords = [e.lower() for e in expected if e.isalpha() and e.isupper() and e.lower() in KEYWORDS]
+    if ttype == "NAME" and keywords:
+        from .diagnostics import did_you_mean
+
+        guess = did_you_mean(text, keywords)
+        if guess:
+            return guess
+    if head and head not in KEYWORDS and head not in ("line",):
+        from .diagnostics import did_you_mean
+
+        guess = did_you_mean(head, ["step", "wait", "section", "lesson"])
+        if guess:
+            return f"'{head}' is not a statement: {guess}"
     if text in KEYWORDS and "NAME" in expected:
         return f"'{text}' is a keyword of the language and cannot be used as a name"
     if ttype == "NAME" and "DURATION" in expected and head in ("step", "wait"):

@@ -1,0 +1,5 @@
+import sys
+
+from lecture.cli import main
+
+sys.exit(main())

@@ -1,0 +1,284 @@
+"""The `lecture` command line.
+
+Every command reports a user's mistake as diagnostics (file:line:col, the source line
+underlined, a hint) and exits 2; a Python traceback is only ever shown for a bug in
+Lecture itself, and then only with LECTURE_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, has_errors
+
+EXIT_OK, EXIT_CHANGED, EXIT_ERRORS = 0, 1, 2
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    def register(fn: Callable[[argparse.Namespace], int]):
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...], source: str | None) -> None:
+    for d in diagnostics:
+        print(d.render(source), file=sys.stderr)
+
+
+def _summary(errors: int, warnings: int) -> str:
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts) or "no problems"
+
+
+# ------------------------------------------------------------------ check
+
+@command("check")
+def cmd_check(args: argparse.Namespace) -> int:
+    from lecture.compiler import frontend
+
+    status = EXIT_OK
+    all_json = []
+    for path in args.files:
+        try:
+            loaded = frontend.load_file(path, strict=args.strict)
+            diagnostics = list(loaded.diagnostics)
+            source = loaded.source.text
+        except DiagnosticError as exc:
+            diagnostics, source = exc.diagnostics, exc.source
+            status = EXIT_ERRORS
+        if args.format == "json":
+            all_json += [d.to_json() for d in diagnostics]
+            continue
+        _print_diagnostics(diagnostics, source)
+        errors = sum(d.severity == "error" for d in diagnostics)
+        warnings = len(diagnostics) - errors
+        print(f"{path}: {_summary(errors, warnings)}", file=sys.stderr if errors else sys.stdout)
+    if args.format == "json":
+        print(json.dumps(all_json, indent=2, ensure_ascii=False))
+    return status
+
+
+# ------------------------------------------------------------------ fmt
+
+@command("fmt")
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from lecture.compiler import frontend, source
+    from lecture.compiler.format import format_lesson
+    from lecture.runtime.atomic import ConcurrentEditError, write_atomically
+
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            data = Path(path).read_bytes() if Path(path).is_file() else None
+            src = source.decode(data, path) if data is not None else source.read(path)
+            lesson, diagnostics = frontend.parse_source(src)
+            if has_errors(diagnostics):
+                raise DiagnosticError(diagnostics, src.text)
+        except DiagnosticError as exc:
+            _print_diagnostics(exc.diagnostics, exc.source)
+            status = EXIT_ERRORS
+            continue
+        formatted = format_lesson(lesson)
+        if formatted == src.original:
+            continue
+        if args.check:
+            print(f"would reformat {path}")
+            status = max(status, EXIT_CHANGED)
+            continue
+        try:
+            write_atomically(Path(path), formatted, expected=data)
+        except ConcurrentEditError:
+            print(f"{path}: error: the file changed on disk while it was being formatted; "
+                  "nothing was written — run `lecture fmt` again", file=sys.stderr)
+            status = EXIT_ERRORS
+            continue
+        print(f"reformatted {path}")
+    return status
+
+
+# ------------------------------------------------------------------ schema / export / import
+
+@command("schema")
+def cmd_schema(args: argparse.Namespace) -> int:
+    from lecture.compiler.jsonform import load_schema
+
+    print(json.dumps(load_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+@command("export")
+def cmd_export(args: argparse.Namespace) -> int:
+    from lecture.compiler import frontend
+    from lecture.compiler.jsonform import lesson_to_json
+
+    try:
+        loaded = frontend.load_file(args.file)
+    except DiagnosticError as exc:
+        _print_diagnostics(exc.diagnostics, exc.source)
+        return EXIT_ERRORS
+    _print_diagnostics(loaded.diagnostics, loaded.source.text)
+    print(json.dumps(lesson_to_json(loaded.lesson), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+@command("import")
+def cmd_import(args: argparse.Namespace) -> int:
+    from lecture.compiler import frontend
+    from lecture.compiler.format import format_lesson
+    from lecture.compiler.jsonform import lesson_from_json, validate_json
+    from lecture.compiler.span import Span
+
+    name = args.file
+    try:
+        raw = Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{name}:1:1: error: cannot read the file: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        d = Diagnostic("error", f"not valid JSON: {exc.msg}", Span.point(name, exc.lineno, exc.colno),
+                       "the file must hold one JSON object, as written by `lecture export --json`")
+        _print_diagnostics([d], raw)
+        return EXIT_ERRORS
+    problems = validate_json(data)
+    if problems:
+        for p in problems:
+            print(f"{name}:1:1: error: {p}", file=sys.stderr)
+        print("  hint: see `lecture schema` for the expected shape", file=sys.stderr)
+        return EXIT_ERRORS
+    text = format_lesson(lesson_from_json(data, file=name))
+    try:
+        loaded = frontend.load_text(text, name + " (as text)", base_dir=Path(name).resolve().parent)
+        _print_diagnostics(loaded.diagnostics, text)
+    except DiagnosticError as exc:
+        _print_diagnostics(exc.diagnostics, text)
+        sys.stdout.write(text)
+        return EXIT_ERRORS
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ compile / render
+
+@command("compile")
+def cmd_compile(args: argparse.Namespace) -> int:
+    from lecture.compiler import frontend
+    from lecture.compiler.lower import compile_lesson
+
+    try:
+        loaded = frontend.load_file(args.file)
+    except DiagnosticError as exc:
+        _print_diagnostics(exc.diagnostics, exc.source)
+        return EXIT_ERRORS
+    _print_diagnostics(loaded.diagnostics, loaded.source.text)
+    module = compile_lesson(loaded.lesson, base_dir=Path(args.file).resolve().parent)
+    if args.output:
+        from lecture.runtime.atomic import write_atomically
+
+        write_atomically(Path(args.output), module.code, expected=None)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(module.code)
+    return EXIT_OK
+
+
+@command("render")
+def cmd_render(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lecture.runtime.build import render_lessons
+
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()] if args.sections else None
+    return render_lessons([Path(f) for f in args.files], quality=args.quality,
+                          output=Path(args.output) if args.output else None, sections=sections,
+                          build_root=Path(args.build_dir), console=Console(stderr=True))
+
+
+# ------------------------------------------------------------------ main
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lecture",
+        description="Compile .lecture lessons to educational videos with Manim.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", help="parse and check lessons; print diagnostics")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser("fmt", help="format lessons canonically (keeps comments)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 and name the files that would change")
+
+    sub.add_parser("schema", help="print the JSON Schema of the lesson model")
+
+    p = sub.add_parser("export", help="print a lesson as JSON")
+    p.add_argument("--json", action="store_true", default=True, help="JSON output (the default)")
+    p.add_argument("file", metavar="FILE")
+
+    p = sub.add_parser("import", help="print the lesson text of a JSON lesson")
+    p.add_argument("file", metavar="FILE.json")
+
+    p = sub.add_parser("compile", help="write the generated Manim module")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", metavar="scene.py")
+
+    p = sub.add_parser("render", help="render lessons to MP4")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-q", "--quality", choices=["low", "medium", "high", "4k"])
+    p.add_argument("-o", "--output", metavar="OUT.mp4")
+    p.add_argument("--sections", metavar="ID,ID", help="render only these sections")
+    p.add_argument("--build-dir", default="build", metavar="DIR")
+    return parser
+
+
+def _version() -> str:
+    from lecture import __version__
+
+    return f"lecture {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_ERRORS
+    try:
+        return COMMANDS[args.command](args)
+    except DiagnosticError as exc:
+        _print_diagnostics(exc.diagnostics, exc.source)
+        return EXIT_ERRORS
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in Lecture, not the user's mistake
+        if os.environ.get("LECTURE_DEBUG"):
+            traceback.print_exc()
+        print(f"lecture: internal error: {type(exc).__name__}: {exc}\n"
+              "  this is a bug in Lecture; set LECTURE_DEBUG=1 to see the traceback",
+              file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())
