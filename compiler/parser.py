@@ -158,9 +158,23 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
 
     if isinstance(exc, UnexpectedToken):
         token = exc.token
-        expected = set(exc.expected)
+        expected = _accepted(exc)
         tline = token.line if token.line and token.line > 0 else line
         tcol = token.column if token.column and token.column > 0 else column
+        if expected == {"_INDENT"}:
+            # A line ended in ':' but no indented block follows: point at that ':'.
+            lines = src.text.split("\n")
+            below = tline if token.type not in ("_DEDENT", "$END") or token.line and token.line > 0 \
+                else len(lines)
+            number = below - 1
+            while number > 1 and not _strip_comment(_line_of(src.text, number)).strip():
+                number -= 1
+            code_part = _strip_comment(_line_of(src.text, number))
+            col = max(len(code_part), 1)
+            return Diagnostic("error", "the ':' at the end of this line needs an indented block below it",
+                              Span(name, number, col, number, col + 1),
+                              "indent the lines that belong to it (a step's actions, a table's rows), "
+                              "or remove the ':'", "indentation")
         if token.type == "_INDENT":
             tline = token.end_line or tline
             tcol = 1
@@ -194,6 +208,17 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
                           Span(name, last, 1, last, len(lines[last - 1]) + 1),
                           _describe_expected(set(exc.expected)) or None, "syntax")
     return Diagnostic("error", "syntax error", Span.point(name, line, column), None, "syntax")
+
+
+def _accepted(exc: UnexpectedToken) -> set[str]:
+    """The terminals the parser accepts where it failed. Lark's `expected` comes from the
+    contextual lexer when a word does not lex in that state, and then lists only `_NL`."""
+    state = getattr(exc, "state", None)
+    try:
+        accepted = {t for t in state.parse_conf.states[state.position] if t.isupper()}
+    except (AttributeError, KeyError, IndexError, TypeError):
+        accepted = set()
+    return accepted or set(exc.expected)
 
 
 def _strip_comment(line: str) -> str:

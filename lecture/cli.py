@@ -208,6 +208,22 @@ def cmd_render(args: argparse.Namespace) -> int:
                           build_root=Path(args.build_dir), console=Console(stderr=True))
 
 
+@command("reference")
+def cmd_reference(args: argparse.Namespace) -> int:
+    from lecture.compiler.reference import embed_in_readme, language_reference
+
+    if args.update_readme:
+        from lecture.runtime.atomic import write_atomically
+
+        path = Path(args.update_readme)
+        old = path.read_bytes()
+        write_atomically(path, embed_in_readme(old.decode("utf-8")), expected=old)
+        print(f"updated the language reference in {path}")
+        return EXIT_OK
+    sys.stdout.write(language_reference())
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ main
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="write the generated Manim module")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", metavar="scene.py")
+
+    p = sub.add_parser("reference", help="print the language reference (Markdown)")
+    p.add_argument("--update-readme", metavar="README.md",
+                   help="rewrite the reference section of this README instead")
 
     p = sub.add_parser("render", help="render lessons to MP4")
     p.add_argument("files", nargs="+", metavar="FILE")

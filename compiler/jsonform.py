@@ -1,0 +1,369 @@
+"""The JSON form of a lesson: the model as plain data, for agents and tools.
+
+`lesson_to_json(lesson)` gives a dict (json.dumps-able); `lesson_from_json(data)` builds
+the model back. The round trip is lossless: `lesson_from_json(lesson_to_json(x)) == x`
+(model equality: spans are not compared, comments are). The shape is described by
+`lesson.schema.json` (JSON Schema draft 2020-12, next to this module); `validate_json`
+checks data against it.
+
+Shape, in short (see the schema for every field):
+
+* strings of the lesson (titles, texts, rows, narration) are JSON strings; ids and
+  references are JSON strings; a grid cell is a string such as "B2";
+* element arguments: a string (a text), or {"type": "point", "x", "y"},
+  {"type": "endpoints", "from", "to"}, {"type": "target", "on"};
+* placements: {"type": "at", "cell"}, {"type": "in", "first", "last"},
+  {"type": "relative", "relation", "target"}, {"type": "auto"};
+* option and setting values: a number, a string, {"type": "word", "name"},
+  {"type": "color", "hex"}, {"type": "range", "low", "high"};
+* steps: {"type": "step", "duration" (seconds or null), "actions"} or
+  {"type": "wait", "duration"};
+* comments: {"before": [...], "after": "..."}, texts without the leading '#';
+  omitted when a statement has none.
+
+Every node that came from a file carries "at": {"line", "column", "end_line",
+"end_column"} so that an agent can point at the source; "at" is optional and ignored on
+import.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from . import model as m
+
+SCHEMA_FILE = "lesson.schema.json"
+CELL_RE = re.compile(r"^([A-Z])(\d+)$")
+
+
+class JsonFormError(ValueError):
+    """The data is not a lesson in JSON form."""
+
+
+# ------------------------------------------------------------------ export
+
+def _at(span: m.Span) -> dict[str, int] | None:
+    if not span.line:
+        return None
+    return span.to_json()
+
+
+def _node(data: dict[str, Any], span: m.Span, comments: m.Comments | None = None) -> dict[str, Any]:
+    if comments is not None and comments != m.NO_COMMENTS:
+        c: dict[str, Any] = {}
+        if comments.before:
+            c["before"] = list(comments.before)
+        if comments.after is not None:
+            c["after"] = comments.after
+        data["comments"] = c
+    at = _at(span)
+    if at is not None:
+        data["at"] = at
+    return data
+
+
+def _value_to_json(value: m.OptionValue) -> Any:
+    if isinstance(value, m.Word):
+        return {"type": "word", "name": value.name}
+    if isinstance(value, m.Color):
+        return {"type": "color", "hex": value.hex}
+    if isinstance(value, m.Range):
+        return {"type": "range", "low": value.low, "high": value.high}
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise JsonFormError(f"value {value!r} has no JSON form")
+    return value
+
+
+def _placement_to_json(p: m.Placement) -> dict[str, Any]:
+    if isinstance(p, m.At):
+        return _node({"type": "at", "cell": p.cell.name}, p.span)
+    if isinstance(p, m.In):
+        return _node({"type": "in", "first": p.first.name, "last": p.last.name}, p.span)
+    if isinstance(p, m.Relative):
+        return _node({"type": "relative", "relation": p.relation, "target": p.target.name}, p.span)
+    if isinstance(p, m.Auto):
+        return _node({"type": "auto"}, p.span)
+    raise JsonFormError(f"placement {p!r} has no JSON form")
+
+
+def _arg_to_json(a: m.Arg) -> Any:
+    if isinstance(a, m.Text):
+        return a.value
+    if isinstance(a, m.Point):
+        return _node({"type": "point", "x": a.x, "y": a.y}, a.span)
+    if isinstance(a, m.Endpoints):
+        return _node({"type": "endpoints", "from": a.start.name, "to": a.end.name}, a.span)
+    if isinstance(a, m.Target):
+        return _node({"type": "target", "on": a.ref.name}, a.span)
+    raise JsonFormError(f"argument {a!r} has no JSON form")
+
+
+def _element_to_json(e: m.Element) -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": e.kind, "id": e.id}
+    if e.args:
+        data["args"] = [_arg_to_json(a) for a in e.args]
+    if e.placement is not None:
+        data["placement"] = _placement_to_json(e.placement)
+    if e.options:
+        data["options"] = [_node({"key": o.key, "value": _value_to_json(o.value)}, o.span)
+                           for o in e.options]
+    if e.rows:
+        data["rows"] = [[t.value for t in row] for row in e.rows]
+    return _node(data, e.span, e.comments)
+
+
+def _action_to_json(a: m.Action) -> dict[str, Any]:
+    data: dict[str, Any] = {"verb": a.verb}
+    if a.targets:
+        data["targets"] = [t.name for t in a.targets]
+    if a.text is not None:
+        data["text"] = a.text.value
+    if a.into is not None:
+        data["into"] = a.into.name
+    if a.to is not None:
+        data["to"] = _placement_to_json(a.to)
+    return _node(data, a.span, a.comments)
+
+
+def _step_to_json(s: m.Step) -> dict[str, Any]:
+    if s.is_wait:
+        data: dict[str, Any] = {"type": "wait", "duration": s.duration}
+        if s.actions:  # not writable in a lesson; kept so that the round trip is exact
+            data["actions"] = [_action_to_json(a) for a in s.actions]
+    else:
+        data = {"type": "step", "duration": s.duration,
+                "actions": [_action_to_json(a) for a in s.actions]}
+    return _node(data, s.span, s.comments)
+
+
+def _section_to_json(s: m.Section) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": s.id, "title": s.title.value}
+    if s.duration is not None:
+        data["duration"] = s.duration
+    data["lines"] = [_node({"id": ln.id, "text": ln.text.value}, ln.span, ln.comments)
+                     for ln in s.lines]
+    data["elements"] = [_element_to_json(e) for e in s.elements]
+    data["steps"] = [_step_to_json(st) for st in s.steps]
+    return _node(data, s.span, s.comments)
+
+
+def lesson_to_json(lesson: m.Lesson) -> dict[str, Any]:
+    """The JSON form of a lesson (a dict of plain JSON values)."""
+    data: dict[str, Any] = {
+        "title": lesson.title.value,
+        "settings": [_node({"key": s.key, "value": _value_to_json(s.value)}, s.span, s.comments)
+                     for s in lesson.settings],
+        "sections": [_section_to_json(s) for s in lesson.sections],
+    }
+    if lesson.trailing_comments:
+        data["trailing_comments"] = list(lesson.trailing_comments)
+    return _node(data, lesson.span, lesson.comments)
+
+
+# ------------------------------------------------------------------ import
+
+def _get(data: Any, key: str, where: str, default: Any = ...) -> Any:
+    if not isinstance(data, dict):
+        raise JsonFormError(f"{where}: expected an object")
+    if key not in data:
+        if default is ...:
+            raise JsonFormError(f"{where}: missing '{key}'")
+        return default
+    return data[key]
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise JsonFormError(f"{where}: expected a string")
+    return value
+
+
+def _num(value: Any, where: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise JsonFormError(f"{where}: expected a number")
+    return value
+
+
+def _comments(data: dict, where: str) -> m.Comments:
+    c = _get(data, "comments", where, None)
+    if c is None:
+        return m.NO_COMMENTS
+    before = tuple(_str(t, f"{where}.comments.before") for t in _get(c, "before", where, []))
+    after = _get(c, "after", where, None)
+    if after is not None:
+        after = _str(after, f"{where}.comments.after")
+    return m.Comments(before, after)
+
+
+def _cell(value: Any, where: str) -> m.Cell:
+    match = CELL_RE.match(_str(value, where))
+    if not match:
+        raise JsonFormError(f"{where}: {value!r} is not a cell such as B2")
+    return m.Cell(match.group(1), int(match.group(2)))
+
+
+def _ref(value: Any, where: str) -> m.Ref:
+    return m.Ref(_str(value, where))
+
+
+def _value_from_json(value: Any, where: str) -> m.OptionValue:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        kind = _get(value, "type", where)
+        if kind == "word":
+            return m.Word(_str(_get(value, "name", where), where))
+        if kind == "color":
+            return m.Color(_str(_get(value, "hex", where), where))
+        if kind == "range":
+            return m.Range(_num(_get(value, "low", where), where), _num(_get(value, "high", where), where))
+        raise JsonFormError(f"{where}: unknown value type {kind!r}")
+    return _num(value, where)
+
+
+def _placement_from_json(data: Any, where: str) -> m.Placement:
+    kind = _get(data, "type", where)
+    if kind == "at":
+        return m.At(_cell(_get(data, "cell", where), where))
+    if kind == "in":
+        return m.In(_cell(_get(data, "first", where), where), _cell(_get(data, "last", where), where))
+    if kind == "relative":
+        return m.Relative(_str(_get(data, "relation", where), where),
+                          _ref(_get(data, "target", where), where))
+    if kind == "auto":
+        return m.Auto()
+    raise JsonFormError(f"{where}: unknown placement type {kind!r}")
+
+
+def _arg_from_json(data: Any, where: str) -> m.Arg:
+    if isinstance(data, str):
+        return m.Text(data)
+    kind = _get(data, "type", where)
+    if kind == "point":
+        return m.Point(_num(_get(data, "x", where), where), _num(_get(data, "y", where), where))
+    if kind == "endpoints":
+        return m.Endpoints(_ref(_get(data, "from", where), where), _ref(_get(data, "to", where), where))
+    if kind == "target":
+        return m.Target(_ref(_get(data, "on", where), where))
+    raise JsonFormError(f"{where}: unknown argument type {kind!r}")
+
+
+def _element_from_json(data: Any, where: str) -> m.Element:
+    placement = _get(data, "placement", where, None)
+    return m.Element(
+        kind=_str(_get(data, "kind", where), where),
+        id=_str(_get(data, "id", where), where),
+        args=tuple(_arg_from_json(a, f"{where}.args[{i}]")
+                   for i, a in enumerate(_get(data, "args", where, []))),
+        placement=_placement_from_json(placement, f"{where}.placement") if placement is not None else None,
+        options=tuple(
+            m.Option(_str(_get(o, "key", f"{where}.options[{i}]"), where),
+                     _value_from_json(_get(o, "value", f"{where}.options[{i}]"), where))
+            for i, o in enumerate(_get(data, "options", where, []))),
+        rows=tuple(tuple(m.Text(_str(t, f"{where}.rows")) for t in row)
+                   for row in _get(data, "rows", where, [])),
+        comments=_comments(data, where),
+    )
+
+
+def _action_from_json(data: Any, where: str) -> m.Action:
+    text = _get(data, "text", where, None)
+    into = _get(data, "into", where, None)
+    to = _get(data, "to", where, None)
+    return m.Action(
+        verb=_str(_get(data, "verb", where), where),
+        targets=tuple(_ref(t, where) for t in _get(data, "targets", where, [])),
+        text=m.Text(_str(text, where)) if text is not None else None,
+        into=_ref(into, where) if into is not None else None,
+        to=_placement_from_json(to, f"{where}.to") if to is not None else None,
+        comments=_comments(data, where),
+    )
+
+
+def _step_from_json(data: Any, where: str) -> m.Step:
+    kind = _get(data, "type", where, "step")
+    if kind not in ("step", "wait"):
+        raise JsonFormError(f"{where}: unknown step type {kind!r}")
+    duration = _get(data, "duration", where, None)
+    if duration is not None:
+        duration = _num(duration, where)
+    return m.Step(
+        duration=duration,
+        actions=tuple(_action_from_json(a, f"{where}.actions[{i}]")
+                      for i, a in enumerate(_get(data, "actions", where, []))),
+        is_wait=kind == "wait",
+        comments=_comments(data, where),
+    )
+
+
+def _section_from_json(data: Any, where: str) -> m.Section:
+    duration = _get(data, "duration", where, None)
+    return m.Section(
+        id=_str(_get(data, "id", where), where),
+        title=m.Text(_str(_get(data, "title", where), where)),
+        duration=_num(duration, where) if duration is not None else None,
+        lines=tuple(
+            m.LectureLine(_str(_get(ln, "id", f"{where}.lines[{i}]"), where),
+                          m.Text(_str(_get(ln, "text", f"{where}.lines[{i}]"), where)),
+                          comments=_comments(ln, f"{where}.lines[{i}]"))
+            for i, ln in enumerate(_get(data, "lines", where, []))),
+        elements=tuple(_element_from_json(e, f"{where}.elements[{i}]")
+                       for i, e in enumerate(_get(data, "elements", where, []))),
+        steps=tuple(_step_from_json(s, f"{where}.steps[{i}]")
+                    for i, s in enumerate(_get(data, "steps", where, []))),
+        comments=_comments(data, where),
+    )
+
+
+def lesson_from_json(data: dict, file: str = "<json>") -> m.Lesson:
+    """The lesson model of a JSON form. Checks the shape only loosely (raising
+    JsonFormError); call `validate_json` first for a full report against the schema."""
+    return m.Lesson(
+        title=m.Text(_str(_get(data, "title", "lesson"), "lesson.title")),
+        settings=tuple(
+            m.Setting(_str(_get(s, "key", f"settings[{i}]"), f"settings[{i}].key"),
+                      _value_from_json(_get(s, "value", f"settings[{i}]"), f"settings[{i}].value"),
+                      comments=_comments(s, f"settings[{i}]"))
+            for i, s in enumerate(_get(data, "settings", "lesson", []))),
+        sections=tuple(_section_from_json(s, f"sections[{i}]")
+                       for i, s in enumerate(_get(data, "sections", "lesson", []))),
+        comments=_comments(data, "lesson"),
+        trailing_comments=tuple(_str(t, "trailing_comments")
+                                for t in _get(data, "trailing_comments", "lesson", [])),
+        file=file,
+    )
+
+
+# ------------------------------------------------------------------ schema
+
+@lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+def load_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of the JSON form (a fresh copy each call)."""
+    return json.loads(_schema_text())
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_json(data: Any) -> list[str]:
+    """Every way `data` differs from the schema, as messages with a JSON path ('' if none)."""
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    out = []
+    for error in errors:
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        out.append(f"{path or '(root)'}: {error.message}")
+    return out

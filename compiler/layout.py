@@ -1,0 +1,257 @@
+"""Anchor resolution: placements (`at B2`, `in A1..C3`, `below eq`, `auto`) -> boxes in scene
+units on the 6 x 6 anchor grid of the teaching layout.
+
+Pure geometry: the sizes it works with are measured by the caller on real Manim mobjects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lecture.runtime import theme as T
+
+from .model import At, Auto, Cell, In, Placement, Relative
+
+MARGIN = 0.1  # kept free inside an area, on each side
+GAP = 0.2  # between an element and the one it is placed relative to
+AT_MAX_WIDTH = 4.0  # what an element `at` a cell (or placed by relation) may be at most
+AT_MAX_HEIGHT = 2.0
+SHAPE_SIZE = 0.8  # default size of a shape at a cell: about one cell
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box: centre and size, in scene units."""
+
+    cx: float
+    cy: float
+    w: float
+    h: float
+
+    @property
+    def left(self) -> float:
+        return self.cx - self.w / 2
+
+    @property
+    def right(self) -> float:
+        return self.cx + self.w / 2
+
+    @property
+    def top(self) -> float:
+        return self.cy + self.h / 2
+
+    @property
+    def bottom(self) -> float:
+        return self.cy - self.h / 2
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.cx, self.cy)
+
+    def inset(self, margin: float) -> Box:
+        return Box(self.cx, self.cy, max(self.w - 2 * margin, 0.0), max(self.h - 2 * margin, 0.0))
+
+    def moved_to(self, cx: float, cy: float) -> Box:
+        return Box(cx, cy, self.w, self.h)
+
+    def contains(self, other: Box, tol: float = 1e-6) -> bool:
+        return (other.left >= self.left - tol and other.right <= self.right + tol
+                and other.bottom >= self.bottom - tol and other.top <= self.top + tol)
+
+    def overlaps(self, other: Box, tol: float = 1e-6) -> bool:
+        return (self.left < other.right - tol and other.left < self.right - tol
+                and self.bottom < other.top - tol and other.bottom < self.top - tol)
+
+    @staticmethod
+    def from_edges(left: float, right: float, bottom: float, top: float) -> Box:
+        return Box((left + right) / 2, (bottom + top) / 2, right - left, top - bottom)
+
+
+GRID = Box.from_edges(T.GRID_LEFT, T.GRID_RIGHT, T.GRID_BOTTOM, T.GRID_TOP)
+TITLE_BAND = Box.from_edges(-T.FRAME_WIDTH / 2, T.FRAME_WIDTH / 2, T.TITLE_RULE_Y, T.FRAME_HEIGHT / 2)
+PANEL = Box.from_edges(T.PANEL_LEFT, T.PANEL_RIGHT, T.PANEL_BOTTOM, T.PANEL_TOP)
+
+
+def cell_index(cell: Cell | str) -> tuple[int, int]:
+    """(row 0-5, column 0-5) of a cell or a cell name such as "B3"."""
+    name = cell.name if isinstance(cell, Cell) else cell
+    return T.GRID_ROWS.index(name[0].upper()), int(name[1:]) - 1
+
+
+def is_cell_name(name: str) -> bool:
+    return (len(name) == 2 and name[0].upper() in T.GRID_ROWS and name[1].isdigit()
+            and 1 <= int(name[1]) <= T.GRID_COLUMNS)
+
+
+def cell_center(cell: Cell | str) -> tuple[float, float]:
+    r, c = cell_index(cell)
+    return T.cell_center(T.GRID_ROWS[r], c + 1)
+
+
+def cell_box(cell: Cell | str) -> Box:
+    x, y = cell_center(cell)
+    return Box(x, y, T.CELL, T.CELL)
+
+
+def cells_box(r0: int, c0: int, r1: int, c1: int) -> Box:
+    """The box of the block of cells from (r0, c0) to (r1, c1), in either order."""
+    r0, r1 = sorted((r0, r1))
+    c0, c1 = sorted((c0, c1))
+    return Box.from_edges(T.GRID_LEFT + c0 * T.CELL, T.GRID_LEFT + (c1 + 1) * T.CELL,
+                          T.GRID_TOP - (r1 + 1) * T.CELL, T.GRID_TOP - r0 * T.CELL)
+
+
+def area_box(first: Cell, last: Cell) -> Box:
+    r0, c0 = cell_index(first)
+    r1, c1 = cell_index(last)
+    return cells_box(r0, c0, r1, c1)
+
+
+def fit_scale(w: float, h: float, box: Box, *, upscale: bool = False) -> float:
+    """The factor that makes a w x h thing fit in `box`, keeping its aspect."""
+    factors = []
+    if w > 1e-9:
+        factors.append(box.w / w)
+    if h > 1e-9:
+        factors.append(box.h / h)
+    if not factors:
+        return 1.0
+    s = min(factors)
+    return s if upscale else min(s, 1.0)
+
+
+def clamp_into(box: Box, region: Box = GRID) -> Box:
+    """Shift a box so that it lies inside `region` (centred on it if it is too big)."""
+    cx = box.cx if box.w > region.w else min(max(box.cx, region.left + box.w / 2), region.right - box.w / 2)
+    cy = box.cy if box.h > region.h else min(max(box.cy, region.bottom + box.h / 2), region.top - box.h / 2)
+    if box.w > region.w:
+        cx = region.cx
+    if box.h > region.h:
+        cy = region.cy
+    return Box(cx, cy, box.w, box.h)
+
+
+def beside(target: Box, relation: str, w: float, h: float, gap: float = GAP) -> Box:
+    """A w x h box placed `relation` of the target box, `gap` away, centred on its side."""
+    if relation == "below":
+        return Box(target.cx, target.bottom - gap - h / 2, w, h)
+    if relation == "above":
+        return Box(target.cx, target.top + gap + h / 2, w, h)
+    if relation == "left of":
+        return Box(target.left - gap - w / 2, target.cy, w, h)
+    # "right of" and "next to"
+    return Box(target.right + gap + w / 2, target.cy, w, h)
+
+
+def cells_covered(box: Box) -> list[tuple[int, int]]:
+    """The grid cells a box overlaps."""
+    out = []
+    for r in range(len(T.GRID_ROWS)):
+        for c in range(T.GRID_COLUMNS):
+            if cells_box(r, c, r, c).overlaps(box, tol=0.05):
+                out.append((r, c))
+    return out
+
+
+class Occupancy:
+    """Which grid cells are taken, for `auto` placement."""
+
+    def __init__(self) -> None:
+        self.taken: set[tuple[int, int]] = set()
+
+    def take_box(self, box: Box) -> None:
+        self.taken.update(cells_covered(box))
+
+    def take_cells(self, r0: int, c0: int, r1: int, c1: int) -> None:
+        for r in range(min(r0, r1), max(r0, r1) + 1):
+            for c in range(min(c0, c1), max(c0, c1) + 1):
+                self.taken.add((r, c))
+
+    def find(self, rows: int, cols: int) -> tuple[int, int] | None:
+        """The first free block of rows x cols cells, scanning rows top to bottom and
+        columns left to right; None when there is none."""
+        nr, nc = len(T.GRID_ROWS), T.GRID_COLUMNS
+        for r in range(nr - rows + 1):
+            for c in range(nc - cols + 1):
+                if all((rr, cc) not in self.taken
+                       for rr in range(r, r + rows) for cc in range(c, c + cols)):
+                    return r, c
+        return None
+
+    def allocate(self, w: float, h: float) -> Box:
+        """A free block of cells big enough for w x h (plus margins), shrinking the request
+        when nothing that big is free; the whole grid when the grid is full."""
+        rows = min(max(math.ceil(h + 2 * MARGIN - 1e-6), 1), len(T.GRID_ROWS))
+        cols = min(max(math.ceil(w + 2 * MARGIN - 1e-6), 1), T.GRID_COLUMNS)
+        candidates = [(rows, cols)]
+        rr, cc = rows, cols
+        while rr > 1 or cc > 1:  # shrink the longer side first, keeping the aspect roughly
+            if cc >= rr and cc > 1:
+                cc -= 1
+            else:
+                rr -= 1
+            candidates.append((rr, cc))
+        for rr, cc in candidates:
+            found = self.find(rr, cc)
+            if found is not None:
+                r, c = found
+                self.take_cells(r, c, r + rr - 1, c + cc - 1)
+                return cells_box(r, c, r + rr - 1, c + cc - 1)
+        return GRID
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where an element goes: the factor applied to its natural size and its final box."""
+
+    scale: float
+    box: Box  # the element's own box after scaling, centred where it goes
+    area: Box  # the region it was fitted into (an area, a cell's cap box, an allocated block)
+
+
+def place(placement: Placement | None, w: float, h: float, *, occupancy: Occupancy,
+          target_box: Box | None = None, upscale: bool = False,
+          max_size: tuple[float, float] = (AT_MAX_WIDTH, AT_MAX_HEIGHT)) -> Placed:
+    """Resolve a placement for something measured w x h (its natural size).
+
+    - `in A1..C3`: fit inside the area less a margin (scaled down; up too when `upscale`);
+    - `at B2`: centred on the cell, natural size capped to `max_size`, shifted into the grid;
+    - relations: beside `target_box`, `GAP` away, capped like `at`, shifted into the grid;
+    - `auto` / None: the first free block of cells that holds it, fitted like `in`.
+    """
+    if isinstance(placement, In):
+        area = area_box(placement.first, placement.last)
+        s = fit_scale(w, h, area.inset(MARGIN), upscale=upscale)
+        return Placed(s, Box(area.cx, area.cy, w * s, h * s), area)
+    if isinstance(placement, At):
+        x, y = cell_center(placement.cell)
+        cap = Box(x, y, *max_size)
+        s = fit_scale(w, h, cap, upscale=upscale)
+        box = clamp_into(Box(x, y, w * s, h * s))
+        return Placed(s, box, cap)
+    if isinstance(placement, Relative) and target_box is not None:
+        cap = Box(0, 0, *max_size)
+        s = fit_scale(w, h, cap, upscale=upscale)
+        box = clamp_into(beside(target_box, placement.relation, w * s, h * s))
+        return Placed(s, box, box)
+    # auto, no placement, or a relation whose target has no box
+    _ = Auto
+    cap = Box(0, 0, GRID.w - 2 * MARGIN, GRID.h - 2 * MARGIN)
+    s0 = fit_scale(w, h, cap)
+    area = occupancy.allocate(w * s0, h * s0)
+    s = fit_scale(w, h, area.inset(MARGIN), upscale=upscale)
+    return Placed(s, Box(area.cx, area.cy, w * s, h * s), area)
+
+
+def edge_point(box: Box, toward: tuple[float, float], buff: float = 0.1) -> tuple[float, float]:
+    """Where the ray from the box's centre toward a point leaves the box (plus `buff`)."""
+    dx, dy = toward[0] - box.cx, toward[1] - box.cy
+    if abs(dx) < 1e-9 and abs(dy) < 1e-9:
+        return box.center
+    tx = (box.w / 2) / abs(dx) if abs(dx) > 1e-9 else math.inf
+    ty = (box.h / 2) / abs(dy) if abs(dy) > 1e-9 else math.inf
+    t = min(tx, ty)
+    length = math.hypot(dx, dy)
+    t = min(t + buff / length, 1.0)
+    return (box.cx + dx * t, box.cy + dy * t)

@@ -1,0 +1,151 @@
+"""A tiny expression tree for the generated code.
+
+Each element lowers to an expression tree (calls, names, literals) that is both printed as
+Python source and, for measuring, *built* in the compiler process by calling the same
+functions with the same values — so what the layout measures is exactly what the scene
+draws, without ever evaluating text. Lesson text only ever becomes a `repr()` literal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+def num(value: float) -> str:
+    """A float printed the same way everywhere: rounded to 4 decimals, no `-0.0`."""
+    v = round(float(value), 4)
+    if v == 0 or not math.isfinite(v):
+        v = 0.0 if v == 0 or math.isnan(v) else v
+    return repr(v)
+
+
+def rounded(value: float) -> float:
+    v = round(float(value), 4)
+    return 0.0 if v == 0 else v
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name in the generated module's namespace (`DOWN`, `Text`, `np.pi`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable of the scene's construct(): another element (`ax`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Source that is printed but cannot be built in the compiler (a plot's lambda)."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Call:
+    func: Any  # a dotted name (str), or an expression whose method is called (see method)
+    args: tuple = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    method: str | None = None  # when set: func is the receiver expression, method its name
+
+    def then(self, method: str, *args: Any, **kwargs: Any) -> Call:
+        """A method call on this expression: `expr.method(args)`."""
+        return Call(self, args, tuple(kwargs.items()), method)
+
+
+def call(func: str, *args: Any, **kwargs: Any) -> Call:
+    return Call(func, args, tuple(kwargs.items()))
+
+
+def point(x: float, y: float) -> Call:
+    """np.array([x, y, 0.0]) with rounded coordinates."""
+    return Call("np.array", ([Float(x), Float(y), Float(0.0)],))
+
+
+@dataclass(frozen=True)
+class Float:
+    """A float literal printed with `num`."""
+
+    value: float
+
+
+# ---------------------------------------------------------------- printing
+
+
+def render(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value)  # always a valid literal, whatever the text
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        return num(value)
+    if isinstance(value, Float):
+        return num(value.value)
+    if isinstance(value, (Name, Var)):
+        return value.name
+    if isinstance(value, Raw):
+        return value.code
+    if isinstance(value, list):
+        return "[" + ", ".join(render(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(render(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{render(k)}: {render(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Call):
+        parts = [render(a) for a in value.args] + [f"{k}={render(v)}" for k, v in value.kwargs]
+        head = f"{render(value.func)}.{value.method}" if value.method else value.func
+        return f"{head}({', '.join(parts)})"
+    raise TypeError(f"cannot print {value!r}")
+
+
+# ---------------------------------------------------------------- building
+
+
+class NotBuildable(Exception):
+    pass
+
+
+def build(value: Any, namespace: dict[str, Any], variables: dict[str, Any] | None = None) -> Any:
+    """Build the value an expression stands for, in the compiler process."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Float):
+        return rounded(value.value)
+    if isinstance(value, Name):
+        obj: Any = None
+        head, *rest = value.name.split(".")
+        if head not in namespace:
+            raise NotBuildable(value.name)
+        obj = namespace[head]
+        for part in rest:
+            obj = getattr(obj, part)
+        return obj
+    if isinstance(value, Var):
+        if variables is None or value.name not in variables:
+            raise NotBuildable(value.name)
+        return variables[value.name]
+    if isinstance(value, Raw):
+        raise NotBuildable(value.code)
+    if isinstance(value, list):
+        return [build(v, namespace, variables) for v in value]
+    if isinstance(value, tuple):
+        return tuple(build(v, namespace, variables) for v in value)
+    if isinstance(value, dict):
+        return {build(k, namespace, variables): build(v, namespace, variables) for k, v in value.items()}
+    if isinstance(value, Call):
+        args = [build(a, namespace, variables) for a in value.args]
+        kwargs = {k: build(v, namespace, variables) for k, v in value.kwargs}
+        if value.method:
+            receiver = build(value.func, namespace, variables)
+            return getattr(receiver, value.method)(*args, **kwargs)
+        return build(Name(value.func), namespace, variables)(*args, **kwargs)
+    raise TypeError(f"cannot build {value!r}")

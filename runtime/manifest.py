@@ -1,0 +1,112 @@
+"""The build manifest: `build/<lesson>/manifest.json`.
+
+It records what a render produced and from what: each section's declared and rendered
+durations (the rendered ones read back with ffprobe, so they match the files), output
+paths, render times, status and error; the lesson's content hash; the tool versions;
+the quality, frame rate and resolution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+MANIFEST_VERSION = 1
+
+
+def content_hash(text: str) -> str:
+    """sha256 of a lesson's normalised text (LF line ends, no BOM, final newline), so the
+    same lesson saved on Windows or Unix hashes the same."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def tool_versions() -> dict[str, str | None]:
+    """Versions of lecture, manim, python and ffmpeg."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    try:
+        from lecture import __version__ as lecture_version
+    except ImportError:  # pragma: no cover
+        lecture_version = None
+    versions["lecture"] = lecture_version
+    try:
+        from importlib.metadata import version
+
+        versions["manim"] = version("manim")
+    except Exception:  # noqa: BLE001
+        versions["manim"] = None
+    try:
+        out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
+                             timeout=20).stdout
+        m = re.match(r"ffmpeg version (\S+)", out)
+        versions["ffmpeg"] = m.group(1) if m else None
+    except (OSError, subprocess.SubprocessError):
+        versions["ffmpeg"] = None
+    return versions
+
+
+@dataclass
+class SectionRecord:
+    id: str
+    title: str
+    class_name: str
+    declared_duration: float | None  # the section's declared target (`section x "T" 20s`)
+    planned_duration: float | None  # the compiled scene's length (sum of its steps)
+    status: str  # ok | failed | skipped
+    rendered_duration: float | None = None  # seconds, from ffprobe
+    frames: int | None = None
+    output: str | None = None  # the section's video
+    render_seconds: float | None = None
+    log: str | None = None
+    error: str | None = None  # `file:line:col: message`
+    diagnostic: dict | None = None
+
+
+@dataclass
+class Manifest:
+    lesson: str  # the lesson file as given
+    title: str
+    content_hash: str
+    quality: str
+    fps: int
+    resolution: str
+    module: str  # the generated module
+    source_map: str
+    sections: list[SectionRecord] = field(default_factory=list)
+    status: str = "ok"  # ok | failed | partial (only some sections asked for)
+    output: str | None = None  # lesson.mp4 (None when a section failed)
+    copied_to: str | None = None  # the -o path, when given
+    duration: float | None = None  # of the assembled video, from ffprobe
+    frames: int | None = None
+    tools: dict = field(default_factory=tool_versions)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc)
+                         .isoformat(timespec="seconds"))
+    version: int = MANIFEST_VERSION
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+
+def read_manifest(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))

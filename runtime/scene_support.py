@@ -1,0 +1,226 @@
+"""The small library that generated lesson modules import.
+
+It keeps the generated code readable: the teaching layout (title band, lecture-line panel,
+highlighting), word-wrapped text blocks, and `LectureScene.step`, which makes every step
+last exactly its declared number of frames. The compiler builds the same mobjects with
+these functions when it measures a layout, so what it measures is what gets rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+from manim import (
+    BOLD,
+    DOWN,
+    LEFT,
+    UP,
+    UR,
+    Animation,
+    AnimationGroup,
+    Line,
+    Rectangle,
+    Scene,
+    Table,
+    Text,
+    VGroup,
+    Wait,
+    config,
+)
+from manim.animation.animation import prepare_animation
+
+from . import theme as _theme
+
+QUICK = 0.5  # seconds a lecture-line highlight takes (at most the step's time)
+LINE_SPACING_RATIO = 0.45  # space between two lecture lines, in text heights
+
+
+# ---------------------------------------------------------------- text
+
+
+@lru_cache(maxsize=4096)
+def _word_width(word: str, font_size: float, weight: str) -> float:
+    return Text(word, font_size=font_size, weight=weight).width if word.strip() else 0.0
+
+
+def wrap_text(text: str, width: float | None, font_size: float, weight: str = "NORMAL") -> str:
+    """Insert line breaks so that no line of `text` is wider than `width` (greedy, by words;
+    a word longer than a line is split). Existing line breaks are kept."""
+    if width is None or width <= 0:
+        return text
+    space = _word_width("a a", font_size, weight) - 2 * _word_width("a", font_size, weight)
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        line: list[str] = []
+        line_width = 0.0
+        for word in paragraph.split(" "):
+            w = _word_width(word, font_size, weight)
+            while w > width and len(word) > 1:  # split an over-long word
+                cut = len(word) - 1
+                while cut > 1 and _word_width(word[:cut], font_size, weight) > width:
+                    cut -= 1
+                if line:
+                    out.append(" ".join(line))
+                    line, line_width = [], 0.0
+                out.append(word[:cut])
+                word = word[cut:]
+                w = _word_width(word, font_size, weight)
+            extra = w if not line else line_width + space + w
+            if line and extra > width:
+                out.append(" ".join(line))
+                line, line_width = [word], w
+            else:
+                line.append(word)
+                line_width = extra
+        out.append(" ".join(line))
+    return "\n".join(out)
+
+
+def text_block(text: str, *, width: float | None = None, font_size: float = 30,
+               color: str = "#ffffff", bold: bool = False) -> Text:
+    """A Text wrapped to `width` (scene units). Text is Pango text, not markup: any
+    character is shown as itself."""
+    weight = BOLD if bold else "NORMAL"
+    return Text(wrap_text(text, width, font_size, weight), font_size=font_size, color=color,
+                weight=weight, line_spacing=0.8)
+
+
+def bullet_list(items: Sequence[str], *, width: float | None = None, font_size: float = 30,
+                color: str = "#ffffff") -> VGroup:
+    """Bulleted items, one under another, aligned on the left."""
+    rows = []
+    for item in items:
+        dot = Text("•", font_size=font_size, color=color)
+        body = text_block(item, width=None if width is None else max(width - dot.width - 0.2, 0.5),
+                          font_size=font_size, color=color)
+        body.next_to(dot, direction=np.array([1.0, 0.0, 0.0]), buff=0.15, aligned_edge=UP)
+        rows.append(VGroup(dot, body))
+    group = VGroup(*rows)
+    if rows:
+        group.arrange(DOWN, aligned_edge=LEFT, buff=0.25 * font_size / 30)
+    return group
+
+
+def table_of(rows: Sequence[Sequence[str]], *, font_size: float = 28,
+             color: str = "#ffffff") -> Table:
+    """A table of text cells (rows padded to the same length)."""
+    n = max((len(r) for r in rows), default=1) or 1
+    cells = [list(r) + [""] * (n - len(r)) for r in rows] or [[""]]
+    return Table(cells, element_to_mobject=Text,
+                 element_to_mobject_config={"font_size": font_size, "color": color},
+                 line_config={"color": color, "stroke_width": 2}, include_outer_lines=True,
+                 v_buff=0.35, h_buff=0.6)
+
+
+def placeholder(description: str, *, width: float, height: float, color: str = "#888888",
+                text_color: str = "#ffffff") -> VGroup:
+    """What a `custom` element shows until its code is written: a dashed frame filling its
+    area, with its description inside."""
+    from manim import DashedVMobject
+
+    frame = DashedVMobject(Rectangle(width=width, height=height, color=color, stroke_width=2),
+                           num_dashes=max(int(2 * (width + height) / 0.3), 8))
+    label = text_block(description, width=max(width - 0.5, 0.5), font_size=22, color=text_color)
+    if label.width > 0 and label.height > 0:
+        label.scale(min(1.0, (width - 0.4) / label.width, (height - 0.4) / label.height))
+    tag = Text("custom", font_size=16, color=color).next_to(frame.get_corner(UR), DOWN + LEFT * 1.0,
+                                                            buff=0.1)
+    return VGroup(frame, label, tag)
+
+
+# ---------------------------------------------------------------- the scene
+
+
+class LectureScene(Scene):
+    """A section of a lesson: title band, lecture-line panel, and frame-exact steps."""
+
+    theme_name = _theme.DEFAULT_THEME
+
+    def setup(self) -> None:
+        self.theme = _theme.get_theme(self.theme_name)
+        self.camera.background_color = self.theme.background
+        self.lecture_lines: dict[str, Text] = {}
+        self.highlighted: str | None = None
+        self._declared = 0.0  # seconds declared by the steps so far
+        self._frames = 0  # frames written so far
+
+    # -- the title band and the panel -------------------------------------------------
+
+    def show_title(self, title: str) -> None:
+        t = Text(title, font_size=self.theme.title_font_size, color=self.theme.title, weight=BOLD)
+        if t.width > 0 and t.height > 0:
+            t.scale(min(1.0, _theme.TITLE_MAX_WIDTH / t.width, _theme.TITLE_MAX_HEIGHT / t.height))
+        t.move_to(np.array([0.0, _theme.TITLE_CENTER_Y, 0.0]))
+        half = _theme.FRAME_WIDTH / 2 - 0.3
+        rule = Line(np.array([-half, _theme.TITLE_RULE_Y, 0.0]),
+                    np.array([half, _theme.TITLE_RULE_Y, 0.0]), color=self.theme.rule,
+                    stroke_width=2)
+        self.add(t, rule)
+
+    def show_lines(self, lines: Iterable[tuple[str, str]]) -> None:
+        """Lay out the lecture lines in the left panel, top to bottom, wrapped to its width,
+        shrinking the font until they all fit."""
+        lines = list(lines)
+        if not lines:
+            return
+        width = _theme.PANEL_RIGHT - _theme.PANEL_LEFT
+        height = _theme.PANEL_TOP - _theme.PANEL_BOTTOM
+        font_size = self.theme.line_font_size
+        while True:
+            group = bullet_list([text for _, text in lines], width=width, font_size=font_size,
+                                color=self.theme.text)
+            group.arrange(DOWN, aligned_edge=LEFT, buff=LINE_SPACING_RATIO * font_size / 26 * 0.9)
+            if group.height <= height or font_size <= 12:
+                break
+            font_size -= 2
+        if group.height > height:
+            group.scale(height / group.height)
+        group.move_to(np.array([_theme.PANEL_LEFT, _theme.PANEL_TOP, 0.0]), aligned_edge=UP + LEFT)
+        divider = Line(np.array([_theme.PANEL_DIVIDER_X, _theme.PANEL_TOP, 0.0]),
+                       np.array([_theme.PANEL_DIVIDER_X, _theme.PANEL_BOTTOM, 0.0]),
+                       color=self.theme.rule, stroke_width=1.5)
+        for (line_id, _), row in zip(lines, group, strict=True):
+            self.lecture_lines[line_id] = row
+        self.add(group, divider)
+
+    def highlight(self, line_id: str) -> Animation | None:
+        """Turn a lecture line the accent colour, and the previously highlighted line back
+        to normal. Returned as an animation for `step`; a quick one."""
+        if line_id not in self.lecture_lines or line_id == self.highlighted:
+            return None
+        anims = [self.lecture_lines[line_id].animate.set_color(self.theme.accent)]
+        if self.highlighted is not None:
+            anims.append(self.lecture_lines[self.highlighted].animate.set_color(self.theme.text))
+        self.highlighted = line_id
+        group = AnimationGroup(*(prepare_animation(a) for a in anims))
+        group.lecture_quick = True  # type: ignore[attr-defined]
+        return group
+
+    # -- time --------------------------------------------------------------------------
+
+    def step(self, seconds: float, *animations) -> None:
+        """One step of the lesson: play the animations together over exactly `seconds`
+        (rounded to whole frames so that the scene's length is the sum of its steps), or
+        hold the frame when there are none."""
+        fps = config.frame_rate
+        self._declared += seconds
+        frames = round(self._declared * fps) - self._frames
+        anims = [prepare_animation(a) for a in animations if a is not None]
+        if frames <= 0:
+            if not anims:
+                return
+            frames = 1
+        self._frames += frames
+        if not anims:
+            # A frozen wait writes int(duration * fps) frames: half a frame more keeps that exact.
+            self.wait((frames + 0.5) / fps, frozen_frame=True)
+            return
+        for a in anims:
+            a.run_time = min(QUICK, seconds) if getattr(a, "lecture_quick", False) else seconds
+        if max(a.run_time for a in anims) < seconds:
+            anims.append(Wait(run_time=seconds))
+        # An animation of run_time t writes len(arange(0, t, 1/fps)) frames: half a frame
+        # less than `frames` keeps that exact whatever the float rounding.
+        self.play(AnimationGroup(*anims), run_time=(frames - 0.5) / fps)
