@@ -267,7 +267,7 @@ class _Builder(Transformer):
         placement = placements[0] if placements else None
         for extra in placements[1:]:
             self.error("an element has one placement", extra.span,
-                       f"keep one of them; it is already placed by the first", "two-placements")
+                       "keep one of them; it is already placed by the first", "two-placements")
         args = tuple(c for c in rest if isinstance(c, m.Text | m.Point | m.Endpoints | m.Target))
         span = self.span(meta)
         kind_s = str(kind)

@@ -14,9 +14,21 @@ from . import model as m
 from .colors import COLORS
 from .diagnostics import Diagnostic, did_you_mean
 from .expression import ExpressionError, parse_expression
-from .kinds import (FRACTION, HIDING_VERBS, KINDS, OPTIONS, POSITIVE, RANGE, SETTINGS,
-                    SHOWING_VERBS, STRING, THEMES, VERBS, WORD)
 from .kinds import COLOR as COLOR_TYPE
+from .kinds import (
+    FRACTION,
+    HIDING_VERBS,
+    KINDS,
+    OPTIONS,
+    POSITIVE,
+    RANGE,
+    SETTINGS,
+    SHOWING_VERBS,
+    STRING,
+    THEMES,
+    VERBS,
+    WORD,
+)
 from .kinds import NUMBER as NUMBER_TYPE
 from .span import Span
 
@@ -68,7 +80,7 @@ def endpoint_is_cell(name: str, section: m.Section) -> bool:
 
 @check_function
 def header(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
-    if lesson.span.line and not lesson.title.value.strip():
+    if lesson.title.span.line and not lesson.title.value.strip():  # no header: the builder says so
         yield error("the lesson title is empty", lesson.title.span or lesson.span,
                     'give the lesson a title: lesson "The Pythagorean Theorem"', "empty-title")
     seen: dict[str, m.Setting] = {}
@@ -311,7 +323,7 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                         yield from _reference(el.target, section, element_only=True)
                     elif target.kind != "axes":
                         yield error(f"'{el.target.name}' is a {target.kind}, not axes", el.target.span,
-                                    f"plots are drawn on axes: axes ax x=-3..3 y=-1..9 in A1..D6",
+                                    "plots are drawn on axes: axes ax x=-3..3 y=-1..9 in A1..D6",
                                     "bad-target")
             if el.rows and not spec.rows:
                 yield error(f"a {el.kind} takes no indented rows", el.rows[0][0].span,

@@ -8,7 +8,7 @@ part, because the formatter and the Critic must keep them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from .span import NO_SPAN, Span
 
@@ -70,7 +70,7 @@ class Target:
     span: Span = _span()
 
 
-Arg = Union[Text, Point, Endpoints, Target]
+Arg = Text | Point | Endpoints | Target
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Word:
     name: str
 
 
-OptionValue = Union[int, float, str, Range, Color, Word]
+OptionValue = int | float | str | Range | Color | Word
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ class Auto:
     span: Span = _span()
 
 
-Placement = Union[At, In, Relative, Auto]
+Placement = At | In | Relative | Auto
 
 # ---------------------------------------------------------------- statements
 

@@ -14,7 +14,6 @@ from functools import lru_cache
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import Indenter
-
 from lecture.grammar import GRAMMAR_DIR
 
 from .diagnostics import Diagnostic, DiagnosticError
@@ -163,18 +162,19 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
         tcol = token.column if token.column and token.column > 0 else column
         if expected == {"_INDENT"}:
             # A line ended in ':' but no indented block follows: point at that ':'.
-            lines = src.text.split("\n")
-            below = tline if token.type not in ("_DEDENT", "$END") or token.line and token.line > 0 \
-                else len(lines)
-            number = below - 1
+            if not (token.line and token.line > 0):
+                number = len(src.text.split("\n"))
+            else:
+                number = token.line if token.type in ("_NL", "_DEDENT") else token.line - 1
             while number > 1 and not _strip_comment(_line_of(src.text, number)).strip():
                 number -= 1
             code_part = _strip_comment(_line_of(src.text, number))
-            col = max(len(code_part), 1)
-            return Diagnostic("error", "the ':' at the end of this line needs an indented block below it",
-                              Span(name, number, col, number, col + 1),
-                              "indent the lines that belong to it (a step's actions, a table's rows), "
-                              "or remove the ':'", "indentation")
+            if code_part.endswith(":"):
+                return Diagnostic("error", "the ':' at the end of this line needs an indented "
+                                  "block below it", Span(name, number, len(code_part), number,
+                                                         len(code_part) + 1),
+                                  "indent the lines that belong to it (a step's actions, a "
+                                  "table's rows), or remove the ':'", "indentation")
         if token.type == "_INDENT":
             tline = token.end_line or tline
             tcol = 1
@@ -279,7 +279,7 @@ def _unexpected_hint(text: str, ttype: str, expected: set[str], line: str) -> st
         return "write a ':' after the step's duration: step 2s: create tri"
     if ttype == "NAME" and "EQUAL" in expected:
         return f"options are written key=value, e.g. color=blue; is '{text}' a misplaced word?"
-    if ttype == "NAME" and head == "lesson":
+    if ttype == "NAME" and head == "lesson" and "TEXT" not in expected and "STRING" in expected:
         return 'the lesson title is a string: lesson "The Pythagorean Theorem"'
     if ttype == "NAME" and head == "section":
         return 'a section is written: section ID "Title" [duration]'

@@ -33,7 +33,8 @@ def test_every_kind_example_parses():
     from lecture.compiler.model import Element
 
     for spec in KINDS.values():
-        text = f'lesson "x"\n\nsection s "S"\n  axes ax in A1..C3\n  text tri "t" at F6\n  text note "n" at F1\n  {spec.example}\n'
+        text = ('lesson "x"\n\nsection s "S"\n  axes ax in A1..C3\n  text tri "t" at F6\n'
+                f'  text note "n" at F1\n  {spec.example}\n')
         lesson = frontend.parse_text(text)
         kinds = [e.kind for e in lesson.sections[0].elements if isinstance(e, Element)]
         assert spec.name in kinds, spec.example

@@ -1,0 +1,1 @@
+"""Speech engines for narration, found by name through a registry."""
