@@ -7,6 +7,7 @@ everything that needs the whole lesson is in `checks`.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 import textwrap
@@ -85,6 +86,7 @@ class _Builder(Transformer):
         super().__init__(visit_tokens=False)
         self.file = file
         self.diagnostics: list[Diagnostic] = []
+        self._value_span: Span = m.NO_SPAN
 
     # -------------------------------------------------------------- helpers
     def span(self, item: Any) -> Span:
@@ -137,25 +139,34 @@ class _Builder(Transformer):
     def target(self, meta, children):
         return m.Target(children[0], self.span(meta))
 
+    # A value is the last child of its option or setting, so the span of the value just
+    # built is the one those two take as their value_span.
+    def _value(self, children, value):
+        first, last = self.span(children[0]), self.span(children[-1])
+        self._value_span = Span(self.file, first.line, first.column, last.end_line, last.end_column,
+                                first.start_pos, last.end_pos)
+        return value
+
     def number(self, children):
-        return parse_number(str(children[0]))
+        return self._value(children, parse_number(str(children[0])))
 
     def word(self, children):
-        return m.Word(str(children[0]))
+        return self._value(children, m.Word(str(children[0])))
 
     def color(self, children):
-        return m.Color(str(children[0]).lower())
+        return self._value(children, m.Color(str(children[0]).lower()))
 
     def size(self, children):
-        return str(children[0])
+        return self._value(children, str(children[0]))
 
     def range(self, children):
-        return m.Range(parse_number(str(children[0])), parse_number(str(children[1])))
+        return self._value(children, m.Range(parse_number(str(children[0])),
+                                             parse_number(str(children[1]))))
 
     @v_args(meta=True)
     def option(self, meta, children):
         key, value = children
-        value_span = value.span if isinstance(value, m.Text) else self.span(meta)
+        value_span = value.span if isinstance(value, m.Text) else self._value_span
         if isinstance(value, m.Text):
             value = value.value
         return m.Option(str(key), value, self.span(meta), value_span)
@@ -292,7 +303,7 @@ class _Builder(Transformer):
     @v_args(meta=True)
     def setting(self, meta, children):
         key, value = children
-        value_span = value.span if isinstance(value, m.Text) else self.span(meta)
+        value_span = value.span if isinstance(value, m.Text) else self._value_span
         if isinstance(value, m.Text):
             value = value.value
         return m.Setting(str(key), value, span=self.span(meta), value_span=value_span)
@@ -342,20 +353,19 @@ def attach_comments(lesson: m.Lesson, comments: list[Comment]) -> m.Lesson:
     after: dict[int, str] = {}
     trailing: list[str] = []
     lines = [line for line, _, _ in statements]
-    for c in comments:
+    for c in comments:  # `lines` is sorted: binary search keeps long lessons linear
         if c.whole_line:
-            idx = next((i for i, line in enumerate(lines) if line > c.line), None)
-            if idx is None:
+            idx = bisect.bisect_right(lines, c.line)
+            if idx == len(lines):
                 trailing.append(c.text)
             else:
                 before.setdefault(id(statements[idx][2]), []).append(c.text)
         else:
-            candidates = [i for i, line in enumerate(lines) if line <= c.line]
-            if not candidates:
+            end = bisect.bisect_right(lines, c.line)
+            if end == 0:
                 trailing.append(c.text)
                 continue
-            last_line = lines[candidates[-1]]
-            idx = next(i for i in candidates if lines[i] == last_line)
+            idx = bisect.bisect_left(lines, lines[end - 1])
             key = id(statements[idx][2])
             after[key] = (after[key] + " #" + c.text) if key in after else c.text
 

@@ -395,7 +395,8 @@ def relation_cycles(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
         edges: dict[str, str] = {}
         spans: dict[str, Span] = {}
         for el in section.elements:
-            if isinstance(el.placement, m.Relative):
+            # Placed relative to itself is reported once, as relation-self.
+            if isinstance(el.placement, m.Relative) and el.placement.target.name != el.id:
                 edges[el.id] = el.placement.target.name
                 spans[el.id] = el.placement.span
         reported: set[str] = set()

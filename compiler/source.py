@@ -40,6 +40,11 @@ def decode(data: bytes, name: str) -> Source:
             hint="split the lesson into several files, one per topic",
             code="too-large",
         )
+    for bom, encoding in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                          (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):  # what Windows editors call "Unicode": not binary, but not UTF-8
+            raise _error(name, f"the file is saved as {encoding}, not UTF-8",
+                         hint="save the file as UTF-8 in your editor", code="encoding")
     if b"\x00" in data[:8192] or b"\x00" in data:
         pos = data.index(b"\x00")
         line = data.count(b"\n", 0, pos) + 1

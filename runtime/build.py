@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from lecture.compiler import frontend
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, render_all
-from lecture.compiler.model import Lesson
-from lecture.compiler.sourcemap import CompiledModule
+from lecture.compiler.model import Lesson, Section
+from lecture.compiler.sourcemap import CompiledModule, SourceMap
 from lecture.compiler.span import Span
 
 from . import assemble, failures, manifest
@@ -104,7 +105,14 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
         _plain(console, f"error: -o/--output needs exactly one lesson, got {len(paths)}", "red")
         return EXIT_LESSON_ERROR
     status = EXIT_OK
+    stems: dict[str, Path] = {}
     for path in paths:
+        other = stems.setdefault(path.stem, path)
+        if other != path:
+            _plain(console, f"error: {path} and {other} would both build into "
+                            f"{Path(build_root) / path.stem}; render them separately", "red")
+            status = EXIT_LESSON_ERROR
+            continue
         rc = render_lesson(path, quality=quality, output=output, sections=sections,
                            build_root=build_root, console=console, timeout=timeout)
         status = max(status, rc)
@@ -144,8 +152,9 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                 code="unknown-section")
 
     try:
-        compiled = (compile or compile_module)(lesson, base_dir=path.resolve().parent,
-                                               fps=settings.fps)
+        compiled, compile_failures = compile_sections(
+            lesson, compile or compile_module, base_dir=path.resolve().parent,
+            fps=settings.fps, sections=wanted)
     except DiagnosticError as exc:
         _plain(console, render_all(exc.diagnostics, exc.source or text), "red")
         return EXIT_LESSON_ERROR
@@ -156,15 +165,61 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
     out_dir = Path(build_root) / path.stem
     return render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
                            settings=settings, out_dir=out_dir, sections=wanted, output=output,
-                           console=console, timeout=timeout)
+                           console=console, timeout=timeout, compile_failures=compile_failures)
+
+
+def _section_at(lesson: Lesson, span: Span) -> Section | None:
+    here = (span.line, span.column)
+    for s in lesson.sections:
+        if (s.span.line, s.span.column) <= here < (s.span.end_line, s.span.end_column):
+            return s
+    return None
+
+
+def compile_sections(lesson: Lesson, compile: Callable[..., CompiledModule], *, base_dir: Path,
+                     fps: int, sections: list[str] | None = None,
+                     ) -> tuple[CompiledModule, dict[str, list[Diagnostic]]]:
+    """Compile the chosen sections (all by default). The compiler builds real mobjects to
+    measure them, so a formula LaTeX rejects or an image that cannot be read already fails
+    here; such a failure inside one section fails that section only (like a render
+    failure): it is left out and the rest compiled again. Errors outside any section are
+    lesson errors and raise DiagnosticError."""
+    todo = [s for s in lesson.sections if sections is None or s.id in sections]
+    failed: dict[str, list[Diagnostic]] = {}
+    for _ in range(len(lesson.sections) + 1):
+        if not todo:
+            return CompiledModule("", (), SourceMap(())), failed
+        try:
+            return compile(replace(lesson, sections=tuple(todo)), base_dir=base_dir,
+                           fps=fps), failed
+        except DiagnosticError as exc:
+            ids = {s.id for s in todo}
+            hit: set[str] = set()
+            for d in exc.diagnostics:
+                section = _section_at(lesson, d.span)
+                if d.severity != "error":
+                    continue
+                if section is None or section.id not in ids:
+                    raise
+                failed.setdefault(section.id, []).append(d)
+                hit.add(section.id)
+            if not hit:
+                raise
+            todo = [s for s in todo if s.id not in hit]
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: str,
                     lesson_path: Path, settings: RenderSettings, out_dir: Path,
                     sections: list[str] | None = None, output: Path | None = None,
-                    console: Any = None, timeout: float | None = None) -> int:
+                    console: Any = None, timeout: float | None = None,
+                    compile_failures: dict[str, list[Diagnostic]] | None = None) -> int:
     """Render an already compiled lesson into `out_dir` (the part of the build that does
-    not need the compiler; tests drive it with a hand-written module)."""
+    not need the compiler; tests drive it with a hand-written module).
+
+    `compile_failures`: sections that could not even be compiled (see compile_sections);
+    they are reported and recorded as failed like sections whose render failed."""
+    compile_failures = compile_failures or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     module_path = out_dir / MODULE_NAME
     module_path.write_text(compiled.code, encoding="utf-8")
@@ -172,39 +227,54 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
     map_path.write_text(compiled.source_map.to_json() + "\n", encoding="utf-8")
     lesson_video = out_dir / LESSON_VIDEO
 
-    chosen = [s for s in compiled.scenes if sections is None or s.section_id in sections]
-    partial = sections is not None and len(chosen) < len(compiled.scenes)
+    scenes = {s.section_id: s for s in compiled.scenes}
+    order = [s.id for s in lesson.sections]
+    order += [sid for sid in scenes if sid not in order]  # (a hand-made module may differ)
+    chosen = [sid for sid in order if (sections is None or sid in sections)
+              and (sid in scenes or sid in compile_failures)]
+    partial = len(chosen) < len(order)
     man = manifest.Manifest(
         lesson=str(lesson_path), title=lesson.title.value,
         content_hash=manifest.content_hash(source_text), quality=settings.quality,
         fps=settings.fps, resolution=settings.resolution, module=str(module_path),
         source_map=str(map_path))
 
-    _plain(console, f"Rendering {lesson_path} ({len(chosen)} of {len(compiled.scenes)} "
-                    f"section{'s' if len(compiled.scenes) != 1 else ''}, "
+    _plain(console, f"Rendering {lesson_path} ({len(chosen)} of {len(order)} "
+                    f"section{'s' if len(order) != 1 else ''}, "
                     f"{settings.resolution} at {settings.fps} fps)")
     rendered: list[Path] = []
     failed: list[failures.RenderFailure] = []
-    for index, scene in enumerate(compiled.scenes, start=1):
-        section = lesson.section(scene.section_id)
+    for index, sid in enumerate(order, start=1):
+        section = lesson.section(sid)
+        scene = scenes.get(sid)
         record = manifest.SectionRecord(
-            id=scene.section_id, title=section.title.value if section else scene.section_id,
-            class_name=scene.class_name,
+            id=sid, title=section.title.value if section else sid,
+            class_name=scene.class_name if scene else None,
             declared_duration=section.duration if section else None,
-            planned_duration=scene.duration, status="skipped")
+            planned_duration=scene.duration if scene else None, status="skipped")
         man.sections.append(record)
-        if scene not in chosen:
+        if sid not in chosen:
             continue
-        label = f"{scene.section_id} ({index}/{len(compiled.scenes)})"
+        label = f"{sid} ({index}/{len(order)})"
+        log_path = out_dir / "logs" / f"{sid}.log"
+        (out_dir / "sections" / f"{sid}.mp4").unlink(missing_ok=True)
+        if sid in compile_failures:
+            failure = failures.from_compile(sid, compile_failures[sid], log_path=log_path)
+            failed.append(failure)
+            record.status = "failed"
+            record.log = str(log_path)
+            record.error = failure.summary
+            record.diagnostic = failure.to_json()
+            _plain(console, f"  ✗ {sid} failed while compiling", "red")
+            _plain(console, failure.render(source_text), "red")
+            continue
         _plain(console, f"  rendering {label}…")
         kwargs = {"timeout": timeout} if timeout is not None else {}
-        status_ctx = _spinner(console, f"rendering {label}…")
-        with status_ctx:
+        with _spinner(console, f"rendering {label}…"):
             result = render_section(
-                module_path, scene.class_name, scene.section_id, settings,
-                out_path=out_dir / "sections" / f"{scene.section_id}.mp4",
-                work_dir=out_dir / "work" / scene.section_id,
-                log_path=out_dir / "logs" / f"{scene.section_id}.log",
+                module_path, scene.class_name, sid, settings,
+                out_path=out_dir / "sections" / f"{sid}.mp4",
+                work_dir=out_dir / "work" / sid, log_path=log_path,
                 cwd=lesson_path.resolve().parent, **kwargs)
         record.render_seconds = round(result.seconds, 3)
         record.log = str(result.log)
@@ -215,18 +285,18 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
             record.rendered_duration = info.duration
             record.frames = info.frames
             rendered.append(result.video)
-            _plain(console, f"  ✓ {scene.section_id} done in {result.seconds:.1f}s "
+            _plain(console, f"  ✓ {sid} done in {result.seconds:.1f}s "
                             f"({info.duration:.2f}s of video)", "green")
         else:
             failure = failures.diagnose(
-                scene.section_id, result.failure or {}, source_map=compiled.source_map,
+                sid, result.failure or {}, source_map=compiled.source_map,
                 module_path=module_path, log_path=result.log,
                 section_span=section.span if section else None, lesson_file=str(lesson_path))
             failed.append(failure)
             record.status = "failed"
             record.error = failure.summary
             record.diagnostic = failure.to_json()
-            _plain(console, f"  ✗ {scene.section_id} failed after {result.seconds:.1f}s", "red")
+            _plain(console, f"  ✗ {sid} failed after {result.seconds:.1f}s", "red")
             _plain(console, failure.render(source_text), "red")
 
     code = EXIT_OK

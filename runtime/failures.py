@@ -231,3 +231,46 @@ def diagnose(section_id: str, failure: dict, *, source_map: SourceMap,
     diag = Diagnostic("error", text, span, hint, code)
     return RenderFailure(section_id, diag, node, gen_line, tex,
                          str(log_path) if log_path is not None else None, tuple(notes))
+
+
+def from_compile(section_id: str, diagnostics: list[Diagnostic], *,
+                 log_path: str | Path | None = None) -> RenderFailure:
+    """A section that failed while being compiled: the compiler builds real mobjects to
+    measure them, so a formula LaTeX rejects or an unreadable image already fails there,
+    with a diagnostic at the element. Manim's "see log output above" is replaced by the TeX
+    log's own error lines; everything is also written to the section's log file."""
+    first = diagnostics[0]
+    message, tex, tex_log = first.message, (), None
+    m = _TEX_LOG_RE.search(message)
+    if m:
+        tex, tex_log = tex_errors(message)
+        head = message[: message.lower().find("latex error")].rstrip(": ") \
+            if "latex error" in message.lower() else message
+        bang = next((t for t in tex if t.startswith("!")), None)
+        message = f"{head}: LaTeX error" + (f": {bang.lstrip('! ').rstrip('.')}" if bang else "")
+    diag = Diagnostic(first.severity, message, first.span, first.hint, first.code or
+                      "build-failed")
+    notes: list[str] = []
+    if tex:
+        notes.append("TeX says:")
+        notes.extend("    " + t for t in tex)
+    if tex_log:
+        notes.append(f"TeX log: {tex_log}")
+    if log_path is not None:
+        log_path = Path(log_path)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        parts = [f"# lecture: section {section_id!r} failed while compiling\n"]
+        parts += [d.render() + "\n" for d in diagnostics]
+        if tex_log:
+            try:
+                parts.append(f"\n# TeX log {tex_log}:\n"
+                             + Path(tex_log).read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                pass
+        log_path.write_text("".join(parts), encoding="utf-8")
+        notes.append(f"full log: {log_path}")
+    others = [d for d in diagnostics[1:]]
+    for d in others:
+        notes.append(f"also: {d.span.file}:{d.span.line}:{d.span.column}: {d.message}")
+    return RenderFailure(section_id, diag, None, None, tuple(tex),
+                         str(log_path) if log_path is not None else None, tuple(notes))

@@ -15,7 +15,7 @@ import platform
 import re
 import subprocess
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def tool_versions() -> dict[str, str | None]:
 class SectionRecord:
     id: str
     title: str
-    class_name: str
+    class_name: str | None  # the Scene class (None when the section did not compile)
     declared_duration: float | None  # the section's declared target (`section x "T" 20s`)
     planned_duration: float | None  # the compiled scene's length (sum of its steps)
     status: str  # ok | failed | skipped
@@ -92,7 +92,7 @@ class Manifest:
     duration: float | None = None  # of the assembled video, from ffprobe
     frames: int | None = None
     tools: dict = field(default_factory=tool_versions)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc)
+    created: str = field(default_factory=lambda: datetime.now(UTC)
                          .isoformat(timespec="seconds"))
     version: int = MANIFEST_VERSION
 

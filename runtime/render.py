@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -215,7 +214,9 @@ def render_section(module_path: str | Path, class_name: str, section_id: str,
     job = {"module": str(module_path), "scene": class_name, "section": section_id,
            "width": settings.width, "height": settings.height, "fps": settings.fps,
            "media_dir": str(work_dir / "media"), "result": str(result_path)}
-    cmd = [python or sys.executable, "-m", "lecture.runtime.render", json.dumps(job)]
+    # -P: the lesson's folder (the child's working directory) is not put on sys.path, so a
+    # `manim.py` or `lecture/` next to a lesson cannot shadow the real packages.
+    cmd = [python or sys.executable, "-P", "-m", "lecture.runtime.render", json.dumps(job)]
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env["COLUMNS"] = env.get("LECTURE_LOG_COLUMNS", "160")  # rich wraps log lines to this
@@ -225,7 +226,7 @@ def render_section(module_path: str | Path, class_name: str, section_id: str,
     with open(log_path, "w", encoding="utf-8", errors="replace") as log:
         log.write(f"# lecture: rendering section {section_id!r} ({class_name}) of {module_path}\n"
                   f"# {settings.width}x{settings.height} {settings.fps} fps\n"
-                  f"# $ {' '.join(cmd[:3])} '<job>'\n")
+                  f"# $ {' '.join(cmd[:4])} '<job>'\n")
         log.flush()
         try:
             cp = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,

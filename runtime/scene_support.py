@@ -20,6 +20,7 @@ from manim import (
     UR,
     Animation,
     AnimationGroup,
+    Dot,
     Line,
     Rectangle,
     Scene,
@@ -33,6 +34,39 @@ from manim.animation.animation import prepare_animation
 
 from . import theme as _theme
 
+
+def _pillow_compat() -> None:
+    """Manim 0.22 pastes images onto `Image.fromarray(np.zeros((h, w)), mode="RGBA")`, which
+    Pillow >= 12 rejects ("Invalid mode for data type"), so no ImageMobject can be drawn.
+    Give manim's camera module a `fromarray` that makes that blank canvas the supported way
+    and passes every other call through unchanged."""
+    import types
+
+    from manim.camera import camera as camera_module
+    from PIL import Image as PILImage
+
+    if getattr(camera_module.Image, "_lecture_compat", False):
+        return
+
+    def fromarray(obj, mode=None):
+        if mode is None:
+            return PILImage.fromarray(obj)
+        try:
+            return PILImage.fromarray(obj, mode=mode)
+        except (ValueError, TypeError):
+            arr = np.asarray(obj)
+            if mode == "RGBA" and arr.ndim == 2 and not arr.any():
+                return PILImage.new("RGBA", (arr.shape[1], arr.shape[0]))
+            raise
+
+    shim = types.SimpleNamespace(**{k: getattr(PILImage, k) for k in dir(PILImage) if not k.startswith("__")})
+    shim.fromarray = fromarray
+    shim._lecture_compat = True
+    camera_module.Image = shim
+
+
+_pillow_compat()
+
 QUICK = 0.5  # seconds a lecture-line highlight takes (at most the step's time)
 LINE_SPACING_RATIO = 0.45  # space between two lecture lines, in text heights
 
@@ -40,33 +74,37 @@ LINE_SPACING_RATIO = 0.45  # space between two lecture lines, in text heights
 # ---------------------------------------------------------------- text
 
 
+FONT = _theme.DEFAULT_FONT
+
+
 @lru_cache(maxsize=4096)
-def _word_width(word: str, font_size: float, weight: str) -> float:
-    return Text(word, font_size=font_size, weight=weight).width if word.strip() else 0.0
+def _word_width(word: str, font_size: float, weight: str, font: str = FONT) -> float:
+    return Text(word, font_size=font_size, weight=weight, font=font).width if word.strip() else 0.0
 
 
-def wrap_text(text: str, width: float | None, font_size: float, weight: str = "NORMAL") -> str:
+def wrap_text(text: str, width: float | None, font_size: float, weight: str = "NORMAL",
+              font: str = FONT) -> str:
     """Insert line breaks so that no line of `text` is wider than `width` (greedy, by words;
     a word longer than a line is split). Existing line breaks are kept."""
     if width is None or width <= 0:
         return text
-    space = _word_width("a a", font_size, weight) - 2 * _word_width("a", font_size, weight)
+    space = _word_width("a a", font_size, weight, font) - 2 * _word_width("a", font_size, weight, font)
     out: list[str] = []
     for paragraph in text.split("\n"):
         line: list[str] = []
         line_width = 0.0
         for word in paragraph.split(" "):
-            w = _word_width(word, font_size, weight)
+            w = _word_width(word, font_size, weight, font)
             while w > width and len(word) > 1:  # split an over-long word
                 cut = len(word) - 1
-                while cut > 1 and _word_width(word[:cut], font_size, weight) > width:
+                while cut > 1 and _word_width(word[:cut], font_size, weight, font) > width:
                     cut -= 1
                 if line:
                     out.append(" ".join(line))
                     line, line_width = [], 0.0
                 out.append(word[:cut])
                 word = word[cut:]
-                w = _word_width(word, font_size, weight)
+                w = _word_width(word, font_size, weight, font)
             extra = w if not line else line_width + space + w
             if line and extra > width:
                 out.append(" ".join(line))
@@ -79,23 +117,26 @@ def wrap_text(text: str, width: float | None, font_size: float, weight: str = "N
 
 
 def text_block(text: str, *, width: float | None = None, font_size: float = 30,
-               color: str = "#ffffff", bold: bool = False) -> Text:
+               color: str = "#ffffff", bold: bool = False, font: str = FONT) -> Text:
     """A Text wrapped to `width` (scene units). Text is Pango text, not markup: any
     character is shown as itself."""
     weight = BOLD if bold else "NORMAL"
-    return Text(wrap_text(text, width, font_size, weight), font_size=font_size, color=color,
-                weight=weight, line_spacing=0.8)
+    return Text(wrap_text(text, width, font_size, weight, font), font_size=font_size, color=color,
+                weight=weight, font=font, line_spacing=0.8)
 
 
 def bullet_list(items: Sequence[str], *, width: float | None = None, font_size: float = 30,
-                color: str = "#ffffff") -> VGroup:
-    """Bulleted items, one under another, aligned on the left."""
+                color: str = "#ffffff", font: str = FONT) -> VGroup:
+    """Bulleted items, one under another, aligned on the left; each bullet sits level with
+    the middle of its item's first line."""
     rows = []
+    cap = Text("Hx", font_size=font_size, font=font)  # the height of a line of capitals
     for item in items:
-        dot = Text("•", font_size=font_size, color=color)
-        body = text_block(item, width=None if width is None else max(width - dot.width - 0.2, 0.5),
-                          font_size=font_size, color=color)
-        body.next_to(dot, direction=np.array([1.0, 0.0, 0.0]), buff=0.15, aligned_edge=UP)
+        dot = Dot(radius=0.035 * font_size / 26, color=color)
+        body = text_block(item, width=None if width is None else max(width - 0.35, 0.5),
+                          font_size=font_size, color=color, font=font)
+        top = body.get_top()[1] if body.height > 0 else 0.0
+        dot.move_to(np.array([body.get_left()[0] - 0.22, top - cap.height / 2, 0.0]))
         rows.append(VGroup(dot, body))
     group = VGroup(*rows)
     if rows:
@@ -109,7 +150,7 @@ def table_of(rows: Sequence[Sequence[str]], *, font_size: float = 28,
     n = max((len(r) for r in rows), default=1) or 1
     cells = [list(r) + [""] * (n - len(r)) for r in rows] or [[""]]
     return Table(cells, element_to_mobject=Text,
-                 element_to_mobject_config={"font_size": font_size, "color": color},
+                 element_to_mobject_config={"font_size": font_size, "color": color, "font": FONT},
                  line_config={"color": color, "stroke_width": 2}, include_outer_lines=True,
                  v_buff=0.35, h_buff=0.6)
 
@@ -125,7 +166,7 @@ def placeholder(description: str, *, width: float, height: float, color: str = "
     label = text_block(description, width=max(width - 0.5, 0.5), font_size=22, color=text_color)
     if label.width > 0 and label.height > 0:
         label.scale(min(1.0, (width - 0.4) / label.width, (height - 0.4) / label.height))
-    tag = Text("custom", font_size=16, color=color).next_to(frame.get_corner(UR), DOWN + LEFT * 1.0,
+    tag = Text("custom", font_size=16, color=color, font=FONT).next_to(frame.get_corner(UR), DOWN + LEFT * 1.0,
                                                             buff=0.1)
     return VGroup(frame, label, tag)
 
@@ -149,7 +190,8 @@ class LectureScene(Scene):
     # -- the title band and the panel -------------------------------------------------
 
     def show_title(self, title: str) -> None:
-        t = Text(title, font_size=self.theme.title_font_size, color=self.theme.title, weight=BOLD)
+        t = Text(title, font_size=self.theme.title_font_size, color=self.theme.title, weight=BOLD,
+                 font=self.theme.font)
         if t.width > 0 and t.height > 0:
             t.scale(min(1.0, _theme.TITLE_MAX_WIDTH / t.width, _theme.TITLE_MAX_HEIGHT / t.height))
         t.move_to(np.array([0.0, _theme.TITLE_CENTER_Y, 0.0]))
@@ -170,7 +212,7 @@ class LectureScene(Scene):
         font_size = self.theme.line_font_size
         while True:
             group = bullet_list([text for _, text in lines], width=width, font_size=font_size,
-                                color=self.theme.text)
+                                color=self.theme.text, font=self.theme.font)
             group.arrange(DOWN, aligned_edge=LEFT, buff=LINE_SPACING_RATIO * font_size / 26 * 0.9)
             if group.height <= height or font_size <= 12:
                 break
@@ -200,6 +242,24 @@ class LectureScene(Scene):
 
     # -- time --------------------------------------------------------------------------
 
+    def add_mobjects_from_animations(self, animations) -> None:
+        """Manim adds an animation's mobject to the scene before playing it. For a group
+        that would add its container and pull its members out of their own groups (a
+        highlighted line out of the panel); add the members' mobjects instead, and nothing
+        for a Wait's empty mobject."""
+        flat: list = []
+
+        def walk(anim) -> None:
+            if isinstance(anim, AnimationGroup):
+                for child in anim.animations:
+                    walk(child)
+            elif not isinstance(anim, Wait):
+                flat.append(anim)
+
+        for anim in animations:
+            walk(anim)
+        super().add_mobjects_from_animations(flat)
+
     def step(self, seconds: float, *animations) -> None:
         """One step of the lesson: play the animations together over exactly `seconds`
         (rounded to whole frames so that the scene's length is the sum of its steps), or
@@ -221,6 +281,20 @@ class LectureScene(Scene):
             a.run_time = min(QUICK, seconds) if getattr(a, "lecture_quick", False) else seconds
         if max(a.run_time for a in anims) < seconds:
             anims.append(Wait(run_time=seconds))
+        group = AnimationGroup(*anims)
         # An animation of run_time t writes len(arange(0, t, 1/fps)) frames: half a frame
         # less than `frames` keeps that exact whatever the float rounding.
-        self.play(AnimationGroup(*anims), run_time=(frames - 0.5) / fps)
+        self.play(group, run_time=(frames - 0.5) / fps)
+
+
+def brace_with_label(target, *, direction, text: str | None = None, color: str = "#ffffff",
+                     font_size: float = 26) -> VGroup:
+    """A brace along one side of `target`, with an optional text label beyond it."""
+    from manim import Brace
+
+    brace = Brace(target, direction=direction, color=color)
+    if text is None:
+        return VGroup(brace)
+    label = Text(text, font_size=font_size, color=color, font=FONT)
+    label.next_to(brace, direction, buff=0.1)
+    return VGroup(brace, label)

@@ -58,6 +58,7 @@ class Theme:
     shape: str  # default stroke of shapes, lines, axes
     muted: str  # placeholders, secondary strokes
     code_style: str  # Pygments style for code listings
+    font: str = "sans-serif"  # Pango font family of all text (math is LaTeX)
     title_font_size: float = 40
     line_font_size: float = 26
     text_font_size: float = 30
@@ -93,6 +94,7 @@ THEMES: dict[str, Theme] = {
 }
 
 DEFAULT_THEME = "chalkboard"
+DEFAULT_FONT = "sans-serif"  # a generic family: fontconfig picks the installed sans font
 
 
 def get_theme(name: str | None) -> Theme:

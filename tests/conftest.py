@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
 from lecture.compiler.frontend import load_text
 

@@ -14,12 +14,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-
 from lecture.compiler import frontend
 from lecture.compiler.sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
 from lecture.runtime import build, failures
 from lecture.runtime.render import probe, resolve_settings
+from rich.console import Console
 
 needs_tools = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("latex") is None,
                                  reason="needs ffmpeg and LaTeX")
@@ -236,3 +235,22 @@ def test_real_lesson_with_an_image_that_disappears(tmp_path, monkeypatch):
     assert f"{lesson_path}:11:" in out and "pic.png" in out, out
     assert "Traceback" not in out
     assert (tmp_path / "build" / "pic" / "sections" / "intro.mp4").is_file()
+
+
+@needs_tools
+def test_a_worker_that_dies_is_reported_at_its_section(tmp_path):
+    lesson_path = tmp_path / "crash.lecture"
+    lesson_path.write_text(LESSON)
+    module, loaded = _hand_compiled(lesson_path)
+    code = module.code.replace('        eq = MathTex(r"\\frac{").move_to([2.5, 0.2, 0])',
+                               "        import os; os._exit(3)")
+    module = CompiledModule(code, module.scenes, module.source_map)
+    console, buf = _console()
+    out_dir = tmp_path / "build" / "crash"
+    rc = build.render_compiled(module, lesson=loaded.lesson, source_text=loaded.source.text,
+                               lesson_path=lesson_path, settings=resolve_settings("low"),
+                               out_dir=out_dir, sections=["bad"], console=console)
+    out = buf.getvalue()
+    assert rc == 1, out
+    assert f"{lesson_path}:10:1: error: rendering section 'bad' failed" in out
+    assert "status 3" in out and "Traceback" not in out

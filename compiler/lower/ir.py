@@ -107,6 +107,27 @@ def render(value: Any) -> str:
     raise TypeError(f"cannot print {value!r}")
 
 
+def render_wrapped(value: Any, indent: str = "    ", limit: int = 100, prefix: int = 0) -> str:
+    """Like `render`, but a call that does not fit on one line (with `prefix` characters
+    before it) gets one argument a line; a method chain keeps its methods on the last line."""
+    one = render(value)
+    if prefix + len(one) <= limit or not isinstance(value, Call):
+        return one
+    chain: list[Call] = []
+    base: Any = value
+    while isinstance(base, Call) and base.method:
+        chain.append(base)
+        base = base.func
+    if not isinstance(base, Call) or not (base.args or base.kwargs):
+        return one
+    parts = [render(a) for a in base.args] + [f"{k}={render(v)}" for k, v in base.kwargs]
+    head = render(base.func) if base.method else base.func
+    tail = "".join(f".{c.method}({', '.join([render(a) for a in c.args] + [f'{k}={render(v)}' for k, v in c.kwargs])})"
+                   for c in reversed(chain))
+    inner = "".join(f"\n{indent}{p}," for p in parts)
+    return f"{head}({inner}\n){tail}"
+
+
 # ---------------------------------------------------------------- building
 
 

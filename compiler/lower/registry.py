@@ -1,0 +1,311 @@
+"""The lowering registries — one small function per element kind and per action verb, found
+by name — and the per-section context they work in (layout state, measuring, variables)."""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lecture.runtime.theme import Theme
+
+from .. import colors as color_table
+from .. import layout
+from ..diagnostics import Diagnostic, DiagnosticError
+from ..layout import Box, Occupancy
+from ..model import Action, Color, Element, In, Lesson, Range, Relative, Section, Step, Word
+from ..span import Span
+from . import ir
+
+# ---------------------------------------------------------------- registries
+
+
+@dataclass(frozen=True)
+class ElementRule:
+    kind: str
+    lower: Callable[[Element, SectionContext], Lowered]
+    show: str  # the animation `create` uses: Create, Write or FadeIn
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    verb: str
+    lower: Callable[[Action, SectionContext, StepCode], None]
+
+
+ELEMENTS: dict[str, ElementRule] = {}
+ACTIONS: dict[str, ActionRule] = {}
+
+
+def element(kind: str, *, show: str = "Create"):
+    """Register the lowering of an element kind."""
+
+    def register(fn: Callable[[Element, SectionContext], Lowered]):
+        ELEMENTS[kind] = ElementRule(kind, fn, show)
+        return fn
+
+    return register
+
+
+def action(verb: str):
+    """Register the lowering of an action verb."""
+
+    def register(fn: Callable[[Action, SectionContext, StepCode], None]):
+        ACTIONS[verb] = ActionRule(verb, fn)
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Lowered:
+    """An element as code: `var = expr`, then any `after` statements."""
+
+    expr: ir.Call
+    box: Box | None  # where it ends up (None: nowhere in particular)
+    deps: tuple[str, ...] = ()  # element ids whose variables the code uses
+    after: tuple[str, ...] = ()  # extra statements, `{var}` standing for its variable
+    natural: tuple[float, float] | None = None  # its size before layout scaling (for `move`)
+    scale: float = 1.0  # the layout scale applied to its natural size
+    resizable: bool = False  # moved into an area, it may grow (shapes) or only shrink (text)
+
+
+@dataclass
+class StepCode:
+    """What one step's actions contribute: statements before the step, its animations."""
+
+    before: list[str] = field(default_factory=list)
+    animations: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- lowering errors
+
+
+def error(message: str, span: Span, hint: str | None = None, code: str = "lowering") -> DiagnosticError:
+    return DiagnosticError([Diagnostic("error", message, span, hint, code)])
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("LECTURE_CACHE_DIR")
+    base = Path(env) if env else Path.home() / ".cache" / "lecture"
+    return base / "measure"
+
+
+_NAMESPACE: dict[str, Any] | None = None
+
+
+def namespace() -> dict[str, Any]:
+    """What the generated module sees: `from manim import *`, numpy, the scene helpers."""
+    global _NAMESPACE
+    if _NAMESPACE is None:
+        import manim
+        import numpy as np
+
+        from lecture.runtime import scene_support
+
+        ns: dict[str, Any] = {k: getattr(manim, k) for k in dir(manim) if not k.startswith("_")}
+        ns["np"] = np
+        for name in HELPERS:
+            ns[name] = getattr(scene_support, name)
+        _NAMESPACE = ns
+    return _NAMESPACE
+
+
+HELPERS = ("LectureScene", "brace_with_label", "bullet_list", "placeholder", "table_of", "text_block")
+
+
+@contextmanager
+def measuring() -> Iterator[None]:
+    """Manim configured for building mobjects in the compiler: its caches in a cache
+    directory (not the current one), its log quiet."""
+    from manim import logger, tempconfig
+
+    media = _cache_dir()
+    media.mkdir(parents=True, exist_ok=True)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with tempconfig({"media_dir": str(media), "disable_caching": True}):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+# ---------------------------------------------------------------- the section context
+
+
+def reserved_names() -> frozenset[str]:
+    return frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins)) \
+        | frozenset(namespace()) | {"self", "np", "config"}
+
+
+class SectionContext:
+    """Everything the lowering of one section needs, and the layout state it builds up."""
+
+    def __init__(self, lesson: Lesson, section: Section, theme: Theme, base_dir: Path,
+                 measure: bool = True) -> None:
+        self.lesson = lesson
+        self.section = section
+        self.theme = theme
+        self.base_dir = base_dir
+        self.measure_enabled = measure
+        self.occupancy = Occupancy()
+        self.lowered: dict[str, Lowered] = {}
+        self._resolving: list[str] = []
+        self.current: dict[str, Box] = {}  # each element's box as the steps go on
+        self.scale_now: dict[str, float] = {}  # the layout scale each element has now
+        self.variables = self._name_variables()
+        # Explicit areas and cells are taken before anything is placed automatically.
+        for el in section.elements:
+            if isinstance(el.placement, In):
+                self.occupancy.take_box(layout.area_box(el.placement.first, el.placement.last).inset(0.05))
+            elif el.placement is not None and hasattr(el.placement, "cell"):
+                self.occupancy.take_box(layout.cell_box(el.placement.cell).inset(0.05))
+
+    # -- names ---------------------------------------------------------------------------
+
+    def _name_variables(self) -> dict[str, str]:
+        reserved = reserved_names()
+        used: set[str] = set()
+        out: dict[str, str] = {}
+        ids = [e.id for e in self.section.elements]
+        for el_id in ids:
+            name = el_id if el_id.isidentifier() else "el_" + "".join(
+                ch if ch.isalnum() or ch == "_" else "_" for ch in el_id)
+            while name in reserved or name in used or (name != el_id and name in ids):
+                name += "_"
+            used.add(name)
+            out[el_id] = name
+        return out
+
+    def var(self, element_id: str) -> str:
+        return self.variables[element_id]
+
+    def element(self, element_id: str) -> Element | None:
+        return self.section.element(element_id)
+
+    # -- resolving elements ----------------------------------------------------------------
+
+    def resolve(self, element_id: str, span: Span | None = None) -> Lowered:
+        """Lower an element (once), resolving what it depends on first."""
+        if element_id in self.lowered:
+            return self.lowered[element_id]
+        el = self.section.element(element_id)
+        if el is None:
+            raise error(f"no element '{element_id}' in section '{self.section.id}'",
+                        span or self.section.span, code="unknown-element")
+        if element_id in self._resolving:
+            chain = " -> ".join(self._resolving[self._resolving.index(element_id):] + [element_id])
+            raise error(f"elements are placed relative to each other in a circle: {chain}",
+                        el.span, code="placement-cycle")
+        rule = ELEMENTS.get(el.kind)
+        if rule is None:
+            raise error(f"the compiler cannot draw element kind '{el.kind}'", el.kind_span,
+                        code="unknown-kind")
+        self._resolving.append(element_id)
+        try:
+            low = rule.lower(el, self)
+        finally:
+            self._resolving.pop()
+        self.lowered[element_id] = low
+        if low.box is not None:
+            self.current[element_id] = low.box
+        self.scale_now[element_id] = low.scale
+        return low
+
+    def box_of(self, element_id: str, span: Span | None = None) -> Box | None:
+        return self.resolve(element_id, span).box
+
+    def target_box(self, el: Element) -> Box | None:
+        if isinstance(el.placement, Relative):
+            return self.box_of(el.placement.target.name, el.placement.target.span)
+        return None
+
+    # -- measuring -------------------------------------------------------------------------
+
+    def build(self, expr: Any, el: Element) -> Any:
+        try:
+            with measuring():
+                return ir.build(expr, namespace())
+        except DiagnosticError:
+            raise
+        except Exception as exc:  # a LaTeX error, a missing image, an unknown language...
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            hint = None
+            if el.kind == "math":
+                hint = "LaTeX could not typeset this formula; check its braces and commands"
+            raise error(f"cannot build {el.kind} '{el.id}': {message}", el.span, hint,
+                        code="build-failed") from None
+
+    def measure(self, expr: Any, el: Element, estimate: tuple[float, float]) -> tuple[float, float]:
+        """The width and height of the mobject the expression builds (estimate when
+        measuring is off)."""
+        if not self.measure_enabled:
+            return estimate
+        mob = self.build(expr, el)
+        return float(mob.width), float(mob.height)
+
+    # -- options ---------------------------------------------------------------------------
+
+    def color(self, el: Element, key: str = "color", default: str | None = None) -> str | None:
+        return color_value(el.option(key), default)
+
+    def number(self, el: Element, key: str, default: float | None = None) -> float | None:
+        v = el.option(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return default
+        return float(v)
+
+    def range(self, el: Element, key: str, default: tuple[float, float]) -> tuple[float, float]:
+        v = el.option(key)
+        if isinstance(v, Range) and v.high > v.low:
+            return (float(v.low), float(v.high))
+        return default
+
+    def font_size(self, el: Element, default: float) -> float | int:
+        fs = self.number(el, "font_size", default)
+        return int(fs) if fs is not None and float(fs).is_integer() else fs  # type: ignore[return-value]
+
+    def string(self, el: Element, key: str) -> str | None:
+        v = el.option(key)
+        if isinstance(v, str):
+            return v
+        if isinstance(v, Word):
+            return v.name
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return ir.num(v)
+        return None
+
+    def extra_scale(self, el: Element) -> float:
+        s = self.number(el, "scale", 1.0)
+        return s if s and s > 0 else 1.0
+
+
+def color_value(value: Any, default: str | None = None) -> str | None:
+    """A colour option as '#rrggbb' (names from the colour table), or the default."""
+    if isinstance(value, Color):
+        return value.hex.lower()
+    name = value.name if isinstance(value, Word) else value if isinstance(value, str) else None
+    if name is not None:
+        key = name.lower()
+        if key in color_table.COLORS:
+            return color_table.COLORS[key]
+        if key.startswith("#") and len(key) == 7:
+            return key
+    return default
+
+
+def step_label(index: int, step: Step) -> str:
+    return "wait" if step.is_wait else f"step {index}"

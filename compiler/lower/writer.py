@@ -1,0 +1,191 @@
+"""The module writer: a lesson's sections as Scene classes, with a comment naming the
+`.lecture` line before every element and step, and the source map of those lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..model import Element, Lesson, Section, Step
+from ..sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
+from ..span import Span
+from . import ir
+from .registry import ACTIONS, ELEMENTS, HELPERS, SectionContext, StepCode, error
+
+INDENT = "    "
+MAX_LINE = 100
+
+
+def comment_text(text: str) -> str:
+    """Text made safe for a one-line comment: no line breaks or other control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def where(span: Span) -> str:
+    name = Path(span.file).name if span.file else "<lesson>"
+    return comment_text(f"{name}:{span.line}")
+
+
+def class_name(index: int, section_id: str) -> str:
+    """S01Intro, S02ProofByPictures: the section's order, then its id in CamelCase."""
+    parts = [p for p in section_id.replace("-", "_").split("_") if p]
+    camel = "".join(p[:1].upper() + p[1:] for p in parts)
+    camel = "".join(ch for ch in camel if ch.isalnum() and ch.isascii()) or "Section"
+    return f"S{index:02d}{camel}"
+
+
+def seconds_text(seconds: float) -> str:
+    v = ir.rounded(seconds)
+    return f"{int(v)}s" if float(v).is_integer() else f"{v}s"
+
+
+class Writer:
+    """Lines of the module, and the source-map entries that cover them."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.entries: list[SourceMapEntry] = []
+
+    def emit(self, text: str = "", depth: int = 0) -> None:
+        for part in text.split("\n"):
+            self.lines.append((INDENT * depth + part) if part else "")
+
+    @property
+    def next_line(self) -> int:
+        return len(self.lines) + 1
+
+    def map(self, first: int, node: str, span: Span, section: str | None) -> None:
+        last = len(self.lines)
+        if last >= first:
+            self.entries.append(SourceMapEntry(first, last, node, span, section))
+
+
+def _call_statement(head: str, args: list[str], depth: int) -> str:
+    """`head(a, b, c)` on one line, or one argument a line when that is too long."""
+    one = f"{head}({', '.join(args)})"
+    if len(INDENT * depth + one) <= MAX_LINE or not args:
+        return one
+    inner = "".join(f"\n{INDENT}{a}," for a in args)
+    return f"{head}({inner}\n)"
+
+
+def _emission_order(section: Section, ctx: SectionContext) -> list[str]:
+    """Source order, except that an element comes after the elements its code uses."""
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def visit(el_id: str) -> None:
+        if el_id in seen:
+            return
+        seen.add(el_id)
+        for dep in ctx.lowered[el_id].deps:
+            visit(dep)
+        out.append(el_id)
+
+    for el in section.elements:
+        visit(el.id)
+    return out
+
+
+def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
+                  ctx: SectionContext) -> CompiledScene:
+    name = class_name(index, section.id)
+    sid = section.id
+    path = f"section {sid}"
+    class_first = w.next_line
+
+    # Lower every element first (layout needs them all), in source order.
+    for el in section.elements:
+        ctx.resolve(el.id, el.span)
+
+    steps = section.steps
+    total = sum(s.seconds for s in steps)
+
+    w.emit(f"class {name}(LectureScene):")
+    w.emit(f"# section {comment_text(sid)} — {where(section.span)}", 1)
+    w.emit(f"theme_name = {ctx.theme.name!r}", 1)
+    w.emit(f"lesson_seconds = {ir.num(total if steps else 1.0)}  # the sum of its steps", 1)
+    w.emit("")
+    w.emit("def construct(self):", 1)
+    first = w.next_line
+    w.emit(f"self.show_title({section.title.value!r})", 2)
+    w.map(first, f"{path} / title", section.title.span or section.span, sid)
+
+    if section.lines:
+        w.emit("self.show_lines([", 2)
+        for ln in section.lines:
+            first = w.next_line
+            w.emit(f"# {comment_text(ln.id)} — {where(ln.span)}", 3)
+            w.emit(f"({ln.id!r}, {ln.text.value!r}),", 3)
+            w.map(first, f"{path} / line {ln.id}", ln.span, sid)
+        w.emit("])", 2)
+
+    for el_id in _emission_order(section, ctx):
+        el = section.element(el_id)
+        assert el is not None
+        low = ctx.lowered[el_id]
+        var = ctx.var(el_id)
+        w.emit("")
+        first = w.next_line
+        w.emit(f"# {comment_text(el.id)}: {el.kind} — {where(el.span)}", 2)
+        w.emit(f"{var} = {ir.render_wrapped(low.expr, INDENT, MAX_LINE, len(INDENT * 2 + var) + 3)}", 2)
+        for stmt in low.after:
+            w.emit(stmt.replace("{var}", var), 2)
+        w.map(first, f"{path} / element {el.id}", el.span, sid)
+
+    if not steps:
+        w.emit("")
+        w.emit("# no steps: hold the frame for a second", 2)
+        w.emit("self.step(1.0)", 2)
+    for i, step in enumerate(steps, start=1):
+        code = lower_step(step, ctx)
+        w.emit("")
+        first = w.next_line
+        label = f"wait {seconds_text(step.seconds)}" if step.is_wait else \
+            f"step {i}, {seconds_text(step.seconds)}"
+        w.emit(f"# {label} — {where(step.span)}", 2)
+        for stmt in code.before:
+            w.emit(stmt, 2)
+        w.emit(_call_statement("self.step", [ir.num(step.seconds)] + code.animations, 2), 2)
+        w.map(first, f"{path} / step {i}", step.span, sid)
+
+    w.map(class_first, path, section.span, sid)
+    return CompiledScene(sid, name, float(total) if steps else 1.0)
+
+
+def lower_step(step: Step, ctx: SectionContext) -> StepCode:
+    code = StepCode()
+    for act in step.actions:
+        rule = ACTIONS.get(act.verb)
+        if rule is None:
+            raise error(f"the compiler cannot lower the action '{act.verb}'", act.verb_span or act.span,
+                        code="unknown-verb")
+        rule.lower(act, ctx, code)
+    # the same animation twice (e.g. `say l1; highlight l1`) is played once
+    seen: set[str] = set()
+    code.animations = [a for a in code.animations if not (a in seen or seen.add(a))]
+    return code
+
+
+def write_module(lesson: Lesson, contexts: list[SectionContext], fps: int) -> CompiledModule:
+    w = Writer()
+    source = comment_text(Path(lesson.file).name if lesson.file else "<lesson>")
+    w.emit(f"# Generated by lecture from {source}: edit the lesson, not this file.")
+    w.emit("# One Scene per section. Each `# name — file:line` comment points at the lesson text;")
+    w.emit(f"# steps last exactly their declared seconds, in whole frames ({fps} fps by default).")
+    w.emit("import numpy as np")
+    w.emit("from manim import *  # noqa: F403")
+    w.emit("")
+    w.emit(f"from lecture.runtime.scene_support import {', '.join(HELPERS)}")
+    w.emit("")
+    w.emit(f"LESSON_TITLE = {lesson.title.value!r}")
+    scenes = []
+    for index, ctx in enumerate(contexts, start=1):
+        w.emit("")
+        w.emit("")
+        scenes.append(write_section(w, index, lesson, ctx.section, ctx))
+    w.emit("")
+    w.emit(f"SCENES = [{', '.join(s.class_name for s in scenes)}]")
+    code = "\n".join(w.lines) + "\n"
+    return CompiledModule(code, tuple(scenes), SourceMap(tuple(w.entries)))
+
+
