@@ -40,13 +40,12 @@ from lecture.compiler.reference import language_reference
 from lecture.compiler.span import Span
 from lecture.runtime.atomic import write_atomically
 
+from .cli_args import DEFAULT_MAX_REPAIRS, DEFAULT_MINUTES, add_arguments, add_model_arguments  # noqa: F401
 from .client import ModelClient, make_client
 from .config import AgentError, ClientConfig, config_from_args
 from .usage import UsageLog
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 2, 2
-DEFAULT_MINUTES = 3.0
-DEFAULT_MAX_REPAIRS = 3
 ANSWER = "answer"  # the file name diagnostics carry when they are sent back to the model
 MAX_ERRORS_SENT = 12
 
@@ -412,31 +411,6 @@ def plan_lesson(topic: str, *, audience: str | None = None, minutes: float | Non
 
 
 # ------------------------------------------------------------------ CLI
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of `lecture new` (the CLI calls this on its `new` subparser)."""
-    parser.add_argument("topic", metavar="TOPIC", help="what the lesson teaches")
-    parser.add_argument("--audience", metavar="A", help='who it is for, e.g. "ages 12-14"')
-    parser.add_argument("--minutes", type=float, metavar="M",
-                        help=f"target length (default {DEFAULT_MINUTES:g})")
-    parser.add_argument("-o", "--output", metavar="FILE", help="the lesson file (default: from the topic)")
-    parser.add_argument("--max-repairs", type=int, default=DEFAULT_MAX_REPAIRS, metavar="N",
-                        help=f"repair turns per answer (default {DEFAULT_MAX_REPAIRS})")
-    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    parser.add_argument("--render", action="store_true", help="render the lesson when it is written")
-    add_model_arguments(parser)
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--base-url, --api-key, --model, --timeout, --max-retries (shared by every agent command)."""
-    group = parser.add_argument_group(
-        "model (else OPENAI_BASE_URL, OPENAI_API_KEY, LECTURE_MODEL, lecture.toml)")
-    group.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. http://localhost:11434/v1")
-    group.add_argument("--api-key", metavar="KEY", help="API key (a server given by URL may need none)")
-    group.add_argument("--model", metavar="NAME", help="model name")
-    group.add_argument("--timeout", type=float, metavar="S", help="seconds per request (default 120)")
-    group.add_argument("--max-retries", type=int, metavar="N", help="retries on 429/5xx/connection errors")
-
 
 def run_new(args: argparse.Namespace, *, console: Any = None) -> int:
     """`lecture new`: 0 when the lesson was written (and rendered, with --render), 2 otherwise."""

@@ -67,6 +67,13 @@ def check(lesson: m.Lesson, base_dir: Path | None = None) -> list[Diagnostic]:
     return found
 
 
+def a(kind: str) -> str:
+    """'a circle', 'an arrow', 'axes' (a plural needs no article)."""
+    if kind == "axes":
+        return "axes"
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind
+
+
 def is_cell_name(name: str) -> bool:
     return bool(CELL_NAME.match(name))
 
@@ -158,7 +165,7 @@ def _option_diagnostics(element: m.Element, spec) -> Iterator[Diagnostic]:
         if opt.key not in spec.options:
             if opt.key in OPTIONS:
                 allowed = ", ".join(spec.options) or "none"
-                yield error(f"a {element.kind} has no option '{opt.key}'", opt.span,
+                yield error(f"{a(element.kind)} has no option '{opt.key}'", opt.span,
                             f"options of {element.kind}: {allowed}", "unknown-option")
             else:
                 hint = did_you_mean(opt.key, spec.options) or (
@@ -208,14 +215,14 @@ def _count_diagnostic(element: m.Element, what: str, have: int, bounds: tuple[in
     if low <= have <= high:
         return
     if high == 0:
-        yield error(f"a {element.kind} takes no {what}s", element.span, f"for example: {example}",
+        yield error(f"{a(element.kind)} takes no {what}s", element.span, f"for example: {example}",
                     "bad-args")
     elif have < low:
         need = f"{low}" if low == high else f"at least {low}"
-        yield error(f"a {element.kind} needs {need} {what}{'s' if low > 1 else ''}", element.id_span,
+        yield error(f"{a(element.kind)} needs {need} {what}{'s' if low > 1 else ''}", element.id_span,
                     f"for example: {example}", "bad-args")
     else:
-        yield error(f"a {element.kind} takes at most {high} {what}{'s' if high > 1 else ''}",
+        yield error(f"{a(element.kind)} takes at most {high} {what}{'s' if high > 1 else ''}",
                     element.span, f"for example: {example}", "bad-args")
 
 
@@ -298,35 +305,35 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
             yield from _count_diagnostic(el, "string", len(el.texts), spec.texts, spec.example)
             points = len(el.points)
             if el.endpoints is not None and not spec.endpoints:
-                yield error(f"a {el.kind} takes no `from … to …`", el.endpoints.span,
+                yield error(f"{a(el.kind)} takes no `from … to …`", el.endpoints.span,
                             f"for example: {spec.example}", "bad-args")
             if el.kind in ("line", "arrow"):
                 if el.endpoints is None and points != 2:
-                    yield error(f"a {el.kind} needs two points or `from … to …`", el.id_span,
+                    yield error(f"{a(el.kind)} needs two points or `from … to …`", el.id_span,
                                 f"for example: {spec.example} — or: {el.kind} {el.id} (0,0) (2,1)",
                                 "bad-args")
                 if el.endpoints is not None and points:
-                    yield error(f"a {el.kind} takes either points or `from … to …`, not both",
+                    yield error(f"{a(el.kind)} takes either points or `from … to …`, not both",
                                 el.points[0].span, None, "bad-args")
             else:
                 yield from _count_diagnostic(el, "point", points, spec.points, spec.example)
             if el.target is not None and not spec.needs_target:
-                yield error(f"a {el.kind} is not drawn `on` another element", el.target.span,
+                yield error(f"{a(el.kind)} is not drawn `on` another element", el.target.span,
                             f"for example: {spec.example}", "bad-args")
             if spec.needs_target:
                 if el.target is None:
-                    yield error(f"a {el.kind} needs the axes it is drawn on", el.id_span,
+                    yield error(f"{a(el.kind)} needs the axes it is drawn on", el.id_span,
                                 f"for example: {spec.example}", "bad-args")
                 else:
                     target = section.element(el.target.name)
                     if target is None:
                         yield from _reference(el.target, section, element_only=True)
                     elif target.kind != "axes":
-                        yield error(f"'{el.target.name}' is a {target.kind}, not axes", el.target.span,
+                        yield error(f"'{el.target.name}' is {a(target.kind)}, not axes", el.target.span,
                                     "plots are drawn on axes: axes ax x=-3..3 y=-1..9 in A1..D6",
                                     "bad-target")
             if el.rows and not spec.rows:
-                yield error(f"a {el.kind} takes no indented rows", el.rows[0][0].span,
+                yield error(f"{a(el.kind)} takes no indented rows", el.rows[0][0].span,
                             f"for example: {spec.example}", "bad-args")
             if spec.rows == "items" and any(len(r) != 1 for r in el.rows):
                 bad = next(r for r in el.rows if len(r) != 1)
@@ -339,7 +346,8 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
             if el.kind == "table" and el.rows and len({len(r) for r in el.rows}) > 1:
                 counts = [len(r) for r in el.rows]
                 bad = next(r for r in el.rows if len(r) != counts[0])
-                yield error(f"this row has {len(bad)} cells, the first row has {counts[0]}",
+                yield error(f"this row has {len(bad)} cell{'s' if len(bad) != 1 else ''}, the first row has "
+                            f"{counts[0]}",
                             bad[0].span, "give every row the same number of strings", "ragged-table")
             if el.kind == "bullets" and not el.texts and not el.rows:
                 yield error("a bullets list needs items", el.id_span, f"for example: {spec.example}",
@@ -348,10 +356,10 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                 yield error("a custom element needs a description in words", el.id_span,
                             f"for example: {spec.example}", "bad-args")
             if spec.placement == "relation" and not isinstance(el.placement, m.Relative):
-                yield error(f"a {el.kind} is placed relative to another element", el.id_span,
+                yield error(f"{a(el.kind)} is placed relative to another element", el.id_span,
                             f"for example: {spec.example}", "needs-relation")
             if spec.placement == "none" and el.placement is not None:
-                yield error(f"a {el.kind} takes its place from its axes", el.placement.span,
+                yield error(f"{a(el.kind)} takes its place from its axes", el.placement.span,
                             "remove the placement", "bad-placement")
             yield from _option_diagnostics(el, spec)
             yield from _placement_diagnostics(el, section)
@@ -478,7 +486,7 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
                             "already-shown")
             el = section.element(name)
             if verb == "play" and el is not None and el.kind != "custom":
-                yield error(f"'{name}' is a {el.kind}; `play` runs a custom element's animation",
+                yield error(f"'{name}' is {a(el.kind)}; `play` runs a custom element's animation",
                             ref.span, f"use `create {name}`", "bad-action")
             if el is not None and el.kind == "plot" and el.target is not None \
                     and el.target.name not in visible:

@@ -293,8 +293,10 @@ def test_scenes_run_and_keep_their_layout(compiled, tmp_path, scene_index):
 
     # the compiler's measuring cache: its texts and formulas are already typeset there
     with tempconfig({"dry_run": True, "media_dir": str(_cache_dir()), "frame_rate": 15,
-                     "verbosity": "WARNING", "progress_bar": "none"}):
-        scene = Probe()
+                     "verbosity": "WARNING", "progress_bar": "none", "disable_caching": True}):
+        from manim.renderer.cairo_renderer import CairoRenderer
+
+        scene = Probe(renderer=CairoRenderer(skip_animations=True))
         scene.render()
         assert scene._frames == round(scene_info.duration * 15)
         for mob in scene.mobjects:  # nothing strays out of the frame

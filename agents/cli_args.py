@@ -1,0 +1,34 @@
+"""The flags of the agent commands, importable without loading the agents (the CLI builds
+its parser on every run, and `openai` is slow to import)."""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_MINUTES = 3.0
+DEFAULT_MAX_REPAIRS = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `lecture new` (the CLI calls this on its `new` subparser)."""
+    parser.add_argument("topic", metavar="TOPIC", help="what the lesson teaches")
+    parser.add_argument("--audience", metavar="A", help='who it is for, e.g. "ages 12-14"')
+    parser.add_argument("--minutes", type=float, metavar="M",
+                        help=f"target length (default {DEFAULT_MINUTES:g})")
+    parser.add_argument("-o", "--output", metavar="FILE", help="the lesson file (default: from the topic)")
+    parser.add_argument("--max-repairs", type=int, default=DEFAULT_MAX_REPAIRS, metavar="N",
+                        help=f"repair turns per answer (default {DEFAULT_MAX_REPAIRS})")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    parser.add_argument("--render", action="store_true", help="render the lesson when it is written")
+    add_model_arguments(parser)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--base-url, --api-key, --model, --timeout, --max-retries (shared by every agent command)."""
+    group = parser.add_argument_group(
+        "model (else OPENAI_BASE_URL, OPENAI_API_KEY, LECTURE_MODEL, lecture.toml)")
+    group.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. http://localhost:11434/v1")
+    group.add_argument("--api-key", metavar="KEY", help="API key (a server given by URL may need none)")
+    group.add_argument("--model", metavar="NAME", help="model name")
+    group.add_argument("--timeout", type=float, metavar="S", help="seconds per request (default 120)")
+    group.add_argument("--max-retries", type=int, metavar="N", help="retries on 429/5xx/connection errors")
