@@ -193,11 +193,14 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
             message = "this line ends too early"
             hint = _describe_expected(expected)
             hint = _early_end_hint(code_part.strip(), expected) or hint
+            if re.search(r"=\s*#", end_line_text):
+                hint = "colours are written # and six hex digits, e.g. color=#ff8800"
             return Diagnostic("error", message, Span(name, tline, max(tcol - 1, 1), tline, tcol),
                               hint or None, "syntax")
         width = max(len(str(token)), 1)
         span = Span(name, tline, tcol, tline, tcol + width)
-        hint = _unexpected_hint(str(token), token.type, expected, stripped)
+        hint = (_action_hint(source_line[: tcol - 1])
+                or _unexpected_hint(str(token), token.type, expected, stripped))
         return Diagnostic("error", f"unexpected {_token_text(token)}", span,
                           hint or _describe_expected(expected) or None, "syntax")
 
@@ -252,6 +255,25 @@ def _early_end_hint(code: str, expected: set[str]) -> str | None:
     if "NAME" in expected and len(words) == 1:
         return f"'{head}' needs an id after it, e.g. {head} my_id …"
     return None
+
+
+_ACTION_WORDS = ("say", "create", "write", "fade", "transform", "indicate", "move", "highlight",
+                 "remove", "play")
+
+
+def _action_hint(before: str) -> str | None:
+    """`step 1s: sey "hello"`: the action's first word is a misspelt verb."""
+    if not before.lstrip().startswith("step") and ":" in before:
+        return None
+    words = re.split(r"[:;]", before)[-1].split()
+    if not words or words[0] in _ACTION_WORDS or words[0] in KEYWORDS:
+        return None
+    if not (before.lstrip().startswith("step") or len(words) <= 2):
+        return None
+    from .diagnostics import did_you_mean
+
+    guess = did_you_mean(words[0], _ACTION_WORDS)
+    return f"'{words[0]}' is not an action: {guess}" if guess else None
 
 
 def _unexpected_hint(text: str, ttype: str, expected: set[str], line: str) -> str | None:

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from lecture.agents.config import AgentError
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, has_errors
 
 EXIT_OK, EXIT_CHANGED, EXIT_ERRORS = 0, 1, 2
@@ -208,6 +209,13 @@ def cmd_render(args: argparse.Namespace) -> int:
                           build_root=Path(args.build_dir), console=Console(stderr=True))
 
 
+@command("new")
+def cmd_new(args: argparse.Namespace) -> int:
+    from lecture.agents.planner import run_new
+
+    return run_new(args)
+
+
 @command("reference")
 def cmd_reference(args: argparse.Namespace) -> int:
     from lecture.compiler.reference import embed_in_readme, language_reference
@@ -256,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", metavar="scene.py")
 
+    from lecture.agents.cli_args import add_arguments as add_new_arguments
+
+    p = sub.add_parser("new", help="write a lesson on a topic with a model (the Planner)")
+    add_new_arguments(p)
+
     p = sub.add_parser("reference", help="print the language reference (Markdown)")
     p.add_argument("--update-readme", metavar="README.md",
                    help="rewrite the reference section of this README instead")
@@ -285,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except DiagnosticError as exc:
         _print_diagnostics(exc.diagnostics, exc.source)
+        return EXIT_ERRORS
+    except AgentError as exc:
+        print(f"lecture: error: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

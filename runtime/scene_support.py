@@ -75,6 +75,17 @@ LINE_SPACING_RATIO = 0.45  # space between two lecture lines, in text heights
 
 
 FONT = _theme.DEFAULT_FONT
+_LINE_BREAKS = {"\r\n": "\n", "\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n",
+                "\x0b": "\n", "\x0c": "\n"}
+
+
+def printable(text: str) -> str:
+    """Text as Pango can draw it: every kind of line break becomes a newline, and control
+    characters that draw nothing (NUL, escape…) are left out. The lesson's string itself
+    is unchanged in the generated code."""
+    for old, new in _LINE_BREAKS.items():
+        text = text.replace(old, new)
+    return "".join(ch for ch in text if ch in "\n\t" or (ord(ch) >= 32 and not 0x7F <= ord(ch) < 0xA0))
 
 
 @lru_cache(maxsize=4096)
@@ -121,6 +132,7 @@ def text_block(text: str, *, width: float | None = None, font_size: float = 30,
     """A Text wrapped to `width` (scene units). Text is Pango text, not markup: any
     character is shown as itself."""
     weight = BOLD if bold else "NORMAL"
+    text = printable(text)
     return Text(wrap_text(text, width, font_size, weight, font), font_size=font_size, color=color,
                 weight=weight, font=font, line_spacing=0.8)
 
@@ -148,7 +160,7 @@ def table_of(rows: Sequence[Sequence[str]], *, font_size: float = 28,
              color: str = "#ffffff") -> Table:
     """A table of text cells (rows padded to the same length)."""
     n = max((len(r) for r in rows), default=1) or 1
-    cells = [list(r) + [""] * (n - len(r)) for r in rows] or [[""]]
+    cells = [[printable(c) for c in r] + [""] * (n - len(r)) for r in rows] or [[""]]
     return Table(cells, element_to_mobject=Text,
                  element_to_mobject_config={"font_size": font_size, "color": color, "font": FONT},
                  line_config={"color": color, "stroke_width": 2}, include_outer_lines=True,
@@ -190,7 +202,7 @@ class LectureScene(Scene):
     # -- the title band and the panel -------------------------------------------------
 
     def show_title(self, title: str) -> None:
-        t = Text(title, font_size=self.theme.title_font_size, color=self.theme.title, weight=BOLD,
+        t = Text(printable(title), font_size=self.theme.title_font_size, color=self.theme.title, weight=BOLD,
                  font=self.theme.font)
         if t.width > 0 and t.height > 0:
             t.scale(min(1.0, _theme.TITLE_MAX_WIDTH / t.width, _theme.TITLE_MAX_HEIGHT / t.height))
@@ -295,6 +307,6 @@ def brace_with_label(target, *, direction, text: str | None = None, color: str =
     brace = Brace(target, direction=direction, color=color)
     if text is None:
         return VGroup(brace)
-    label = Text(text, font_size=font_size, color=color, font=FONT)
+    label = Text(printable(text), font_size=font_size, color=color, font=FONT)
     label.next_to(brace, direction, buff=0.1)
     return VGroup(brace, label)
