@@ -339,7 +339,14 @@ def _action(action: m.Action) -> str:
     if verb == "move":
         if action.to is None:
             raise FormatError("`move` needs a placement")
-        return f"move {refs} to {placement(action.to)}"
+        to = action.to
+        if isinstance(to, m.At):  # `move eq to C4`, `move eq to A1..C3`, `move eq to below tri`
+            where = cell(to.cell)
+        elif isinstance(to, m.In):
+            where = f"{cell(to.first)}..{cell(to.last)}"
+        else:
+            where = placement(to)
+        return f"move {refs} to {where}"
     if verb in ("say", "fade", "transform", "move") or not NAME_RE.match(verb):
         raise FormatError(f"verb {verb!r} has no text form")
     return f"{verb} {refs}"

@@ -144,7 +144,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "theme": (WORD, "the look: chalkboard (dark, default) or light"),
     "resolution": ("size", "video size: resolution: 1920x1080 (default 1280x720)"),
     "fps": (POSITIVE, "frames per second: fps: 30"),
-    "voice": (WORD, "narration voice: piper (default), espeak, none"),
+    "voice": (WORD, "narration voice: piper (default, offline), espeak (other languages), "
+                    "openai (an OpenAI-compatible speech server; openai:alloy names the voice — quote "
+                    "specs with a colon: voice: \"openai:alloy\"), none (silent)"),
     "language": (WORD, "language of the narration: language: en"),
     "rate": (POSITIVE, "speaking rate, 1 = normal: rate: 1.1"),
 }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lecture.runtime import theme as T
 
-from .model import At, Auto, Cell, In, Placement, Relative
+from .model import At, Cell, In, Placement, Relative
 
 MARGIN = 0.1  # kept free inside an area, on each side
 GAP = 0.2  # between an element and the one it is placed relative to
@@ -123,12 +123,14 @@ def fit_scale(w: float, h: float, box: Box, *, upscale: bool = False) -> float:
 
 def clamp_into(box: Box, region: Box = GRID) -> Box:
     """Shift a box so that it lies inside `region` (centred on it if it is too big)."""
-    cx = box.cx if box.w > region.w else min(max(box.cx, region.left + box.w / 2), region.right - box.w / 2)
-    cy = box.cy if box.h > region.h else min(max(box.cy, region.bottom + box.h / 2), region.top - box.h / 2)
     if box.w > region.w:
         cx = region.cx
+    else:
+        cx = min(max(box.cx, region.left + box.w / 2), region.right - box.w / 2)
     if box.h > region.h:
         cy = region.cy
+    else:
+        cy = min(max(box.cy, region.bottom + box.h / 2), region.top - box.h / 2)
     return Box(cx, cy, box.w, box.h)
 
 
@@ -235,8 +237,7 @@ def place(placement: Placement | None, w: float, h: float, *, occupancy: Occupan
         s = fit_scale(w, h, cap, upscale=upscale)
         box = clamp_into(beside(target_box, placement.relation, w * s, h * s))
         return Placed(s, box, box)
-    # auto, no placement, or a relation whose target has no box
-    _ = Auto
+    # Auto, no placement, or a relation whose target has no box
     cap = Box(0, 0, GRID.w - 2 * MARGIN, GRID.h - 2 * MARGIN)
     s0 = fit_scale(w, h, cap)
     area = occupancy.allocate(w * s0, h * s0)

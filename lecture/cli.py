@@ -216,6 +216,26 @@ def cmd_new(args: argparse.Namespace) -> int:
     return run_new(args)
 
 
+@command("say")
+def cmd_say(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lecture.runtime.say_command import run_say
+
+    output = Path(args.output) if args.output else Path(args.file).with_suffix(".narration.wav")
+    return run_say(Path(args.file), section=args.section, output=output, voice=args.voice,
+                   console=Console(stderr=True, highlight=False))
+
+
+@command("voices")
+def cmd_voices(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lecture.runtime.say_command import run_voices
+
+    return run_voices(Console(highlight=False))
+
+
 @command("reference")
 def cmd_reference(args: argparse.Namespace) -> int:
     from lecture.compiler.reference import embed_in_readme, language_reference
@@ -268,6 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("new", help="write a lesson on a topic with a model (the Planner)")
     add_new_arguments(p)
+
+    p = sub.add_parser("say", help="speak a lesson's narration to a WAV file, without rendering")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--section", metavar="ID", help="only this section")
+    p.add_argument("-o", "--output", metavar="narration.wav")
+    p.add_argument("--voice", metavar="VOICE", help="piper, espeak[:lang], openai[:voice] or none")
+
+    sub.add_parser("voices", help="list the installed narration voices")
 
     p = sub.add_parser("reference", help="print the language reference (Markdown)")
     p.add_argument("--update-readme", metavar="README.md",

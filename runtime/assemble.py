@@ -10,6 +10,7 @@ frame rate (H.264, yuv420p, constant frame rate), which always gives exact timin
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -62,8 +63,9 @@ def concat(videos: list[str | Path], out: str | Path, *, fps: float,
     parts = [probe(p) for p in paths]
     expected = sum(p.duration for p in parts)
     frame = 1.0 / fps
-    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
-    list_path = _concat_list(paths, out.with_name(out.stem + ".concat.txt"))
+    token = secrets.token_hex(4)  # names of its own: concurrent runs may share `out`'s folder
+    tmp = out.with_name(f".{out.stem}.{token}.tmp{out.suffix}")
+    list_path = _concat_list(paths, out.with_name(f".{out.stem}.{token}.concat.txt"))
     base = ["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0",
             "-i", str(list_path)]
     try:

@@ -1,21 +1,30 @@
 """`lecture render`: lesson files -> build/<lesson>/ with section videos and lesson.mp4.
 
-For each lesson: load and check it (errors: print them, exit status 2), compile it to one
-Manim module (one Scene per section) with its source map, write both to
-`build/<lesson-stem>/`, render every section in its own process, join the section videos
-with ffmpeg into `lesson.mp4`, and write `manifest.json`. A section that fails to render
-is reported at the `.lecture` node that caused it; the other sections still render, and
-the exit status is 1.
+For each lesson: load and check it (errors: print them, exit status 2); hash every section
+from the lesson model (see cache.py: its nodes without spans or comments, the settings
+and theme it uses, the quality, the tool versions); take the sections whose hash has a
+finished video in the cache as they are; compile only the others to one Manim module (one
+Scene per section) with its source map, and render them in parallel in a pool of
+persistent Manim worker processes (pool.py, `jobs` of them, by default one per core);
+join the section videos with ffmpeg into `lesson.mp4` (itself cached by its sections'
+hashes) and write `manifest.json`. When every section is cached, neither the compiler nor
+Manim is even imported. A section that fails to render is reported at the `.lecture` node
+that caused it; the other sections still render, and the exit status is 1. Each section's
+line says whether it was rendered or cached, and how long it took.
 
 Layout of `build/<lesson-stem>/`:
 
-    lesson_scenes.py     the generated Manim module
+    lesson_scenes.py     the generated Manim module (of the sections compiled last)
     sourcemap.json       generated line -> lesson node
-    sections/<id>.mp4    one video per section
+    sections/<id>.mp4    one video per section (hard links into the cache when possible)
     lesson.mp4           the whole lesson (only when every section rendered)
     logs/<id>.log        the raw output of each section's render
-    work/<id>/           Manim's media for the section (partial movies, TeX files)
     manifest.json        see manifest.py
+
+and the cache, shared by all lessons, in `build/.cache/` (or `cache_dir`). Every file is
+written under a temporary name and renamed into place, so two runs of the same lesson at
+once both succeed, and a run that is killed leaves nothing half-written: an interrupted
+section is simply rendered again next time.
 
 `--sections a,b` renders only those sections; `lesson.mp4` always means the complete
 lesson, so it is not rewritten then (with `-o`, the chosen sections are joined into that
@@ -25,9 +34,13 @@ file instead). Quality: see render.py (`-q` presets, else the lesson's `resoluti
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from concurrent.futures import Future, as_completed
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +51,10 @@ from lecture.compiler.sourcemap import CompiledModule, SourceMap
 from lecture.compiler.span import Span
 
 from . import assemble, failures, manifest
-from .render import RenderSettings, SettingsError, probe, render_section, resolve_settings
+from . import cache as cache_mod
+from .cache import Cache, SectionKey, place, write_text_atomic
+from .pool import JobResult, RenderPool, default_jobs
+from .render import RenderSettings, SettingsError, probe, resolve_settings
 
 EXIT_OK = 0
 EXIT_RENDER_FAILED = 1
@@ -48,6 +64,10 @@ MODULE_NAME = "lesson_scenes.py"
 SOURCE_MAP_NAME = "sourcemap.json"
 LESSON_VIDEO = "lesson.mp4"
 MANIFEST_NAME = "manifest.json"
+
+# `section_parts(lesson, section) -> dict`: extra inputs of a section's hash (the narration's
+# hash, the Coder's lock entries); any JSON-able values.
+SectionParts = Callable[[Lesson, Section], dict]
 
 
 class CompilerMissing(RuntimeError):
@@ -61,6 +81,19 @@ def compile_module(lesson: Lesson, *, base_dir: Path, fps: int) -> CompiledModul
     except ImportError as exc:
         raise CompilerMissing(f"the lowering stage is not available: {exc}") from None
     return compile_lesson(lesson, base_dir=base_dir, fps=fps)
+
+
+def default_cache_dir(build_root: str | Path = "build") -> Path:
+    return Path(build_root) / cache_mod.DEFAULT_CACHE_DIR_NAME
+
+
+def section_keys(lesson: Lesson, settings: RenderSettings, *, base_dir: Path,
+                 section_parts: SectionParts | None = None) -> dict[str, SectionKey]:
+    """Every section's content hash (cheap: no compiler, no Manim)."""
+    return {s.id: cache_mod.section_key(
+        lesson, s, width=settings.width, height=settings.height, fps=settings.fps,
+        base_dir=base_dir, parts=section_parts(lesson, s) if section_parts else None)
+        for s in lesson.sections}
 
 
 # ---------------------------------------------------------------- console helpers
@@ -95,34 +128,71 @@ def _lesson_error(console: Any, path: Path, message: str, span: Span | None = No
 # ---------------------------------------------------------------- entry points
 
 
+class _PoolHolder:
+    """One worker pool for a whole `lecture render` run, started when first needed."""
+
+    def __init__(self, jobs: int | None, lessons: int) -> None:
+        self.jobs = jobs
+        self.lessons = lessons
+        self.pool: RenderPool | None = None
+
+    def get(self, needed: int) -> RenderPool:
+        if self.pool is None:
+            n = self.jobs or default_jobs()
+            if self.lessons == 1:
+                n = min(n, needed)
+            self.pool = RenderPool(max(1, n))
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+
 def render_lessons(paths: list[Path], *, quality: str | None, output: Path | None,
                    sections: list[str] | None, build_root: Path = Path("build"),
-                   console: Any = None, timeout: float | None = None) -> int:
+                   console: Any = None, timeout: float | None = None, jobs: int | None = None,
+                   cache_dir: Path | None = None,
+                   section_parts: SectionParts | None = None) -> int:
     """Render each lesson; the exit status is the worst of theirs (0 ok, 1 some sections
-    failed to render, 2 a lesson has errors or cannot be rendered at all)."""
+    failed to render, 2 a lesson has errors or cannot be rendered at all).
+
+    jobs: worker processes (default: the number of cores); cache_dir: the render cache
+    (default: `build_root/.cache`); section_parts: extra inputs of each section's hash."""
     paths = [Path(p) for p in paths]
     if output is not None and len(paths) != 1:
         _plain(console, f"error: -o/--output needs exactly one lesson, got {len(paths)}", "red")
         return EXIT_LESSON_ERROR
     status = EXIT_OK
     stems: dict[str, Path] = {}
-    for path in paths:
-        other = stems.setdefault(path.stem, path)
-        if other != path:
-            _plain(console, f"error: {path} and {other} would both build into "
-                            f"{Path(build_root) / path.stem}; render them separately", "red")
-            status = EXIT_LESSON_ERROR
-            continue
-        rc = render_lesson(path, quality=quality, output=output, sections=sections,
-                           build_root=build_root, console=console, timeout=timeout)
-        status = max(status, rc)
+    holder = _PoolHolder(jobs, len(paths))
+    try:
+        for path in paths:
+            other = stems.setdefault(path.stem, path)
+            if other != path:
+                _plain(console, f"error: {path} and {other} would both build into "
+                                f"{Path(build_root) / path.stem}; render them separately", "red")
+                status = EXIT_LESSON_ERROR
+                continue
+            rc = render_lesson(path, quality=quality, output=output, sections=sections,
+                               build_root=build_root, console=console, timeout=timeout,
+                               jobs=jobs, cache_dir=cache_dir, pool=holder,
+                               section_parts=section_parts)
+            status = max(status, rc)
+    finally:
+        holder.close()
     return status
 
 
 def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                   sections: list[str] | None, build_root: Path = Path("build"),
                   console: Any = None, timeout: float | None = None,
-                  compile: Callable[..., CompiledModule] | None = None) -> int:
+                  compile: Callable[..., CompiledModule] | None = None,
+                  jobs: int | None = None, cache_dir: Path | None = None,
+                  pool: RenderPool | _PoolHolder | None = None,
+                  section_parts: SectionParts | None = None) -> int:
+    started = time.perf_counter()
     path = Path(path)
     try:
         loaded = frontend.load_file(path)
@@ -151,21 +221,45 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                 hint="the sections are: " + (", ".join(valid) or "(none)"),
                 code="unknown-section")
 
-    try:
-        compiled, compile_failures = compile_sections(
-            lesson, compile or compile_module, base_dir=path.resolve().parent,
-            fps=settings.fps, sections=wanted)
-    except DiagnosticError as exc:
-        _plain(console, render_all(exc.diagnostics, exc.source or text), "red")
-        return EXIT_LESSON_ERROR
-    except CompilerMissing as exc:
-        _plain(console, f"error: {exc}", "red")
-        return EXIT_LESSON_ERROR
+    base_dir = path.resolve().parent
+    cache = Cache(cache_dir if cache_dir is not None else default_cache_dir(build_root))
+    keys = section_keys(lesson, settings, base_dir=base_dir, section_parts=section_parts)
+    chosen = [s.id for s in lesson.sections if wanted is None or s.id in wanted]
+    cached = {sid: rec for sid in chosen if (rec := cache.record(keys[sid].hash)) is not None}
+    misses = [sid for sid in chosen if sid not in cached]
 
-    out_dir = Path(build_root) / path.stem
-    return render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
-                           settings=settings, out_dir=out_dir, sections=wanted, output=output,
-                           console=console, timeout=timeout, compile_failures=compile_failures)
+    own: _PoolHolder | None = None
+    holder: _PoolHolder | RenderPool | None = pool
+    if holder is None:
+        own = holder = _PoolHolder(jobs, 1)
+    try:
+        compiled = CompiledModule("", (), SourceMap(()))
+        compile_failures: dict[str, list[Diagnostic]] = {}
+        live: RenderPool | None = None
+        if misses:
+            # Start the workers first: they import Manim while this process compiles.
+            live = holder.get(len(misses)) if isinstance(holder, _PoolHolder) else holder
+            try:
+                compiled, compile_failures = compile_sections(
+                    lesson, compile or compile_module, base_dir=base_dir,
+                    fps=settings.fps, sections=misses)
+            except DiagnosticError as exc:
+                _plain(console, render_all(exc.diagnostics, exc.source or text), "red")
+                return EXIT_LESSON_ERROR
+            except CompilerMissing as exc:
+                _plain(console, f"error: {exc}", "red")
+                return EXIT_LESSON_ERROR
+
+        out_dir = Path(build_root) / path.stem
+        return render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
+                               settings=settings, out_dir=out_dir, sections=wanted,
+                               output=output, console=console, timeout=timeout,
+                               compile_failures=compile_failures, cache=cache, keys=keys,
+                               cached=cached, pool=live, started=started)
+    finally:
+        if own is not None:
+            own.close()
+        cache.close()
 
 
 def _section_at(lesson: Lesson, span: Span) -> Section | None:
@@ -209,96 +303,157 @@ def compile_sections(lesson: Lesson, compile: Callable[..., CompiledModule], *, 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@dataclass
+class _Running:
+    sid: str
+    future: Future
+    job_dir: Path
+    log_tmp: Path
+    record: manifest.SectionRecord
+    section: Section | None
+
+
 def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: str,
                     lesson_path: Path, settings: RenderSettings, out_dir: Path,
                     sections: list[str] | None = None, output: Path | None = None,
                     console: Any = None, timeout: float | None = None,
-                    compile_failures: dict[str, list[Diagnostic]] | None = None) -> int:
+                    compile_failures: dict[str, list[Diagnostic]] | None = None,
+                    cache: Cache | None = None, keys: dict[str, SectionKey] | None = None,
+                    cached: dict[str, dict] | None = None, pool: RenderPool | None = None,
+                    jobs: int | None = None, started: float | None = None) -> int:
     """Render an already compiled lesson into `out_dir` (the part of the build that does
     not need the compiler; tests drive it with a hand-written module).
 
     `compile_failures`: sections that could not even be compiled (see compile_sections);
-    they are reported and recorded as failed like sections whose render failed."""
+    they are reported and recorded as failed like sections whose render failed.
+    `cache`/`keys`/`cached`: the render cache, every section's key, and the sections found
+    in it (their records); without a cache every compiled section is rendered and nothing
+    is stored. `pool`: the worker pool to use (else one is started for this call)."""
+    started = time.perf_counter() if started is None else started
     compile_failures = compile_failures or {}
+    cached = dict(cached or {})
+    keys = keys or {}
     out_dir.mkdir(parents=True, exist_ok=True)
-    module_path = out_dir / MODULE_NAME
-    module_path.write_text(compiled.code, encoding="utf-8")
     map_path = out_dir / SOURCE_MAP_NAME
-    map_path.write_text(compiled.source_map.to_json() + "\n", encoding="utf-8")
+    module_path = out_dir / MODULE_NAME
+    render_module = module_path
+    if compiled.code:
+        write_text_atomic(module_path, compiled.code)
+        write_text_atomic(map_path, compiled.source_map.to_json() + "\n")
+        if cache is not None:  # workers import a copy named by its content: never rewritten
+            render_module = cache.module(compiled.code)
     lesson_video = out_dir / LESSON_VIDEO
 
     scenes = {s.section_id: s for s in compiled.scenes}
     order = [s.id for s in lesson.sections]
     order += [sid for sid in scenes if sid not in order]  # (a hand-made module may differ)
     chosen = [sid for sid in order if (sections is None or sid in sections)
-              and (sid in scenes or sid in compile_failures)]
+              and (sid in scenes or sid in compile_failures or sid in cached)]
     partial = len(chosen) < len(order)
+    to_render = [sid for sid in chosen if sid not in cached and sid in scenes]
     man = manifest.Manifest(
         lesson=str(lesson_path), title=lesson.title.value,
         content_hash=manifest.content_hash(source_text), quality=settings.quality,
         fps=settings.fps, resolution=settings.resolution, module=str(module_path),
-        source_map=str(map_path))
+        source_map=str(map_path), cache_dir=str(cache.root) if cache else None)
 
-    _plain(console, f"Rendering {lesson_path} ({len(chosen)} of {len(order)} "
-                    f"section{'s' if len(order) != 1 else ''}, "
-                    f"{settings.resolution} at {settings.fps} fps)")
-    rendered: list[Path] = []
+    plural = "s" if len(order) != 1 else ""
+    _plain(console, f"Rendering {lesson_path} ({len(chosen)} of {len(order)} section{plural}, "
+                    f"{settings.resolution} at {settings.fps} fps; {len(cached)} cached, "
+                    f"{len(to_render)} to render)")
     failed: list[failures.RenderFailure] = []
-    for index, sid in enumerate(order, start=1):
-        section = lesson.section(sid)
-        scene = scenes.get(sid)
-        record = manifest.SectionRecord(
-            id=sid, title=section.title.value if section else sid,
-            class_name=scene.class_name if scene else None,
-            declared_duration=section.duration if section else None,
-            planned_duration=scene.duration if scene else None, status="skipped")
-        man.sections.append(record)
-        if sid not in chosen:
-            continue
-        label = f"{sid} ({index}/{len(order)})"
-        log_path = out_dir / "logs" / f"{sid}.log"
-        (out_dir / "sections" / f"{sid}.mp4").unlink(missing_ok=True)
-        if sid in compile_failures:
-            failure = failures.from_compile(sid, compile_failures[sid], log_path=log_path)
-            failed.append(failure)
-            record.status = "failed"
-            record.log = str(log_path)
-            record.error = failure.summary
-            record.diagnostic = failure.to_json()
-            _plain(console, f"  ✗ {sid} failed while compiling", "red")
-            _plain(console, failure.render(source_text), "red")
-            continue
-        _plain(console, f"  rendering {label}…")
-        kwargs = {"timeout": timeout} if timeout is not None else {}
-        with _spinner(console, f"rendering {label}…"):
-            result = render_section(
-                module_path, scene.class_name, sid, settings,
-                out_path=out_dir / "sections" / f"{sid}.mp4",
-                work_dir=out_dir / "work" / sid, log_path=log_path,
-                cwd=lesson_path.resolve().parent, **kwargs)
-        record.render_seconds = round(result.seconds, 3)
-        record.log = str(result.log)
-        if result.ok and result.video is not None:
-            info = probe(result.video)
-            record.status = "ok"
-            record.output = str(result.video)
-            record.rendered_duration = info.duration
-            record.frames = info.frames
-            rendered.append(result.video)
-            _plain(console, f"  ✓ {sid} done in {result.seconds:.1f}s "
-                            f"({info.duration:.2f}s of video)", "green")
-        else:
-            failure = failures.diagnose(
-                sid, result.failure or {}, source_map=compiled.source_map,
-                module_path=module_path, log_path=result.log,
-                section_span=section.span if section else None, lesson_file=str(lesson_path))
-            failed.append(failure)
-            record.status = "failed"
-            record.error = failure.summary
-            record.diagnostic = failure.to_json()
-            _plain(console, f"  ✗ {sid} failed after {result.seconds:.1f}s", "red")
-            _plain(console, failure.render(source_text), "red")
+    records: dict[str, manifest.SectionRecord] = {}
+    running: list[_Running] = []
+    own_pool: RenderPool | None = None
+    try:
+        for index, sid in enumerate(order, start=1):
+            section = lesson.section(sid)
+            scene = scenes.get(sid)
+            key = keys.get(sid)
+            record = manifest.SectionRecord(
+                id=sid, title=section.title.value if section else sid,
+                class_name=scene.class_name if scene else None,
+                declared_duration=section.duration if section else None,
+                planned_duration=scene.duration if scene else None, status="skipped",
+                hash=key.hash if key else None)
+            man.sections.append(record)
+            records[sid] = record
+            if sid not in chosen:
+                continue
+            log_path = out_dir / "logs" / f"{sid}.log"
+            if sid in cached:
+                t0 = time.perf_counter()
+                rec = cached[sid]
+                assert cache is not None and key is not None
+                video = place(cache.video_path(key.hash), out_dir / "sections" / f"{sid}.mp4")
+                record.status, record.cached, record.output = "ok", True, str(video)
+                record.rendered_duration = rec.get("duration")
+                record.frames = rec.get("frames")
+                record.render_seconds = rec.get("render_seconds")
+                record.class_name = record.class_name or rec.get("class_name")
+                record.planned_duration = record.planned_duration or rec.get("planned_duration")
+                record.log = str(log_path) if log_path.is_file() else None
+                record.seconds = round(time.perf_counter() - t0, 4)
+                _plain(console, f"  ✓ {sid} done in {record.seconds:.2f}s: cached "
+                                f"({(record.rendered_duration or 0):.2f}s of video)", "green")
+                continue
+            if sid in compile_failures:
+                failure = failures.from_compile(sid, compile_failures[sid], log_path=log_path)
+                (out_dir / "sections" / f"{sid}.mp4").unlink(missing_ok=True)
+                failed.append(failure)
+                record.status = "failed"
+                record.log = str(log_path)
+                record.error = failure.summary
+                record.diagnostic = failure.to_json()
+                _plain(console, f"  ✗ {sid} failed while compiling", "red")
+                _plain(console, failure.render(source_text), "red")
+                continue
+            assert scene is not None
+            if pool is None:
+                own_pool = pool = RenderPool(min(jobs or default_jobs(), len(to_render)))
+            token = secrets.token_hex(4)
+            job_dir = cache.job_dir(sid) if cache is not None else \
+                (out_dir / "work" / f"{sid}-{token}").resolve()
+            job_dir.mkdir(parents=True, exist_ok=True)
+            log_tmp = (out_dir / "logs" / f".{sid}.{token}.log").resolve()
+            log_tmp.parent.mkdir(parents=True, exist_ok=True)
+            log_tmp.write_text(f"# lecture: rendering section {sid!r} ({scene.class_name}) of "
+                               f"{render_module}\n# {settings.width}x{settings.height} "
+                               f"{settings.fps} fps\n", encoding="utf-8")
+            job = {"module": str(Path(render_module).resolve()), "scene": scene.class_name,
+                   "section": sid, "width": settings.width, "height": settings.height,
+                   "fps": settings.fps, "media_dir": str(job_dir / "media"),
+                   "cwd": str(Path(lesson_path).resolve().parent)}
+            fut = pool.submit(job, log_path=log_tmp, priority=(0, index), timeout=timeout)
+            running.append(_Running(sid, fut, job_dir, log_tmp, record, section))
+            _plain(console, f"  rendering {sid} ({index}/{len(order)})…")
 
+        by_future = {r.future: r for r in running}
+        jobs_used = pool.jobs if (pool is not None and running) else 0
+        man.jobs = jobs_used
+        with _spinner(console, f"rendering {len(running)} section"
+                               f"{'s' if len(running) != 1 else ''} with {jobs_used} "
+                               f"worker{'s' if jobs_used != 1 else ''}…"):
+            for fut in as_completed(list(by_future)):
+                r = by_future[fut]
+                failure = _finish_section(r, fut.result(), out_dir=out_dir, cache=cache,
+                                          key=keys.get(r.sid), compiled=compiled,
+                                          render_module=Path(render_module),
+                                          lesson_path=lesson_path, console=console,
+                                          source_text=source_text)
+                if failure is not None:
+                    failed.append(failure)
+    finally:
+        for r in running:
+            if not r.future.done() and pool is not None:
+                pool.cancel(r.future)
+            shutil.rmtree(r.job_dir, ignore_errors=True)
+            r.log_tmp.unlink(missing_ok=True)
+        if own_pool is not None:
+            own_pool.close()
+
+    rendered = [Path(records[sid].output) for sid in chosen
+                if records[sid].status == "ok" and records[sid].output]
     code = EXIT_OK
     if failed:
         man.status = "failed"
@@ -311,19 +466,19 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
     else:
         try:
             if not partial:
-                info = assemble.concat(rendered, lesson_video, fps=settings.fps)
+                info = _assemble(rendered, [records[sid].hash for sid in chosen], lesson_video,
+                                 fps=settings.fps, cache=cache, man=man)
                 man.output = str(lesson_video)
-                man.duration, man.frames = info.duration, info.frames
+                man.duration, man.frames = info
                 if output is not None:
-                    Path(output).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(lesson_video, output)
+                    place(lesson_video, Path(output))
                     man.copied_to = str(output)
             else:
                 man.status = "partial"
                 if output is not None:
-                    info = assemble.concat(rendered, Path(output), fps=settings.fps)
+                    result = assemble.concat(rendered, Path(output), fps=settings.fps)
                     man.copied_to = str(output)
-                    man.duration, man.frames = info.duration, info.frames
+                    man.duration, man.frames = result.duration, result.frames
         except (assemble.AssembleError, OSError) as exc:
             _plain(console, f"error: could not assemble the lesson video: {exc}", "red")
             man.status = "failed"
@@ -337,8 +492,79 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
             _plain(console, f"wrote {man.output} ({man.duration:.2f}s)", "bold green")
         if man.copied_to:
             _plain(console, f"wrote {man.copied_to}", "bold green")
-    _plain(console, f"manifest: {man_path}")
+    _plain(console, f"manifest: {man_path} ({time.perf_counter() - started:.2f}s in all)")
     return code
+
+
+def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cache | None,
+                    key: SectionKey | None, compiled: CompiledModule, render_module: Path,
+                    lesson_path: Path, console: Any, source_text: str,
+                    ) -> failures.RenderFailure | None:
+    """Store a finished render (cache, build folder, log) and report it."""
+    sid, record, section = r.sid, r.record, r.section
+    log_path = out_dir / "logs" / f"{sid}.log"
+    with contextlib.suppress(OSError):
+        place(r.log_tmp, log_path, move=True)
+    record.log = str(log_path)
+    record.render_seconds = round(result.seconds, 3)
+    record.seconds = record.render_seconds
+    out_video = out_dir / "sections" / f"{sid}.mp4"
+    movie = Path(result.result["movie"]) if result.ok and result.result.get("movie") else None
+    try:
+        if movie is not None and movie.is_file():
+            info = probe(movie)
+            record.status = "ok"
+            record.rendered_duration = info.duration
+            record.frames = info.frames
+            if cache is not None and key is not None:
+                stored = cache.put_video(key.hash, movie, {
+                    "section": sid, "duration": info.duration, "frames": info.frames,
+                    "width": info.width, "height": info.height, "fps": info.fps,
+                    "render_seconds": record.render_seconds, "class_name": record.class_name,
+                    "planned_duration": record.planned_duration, "inputs": key.parts,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                place(stored, out_video)
+            else:
+                place(movie, out_video, move=True)
+            record.output = str(out_video)
+            _plain(console, f"  ✓ {sid} done in {result.seconds:.1f}s: rendered "
+                            f"({info.duration:.2f}s of video)", "green")
+            return None
+    finally:
+        shutil.rmtree(r.job_dir, ignore_errors=True)
+    out_video.unlink(missing_ok=True)
+    failure = failures.diagnose(
+        sid, result.result or {}, source_map=compiled.source_map,
+        module_path=render_module, log_path=log_path,
+        section_span=section.span if section else None, lesson_file=str(lesson_path))
+    record.status = "failed"
+    record.error = failure.summary
+    record.diagnostic = failure.to_json()
+    _plain(console, f"  ✗ {sid} failed after {result.seconds:.1f}s", "red")
+    _plain(console, failure.render(source_text), "red")
+    return failure
+
+
+def _assemble(videos: list[Path], hashes: list[str | None], lesson_video: Path, *, fps: int,
+              cache: Cache | None, man: manifest.Manifest) -> tuple[float, int | None]:
+    """lesson.mp4 from the section videos, from the cache when these sections were joined
+    before. Returns its duration and frame count."""
+    if cache is None or any(h is None for h in hashes):
+        info = assemble.concat(videos, lesson_video, fps=fps)
+        return info.duration, info.frames
+    key = cache_mod.lesson_key([h for h in hashes if h], fps)
+    man.lesson_key = key
+    rec = cache.lesson_record(key)
+    if rec is None:
+        work = cache.job_dir("lesson")
+        try:
+            info = assemble.concat(videos, work / LESSON_VIDEO, fps=fps)
+            rec = {"duration": info.duration, "frames": info.frames, "sections": hashes}
+            cache.put_lesson(key, work / LESSON_VIDEO, rec)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    place(cache.lesson_path(key), lesson_video)
+    return rec["duration"], rec.get("frames")
 
 
 class _NullContext:

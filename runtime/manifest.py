@@ -13,6 +13,8 @@ import json
 import os
 import platform
 import re
+import secrets
+import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -48,14 +50,45 @@ def tool_versions() -> dict[str, str | None]:
         versions["manim"] = version("manim")
     except Exception:  # noqa: BLE001
         versions["manim"] = None
+    versions["ffmpeg"] = _ffmpeg_version()
+    return versions
+
+
+def _ffmpeg_version() -> str | None:
+    """`ffmpeg -version`, remembered per ffmpeg binary (running it costs a tenth of a second,
+    a large part of a fully cached rebuild)."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        return None
     try:
-        out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
+        st = os.stat(exe)
+    except OSError:
+        return None
+    key = f"{os.path.realpath(exe)}:{st.st_size}:{st.st_mtime_ns}"
+    env = os.environ.get("LECTURE_CACHE_DIR")
+    memo = (Path(env) if env else Path.home() / ".cache" / "lecture") / "tools.json"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known, dict) and isinstance(known.get(key), str):
+        return known[key]
+    try:
+        out = subprocess.run([exe, "-version"], capture_output=True, text=True,
                              timeout=20).stdout
         m = re.match(r"ffmpeg version (\S+)", out)
-        versions["ffmpeg"] = m.group(1) if m else None
+        version = m.group(1) if m else None
     except (OSError, subprocess.SubprocessError):
-        versions["ffmpeg"] = None
-    return versions
+        return None
+    if version is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_name(f".{memo.name}.{secrets.token_hex(4)}.tmp")
+            tmp.write_text(json.dumps({key: version}), encoding="utf-8")
+            os.replace(tmp, memo)
+        except OSError:
+            pass
+    return version
 
 
 @dataclass
@@ -73,6 +106,9 @@ class SectionRecord:
     log: str | None = None
     error: str | None = None  # `file:line:col: message`
     diagnostic: dict | None = None
+    hash: str | None = None  # the section's content hash (see cache.py)
+    cached: bool = False  # True: taken from the cache, not rendered by this run
+    seconds: float | None = None  # what this run spent on the section (render, or cache lookup)
 
 
 @dataclass
@@ -91,6 +127,9 @@ class Manifest:
     copied_to: str | None = None  # the -o path, when given
     duration: float | None = None  # of the assembled video, from ffprobe
     frames: int | None = None
+    lesson_key: str | None = None  # the assembled video's cache key (its sections' hashes)
+    cache_dir: str | None = None
+    jobs: int | None = None  # worker processes used (0: nothing had to be rendered)
     tools: dict = field(default_factory=tool_versions)
     created: str = field(default_factory=lambda: datetime.now(UTC)
                          .isoformat(timespec="seconds"))
@@ -102,9 +141,13 @@ class Manifest:
     def write(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        # a name of its own: two runs of the same lesson may write at the same moment
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
 

@@ -289,63 +289,86 @@ def _worker_failure(exc: BaseException, module_path: str) -> dict:
     }
 
 
-def _worker(job: dict) -> int:
-    result_path = Path(job["result"])
+def measure_cache_dir() -> Path:
+    """Where the compiler keeps the TeX and text SVGs it built while measuring (see
+    `compiler.lower.registry.measuring`). Workers read the same folders, so a formula the
+    compiler already typeset is not typeset again."""
+    env = os.environ.get("LECTURE_CACHE_DIR")
+    base = Path(env) if env else Path.home() / ".cache" / "lecture"
+    return base / "measure"
 
-    def write(data: dict) -> None:
-        tmp = result_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, result_path)
 
+def run_job(job: dict) -> dict:
+    """Render one job in this process (Manim is imported here) and describe the outcome.
+
+    job: module, scene, section, width, height, fps, media_dir; optional `still` (write the
+    last frame as a PNG, skipping the animations, instead of the movie) and `module_name`.
+    Returns {"ok": True, "movie": path} / {"ok": True, "image": path} or a failure (see
+    _worker_failure). Manim's global config is restored afterwards, so a long-lived worker
+    can run many jobs one after another."""
+    module_name = job.get("module_name") or "lesson_scenes"
     try:
         import importlib.util
 
-        from manim import config
+        from manim import config, tempconfig
 
         media = Path(job["media_dir"])
+        shared = measure_cache_dir()
         w, h, fps = int(job["width"]), int(job["height"]), int(job["fps"])
-        config.pixel_width = w
-        config.pixel_height = h
-        config.frame_rate = fps
-        config.frame_height = 8.0
-        config.frame_width = 8.0 * w / h
-        config.media_dir = str(media)
-        config.video_dir = str(media / "videos")
-        config.images_dir = str(media / "images")
-        config.tex_dir = str(media / "Tex")
-        config.text_dir = str(media / "texts")
-        config.partial_movie_dir = str(media / "partial_movie_files" / "{scene_name}")
-        config.output_file = job["section"]
-        config.format = "mp4"
-        config.write_to_movie = True
-        config.save_last_frame = False
-        config.preview = False
-        config.disable_caching = True
-        config.progress_bar = "none"
-        config.verbosity = "WARNING"
+        with tempconfig({}):
+            config.pixel_width = w
+            config.pixel_height = h
+            config.frame_rate = fps
+            config.frame_height = 8.0
+            config.frame_width = 8.0 * w / h
+            config.media_dir = str(media)
+            config.video_dir = str(media / "videos")
+            config.images_dir = str(media / "images")
+            config.tex_dir = str(shared / "Tex") if job.get("shared_tex", True) else str(media / "Tex")
+            config.text_dir = str(shared / "texts") if job.get("shared_tex", True) \
+                else str(media / "texts")
+            config.partial_movie_dir = str(media / "partial_movie_files" / "{scene_name}")
+            config.output_file = job["section"]
+            config.format = "png" if job.get("still") else "mp4"
+            config.preview = False
+            config.disable_caching = True
+            config.progress_bar = "none"
+            config.verbosity = "WARNING"
 
-        spec = importlib.util.spec_from_file_location("lesson_scenes", job["module"])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["lesson_scenes"] = module
-        spec.loader.exec_module(module)
-        scene_cls = getattr(module, job["scene"], None)
-        if scene_cls is None:
-            write({"ok": False, "kind": "internal", "type": "LookupError",
-                   "message": f"the generated module has no scene class {job['scene']!r}",
-                   "frames": []})
-            return 1
-        scene = scene_cls()
-        scene.render()
-        movie = scene.renderer.file_writer.movie_file_path
-        write({"ok": True, "movie": str(movie)})
-        return 0
+            spec = importlib.util.spec_from_file_location(module_name, job["module"])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+                scene_cls = getattr(module, job["scene"], None)
+                if scene_cls is None:
+                    return {"ok": False, "kind": "internal", "type": "LookupError",
+                            "message": f"the generated module has no scene class {job['scene']!r}",
+                            "frames": []}
+                scene = scene_cls()
+                scene.render()
+                writer = scene.renderer.file_writer
+                if job.get("still"):
+                    return {"ok": True, "image": str(writer.image_file_path)}
+                return {"ok": True, "movie": str(writer.movie_file_path)}
+            finally:
+                sys.modules.pop(module_name, None)
     except BaseException as exc:  # noqa: BLE001 - everything is reported, nothing escapes raw
         traceback.print_exception(exc)
-        try:
-            write(_worker_failure(exc, job["module"]))
-        except Exception:  # noqa: BLE001
-            pass
-        return 1
+        return _worker_failure(exc, job["module"])
+
+
+def _worker(job: dict) -> int:
+    """The one-shot worker of render_section: one job, its result written to a file."""
+    result_path = Path(job["result"])
+    result = run_job(job)
+    try:
+        tmp = result_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result), encoding="utf-8")
+        os.replace(tmp, result_path)
+    except Exception:  # noqa: BLE001
+        pass
+    return 0 if result.get("ok") else 1
 
 
 if __name__ == "__main__":

@@ -107,15 +107,23 @@ def wrap_text(text: str, width: float | None, font_size: float, weight: str = "N
         for word in paragraph.split(" "):
             w = _word_width(word, font_size, weight, font)
             while w > width and len(word) > 1:  # split an over-long word
-                cut = len(word) - 1
+                # the longest prefix that fits: guessed from the glyphs' widths, then checked
+                total, cut = 0.0, 0
+                for ch in word:
+                    total += _word_width(ch, font_size, weight, font) * 1.1
+                    if total > width:
+                        break
+                    cut += 1
+                cut = max(cut, 1)
                 while cut > 1 and _word_width(word[:cut], font_size, weight, font) > width:
-                    cut -= 1
+                    cut -= max(1, cut // 10)
                 if line:
                     out.append(" ".join(line))
                     line, line_width = [], 0.0
                 out.append(word[:cut])
                 word = word[cut:]
-                w = _word_width(word, font_size, weight, font)
+                guess = sum(_word_width(ch, font_size, weight, font) for ch in word)
+                w = guess if guess > width else _word_width(word, font_size, weight, font)
             extra = w if not line else line_width + space + w
             if line and extra > width:
                 out.append(" ".join(line))
@@ -178,8 +186,8 @@ def placeholder(description: str, *, width: float, height: float, color: str = "
     label = text_block(description, width=max(width - 0.5, 0.5), font_size=22, color=text_color)
     if label.width > 0 and label.height > 0:
         label.scale(min(1.0, (width - 0.4) / label.width, (height - 0.4) / label.height))
-    tag = Text("custom", font_size=16, color=color, font=FONT).next_to(frame.get_corner(UR), DOWN + LEFT * 1.0,
-                                                            buff=0.1)
+    tag = Text("custom", font_size=16, color=color, font=FONT)
+    tag.next_to(frame.get_corner(UR), DOWN + LEFT, buff=0.1)
     return VGroup(frame, label, tag)
 
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 
 from hypothesis import strategies as st
-
 from lecture.compiler import model as m
-from lecture.compiler.kinds import (COLOR, FRACTION, KINDS, OPTIONS, POSITIVE, RANGE, STRING,
-                                    WORD)
+from lecture.compiler.kinds import COLOR, FRACTION, KINDS, OPTIONS, POSITIVE, RANGE, STRING, WORD
 from lecture.compiler.parser import KEYWORDS
 
 GRID_CELL = re.compile(r"^[A-F][1-6]$")

@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from lecture.compiler import layout
 from lecture.compiler.frontend import load_text
 from lecture.compiler.layout import GRID, PANEL, TITLE_BAND, Box, Occupancy, place

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from lecture.compiler.diagnostics import DiagnosticError
 from lecture.compiler.frontend import load_text
 from lecture.compiler.kinds import KINDS, VERBS
@@ -271,9 +270,8 @@ def _load_module(code: str, path: Path):
 
 @pytest.mark.parametrize("scene_index", [0, 1])
 def test_scenes_run_and_keep_their_layout(compiled, tmp_path, scene_index):
-    from manim import tempconfig
-
     from lecture.compiler import layout
+    from manim import tempconfig
 
     lesson, module = compiled
     mod = _load_module(module.code, tmp_path / f"lesson_scenes_{scene_index}.py")

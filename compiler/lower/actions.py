@@ -7,7 +7,7 @@ from .. import layout
 from ..layout import Box
 from ..model import Action, In, Ref, Relative
 from . import ir
-from .ir import Float, point
+from .ir import point
 from .registry import ELEMENTS, SectionContext, StepCode, action, error
 
 
@@ -98,12 +98,13 @@ def lower_move(act: Action, ctx: SectionContext, step: StepCode) -> None:
             continue
         target_box = None
         if isinstance(act.to, Relative):
-            target_box = ctx.current.get(act.to.target.name) or ctx.box_of(act.to.target.name, act.to.target.span)
-        fit_into = isinstance(act.to, In)
-        placed = layout.place(act.to, now.w, now.h, occupancy=layout.Occupancy() if not isinstance(
-            act.to, (In, Relative)) else ctx.occupancy, target_box=target_box,
-            upscale=fit_into and low.resizable,
-            max_size=(layout.GRID.w, layout.GRID.h) if low.resizable else (layout.AT_MAX_WIDTH, layout.AT_MAX_HEIGHT))
+            other = act.to.target
+            target_box = ctx.current.get(other.name) or ctx.box_of(other.name, other.span)
+        # Shapes may grow into an area they move to; text only shrinks to fit.
+        max_size = (layout.GRID.w, layout.GRID.h) if low.resizable else \
+            (layout.AT_MAX_WIDTH, layout.AT_MAX_HEIGHT)
+        placed = layout.place(act.to, now.w, now.h, occupancy=ctx.occupancy, target_box=target_box,
+                              upscale=isinstance(act.to, In) and low.resizable, max_size=max_size)
         factor = placed.scale
         chain = f"{var}.animate"
         if abs(ir.rounded(factor) - 1.0) > 1e-9:

@@ -146,7 +146,8 @@ def lower_bullets(el: Element, ctx: SectionContext) -> Lowered:
     items = [t.value for t in el.texts] + [t.value for row in el.rows for t in row]
     fs = ctx.font_size(el, ctx.theme.text_font_size)
     color = ctx.color(el, "color", ctx.theme.text)
-    return wrapped(el, ctx, lambda width: call("bullet_list", items, width=Float(width), font_size=fs, color=color),
+    return wrapped(el, ctx,
+                   lambda width: call("bullet_list", items, width=Float(width), font_size=fs, color=color),
                    lambda width: _estimate_text("\n".join("• " + i for i in items), float(fs), width))
 
 
@@ -239,7 +240,10 @@ def lower_dot(el: Element, ctx: SectionContext) -> Lowered:
     return Lowered(expr, Box(box.cx, box.cy, 2 * r, 2 * r), natural=(2 * r, 2 * r), resizable=True)
 
 
-def _fit_points(el: Element, ctx: SectionContext, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+Pt = tuple[float, float]
+
+
+def _fit_points(el: Element, ctx: SectionContext, pts: list[Pt]) -> list[Pt]:
     """Points given in grid units, scaled (keeping their aspect) into the element's box."""
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     w, h = max(xs) - min(xs), max(ys) - min(ys)
@@ -271,14 +275,14 @@ def lower_polygon(el: Element, ctx: SectionContext) -> Lowered:
     return Lowered(expr, box, natural=(box.w, box.h), resizable=True)
 
 
-def _end(ctx: SectionContext, ref, other_center: tuple[float, float] | None) -> tuple[tuple[float, float], Box | None, str | None]:
-    """An end of `from X to Y`: a cell's centre, or the edge of an element's box."""
+def _end(ctx: SectionContext, ref) -> tuple[Pt, Box | None]:
+    """An end of `from X to Y`: a cell's centre, or an element's box (and its centre)."""
     if layout.is_cell_name(ref.name) and ctx.element(ref.name) is None:
-        return layout.cell_center(ref.name), None, None
+        return layout.cell_center(ref.name), None
     box = ctx.box_of(ref.name, ref.span)
     if box is None:
-        return (0.0, 0.0), None, ref.name
-    return box.center, box, ref.name
+        return (0.0, 0.0), None
+    return box.center, box
 
 
 def _line_like(el: Element, ctx: SectionContext, cls: str) -> Lowered:
@@ -291,7 +295,7 @@ def _line_like(el: Element, ctx: SectionContext, cls: str) -> Lowered:
     ends = el.endpoints
     deps: tuple[str, ...] = ()
     if ends is not None:
-        (a, abox, _), (b, bbox, _) = _end(ctx, ends.start, None), _end(ctx, ends.end, None)
+        (a, abox), (b, bbox) = _end(ctx, ends.start), _end(ctx, ends.end)
         if abox is not None:
             a = layout.edge_point(abox, b)
         if bbox is not None:
@@ -430,7 +434,8 @@ def lower_custom(el: Element, ctx: SectionContext) -> Lowered:
     if isinstance(el.placement, In):
         box = layout.area_box(el.placement.first, el.placement.last).inset(MARGIN)
     else:
-        box = place_shape(el, ctx, None, None, default=(3.0, 2.0) if isinstance(el.placement, At) else (2.8, 2.8))
+        default = (3.0, 2.0) if isinstance(el.placement, At) else (2.8, 2.8)
+        box = place_shape(el, ctx, None, None, default=default)
     expr = call("placeholder", description, width=Float(box.w), height=Float(box.h),
                 color=ctx.theme.muted, text_color=ctx.theme.text)
     return finish_shape(expr, el, ctx, box)

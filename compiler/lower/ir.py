@@ -107,6 +107,10 @@ def render(value: Any) -> str:
     raise TypeError(f"cannot print {value!r}")
 
 
+def _arguments(c: Call) -> str:
+    return ", ".join([render(a) for a in c.args] + [f"{k}={render(v)}" for k, v in c.kwargs])
+
+
 def render_wrapped(value: Any, indent: str = "    ", limit: int = 100, prefix: int = 0) -> str:
     """Like `render`, but a call that does not fit on one line (with `prefix` characters
     before it) gets one argument a line; a method chain keeps its methods on the last line."""
@@ -121,9 +125,8 @@ def render_wrapped(value: Any, indent: str = "    ", limit: int = 100, prefix: i
     if not isinstance(base, Call) or not (base.args or base.kwargs):
         return one
     parts = [render(a) for a in base.args] + [f"{k}={render(v)}" for k, v in base.kwargs]
-    head = render(base.func) if base.method else base.func
-    tail = "".join(f".{c.method}({', '.join([render(a) for a in c.args] + [f'{k}={render(v)}' for k, v in c.kwargs])})"
-                   for c in reversed(chain))
+    head = f"{render(base.func)}.{base.method}" if base.method else base.func
+    tail = "".join(f".{c.method}({_arguments(c)})" for c in reversed(chain))
     inner = "".join(f"\n{indent}{p}," for p in parts)
     return f"{head}({inner}\n){tail}"
 

@@ -112,7 +112,6 @@ def namespace() -> dict[str, Any]:
     if _NAMESPACE is None:
         import manim
         import numpy as np
-
         from lecture.runtime import scene_support
 
         ns: dict[str, Any] = {k: getattr(manim, k) for k in dir(manim) if not k.startswith("_")}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model import Element, Lesson, Section, Step
+from ..model import Lesson, Section, Step
 from ..sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
 from ..span import Span
 from . import ir
-from .registry import ACTIONS, ELEMENTS, HELPERS, SectionContext, StepCode, error
+from .registry import ACTIONS, HELPERS, SectionContext, StepCode, error
 
 INDENT = "    "
 MAX_LINE = 100

@@ -1,0 +1,425 @@
+"""Custom elements -> their code, from the lock file or from the Coder.
+
+    custom = resolve_custom_nodes(lesson, lesson_path, client_config=config_or_None,
+                                  usage=usage, update=False, console=console)
+    custom.diagnostics          # errors at custom nodes that have no code (and why)
+    custom.code_for("proof", "proof")         # the locked snippet, or None
+    custom.emit("proof", "proof")             # module-level source defining the function
+    custom.function_name("proof", "proof")    # what that source defines
+
+Each `custom` element is keyed by `lockfile.content_key` over its kind, id, description,
+placement, anchor box and theme. With an entry in `NAME.lecture.lock` it is used as it
+is: no model, no network. Without one, and with a model configured for the coder, the
+Coder writes it (checked statically and in the sandbox), and the entry is added to the
+lock file (replacing that element's older entries), written atomically. Without a model
+the node gets an error diagnostic at its line saying what to do. `update=True`
+regenerates every entry on purpose (`lecture lock --update FILE`).
+
+The anchor box is the one the lowering gives the element (`compiler.lower`'s
+SectionContext, resolving the section's elements in source order, measured like a real
+build), so the key the compiler would compute is the key found here; the boxes of the
+section's other elements go into the prompt as its neighbours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
+from lecture.compiler.model import At, Auto, Element, In, Lesson, Relative, Section
+from lecture.compiler.span import Span
+from lecture.runtime.theme import Theme, get_theme
+
+from .lockfile import (
+    ConcurrentEditError,
+    LockEntry,
+    LockFile,
+    LockFileError,
+    content_key,
+    lock_path,
+    rounded_box,
+    utc_now,
+)
+
+Edges = tuple[float, float, float, float]  # left, bottom, right, top
+
+EXIT_OK, EXIT_FAILED = 0, 2
+
+
+# ------------------------------------------------------------------ node facts
+
+def description_of(el: Element) -> str:
+    """What a custom element shows, in words: its text(s), else its rows, one per line."""
+    if el.texts:
+        return "\n".join(t.value for t in el.texts)
+    return "\n".join(" ".join(t.value for t in row) for row in el.rows)
+
+
+def placement_text(placement: Any) -> str:
+    if isinstance(placement, In):
+        return f"in {placement.first.name}..{placement.last.name}"
+    if isinstance(placement, At):
+        return f"at {placement.cell.name}"
+    if isinstance(placement, Relative):
+        return f"{placement.relation} {placement.target.name}"
+    if isinstance(placement, Auto):
+        return "auto"
+    return ""
+
+
+def lesson_theme(lesson: Lesson) -> Theme:
+    from lecture.compiler.model import Word
+
+    value = lesson.setting("theme")
+    name = value.name if isinstance(value, Word) else value if isinstance(value, str) else None
+    return get_theme(name)
+
+
+def edges_of(box: Any) -> Edges | None:
+    if box is None:
+        return None
+    return (float(box.left), float(box.bottom), float(box.right), float(box.top))
+
+
+def section_boxes(lesson: Lesson, section: Section, theme: Theme, base_dir: Path,
+                  measure: bool = True) -> dict[str, Edges | None]:
+    """Every element's box as the lowering resolves it (source order, like a build). An
+    element that cannot be lowered (say, a formula LaTeX rejects) has no box; the others
+    are still resolved."""
+    from lecture.compiler.lower import elements as _elements  # noqa: F401  (fills the registry)
+    from lecture.compiler.lower.registry import SectionContext
+
+    ctx = SectionContext(lesson, section, theme, Path(base_dir), measure=measure)
+    boxes: dict[str, Edges | None] = {}
+    for el in section.elements:
+        try:
+            boxes[el.id] = edges_of(ctx.resolve(el.id, el.span).box)
+        except DiagnosticError:
+            boxes[el.id] = None
+    return boxes
+
+
+def fallback_box(el: Element) -> Edges:
+    """The box of a custom element computed from its placement alone (when the section
+    cannot be lowered): what `lower_custom` gives an area or a cell; the grid otherwise."""
+    from lecture.compiler import layout
+
+    if isinstance(el.placement, In):
+        return edges_of(layout.area_box(el.placement.first, el.placement.last).inset(layout.MARGIN))  # type: ignore[return-value]
+    if isinstance(el.placement, At):
+        x, y = layout.cell_center(el.placement.cell)
+        return edges_of(layout.clamp_into(layout.Box(x, y, 3.0, 2.0)))  # type: ignore[return-value]
+    return edges_of(layout.GRID.inset(layout.MARGIN))  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ results
+
+@dataclass
+class CustomNode:
+    section: str
+    element: str
+    description: str
+    placement: str
+    box: Edges
+    theme: Theme
+    key: str
+    span: Span
+    section_title: str = ""
+    neighbours: tuple = ()  # coder.Neighbour
+    played: bool = False
+    code: str | None = None
+    origin: str = ""  # "lock" (found), "coder" (written now), "" (none)
+    entry: LockEntry | None = None
+
+    def task(self, lesson_title: str = ""):
+        from .coder import CoderTask
+
+        return CoderTask(self.section, self.element, self.description, self.box, self.theme,
+                         tuple(self.neighbours), lesson_title, self.section_title, self.played)
+
+    def to_json(self) -> dict:
+        e = self.entry
+        return {"section": self.section, "element": self.element, "key": self.key, "origin": self.origin,
+                "box": rounded_box(self.box), "model": e.model if e else None, "tries": e.tries if e else 0,
+                "tokens": (e.prompt_tokens + e.completion_tokens) if e else 0}
+
+
+def function_name(section: str, element: str) -> str:
+    raw = f"custom_{section}_{element}"
+    return re.sub(r"\W", "_", raw, flags=re.ASCII)
+
+
+@dataclass
+class CustomCode:
+    """Each custom element's code (keyed by (section id, element id)) and the diagnostics."""
+
+    nodes: dict[tuple[str, str], CustomNode] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    lock_path: Path | None = None
+    written: bool = False  # the lock file was (re)written
+    lesson_title: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def node(self, section: str, element: str) -> CustomNode | None:
+        return self.nodes.get((section, element))
+
+    def code_for(self, section: str, element: str) -> str | None:
+        node = self.nodes.get((section, element))
+        return node.code if node else None
+
+    def function_name(self, section: str, element: str) -> str:
+        return function_name(section, element)
+
+    def emit(self, section: str, element: str) -> str | None:
+        """Module-level source that defines `function_name(section, element)(box)`."""
+        code = self.code_for(section, element)
+        return emit_function(code, function_name(section, element)) if code else None
+
+    def to_json(self) -> list[dict]:
+        return [n.to_json() for n in self.nodes.values()]
+
+
+def emit_function(code: str, name: str) -> str:
+    """The snippet as module-level source defining `name(box)`: wrapped in a factory so
+    that its imports and helpers stay its own, without its `from manim import *` (the
+    generated module has it; a star import cannot stand inside a function)."""
+    tree = ast.parse(code)
+    lines = code.split("\n")
+    drop: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            drop.update(range(node.lineno - 1, (node.end_lineno or node.lineno)))
+    body = "\n".join(ln for i, ln in enumerate(lines) if i not in drop).strip("\n")
+    factory = f"_make_{name}"
+    return (f"def {factory}():\n{textwrap.indent(body, '    ')}\n    return build\n\n\n"
+            f"{name} = {factory}()\n")
+
+
+# ------------------------------------------------------------------ collecting
+
+def collect_custom_nodes(lesson: Lesson, *, base_dir: Path, measure: bool = True,
+                         theme: Theme | None = None) -> list[CustomNode]:
+    """Every custom element with its box, key and scope (no code yet)."""
+    from .coder import Neighbour
+
+    theme = theme or lesson_theme(lesson)
+    out: list[CustomNode] = []
+    for section in lesson.sections:
+        customs = [el for el in section.elements if el.kind == "custom"]
+        if not customs:
+            continue
+        try:
+            boxes = section_boxes(lesson, section, theme, base_dir, measure)
+        except Exception:  # noqa: BLE001 - the lowering could not even start: use placements
+            boxes = {}
+        played = {t.name for step in section.steps for act in step.actions if act.verb == "play"
+                  for t in act.targets}
+        for el in customs:
+            box = boxes.get(el.id) or fallback_box(el)
+            neighbours = tuple(Neighbour(o.kind, o.id, boxes.get(o.id)) for o in section.elements
+                               if o.id != el.id)
+            description, placement = description_of(el), placement_text(el.placement)
+            key = content_key(kind=el.kind, element_id=el.id, description=description, placement=placement,
+                              box=box, theme=theme.name)
+            out.append(CustomNode(section.id, el.id, description, placement, box, theme, key, el.span,
+                                  section.title.value, neighbours, el.id in played))
+    return out
+
+
+def missing_code_message(element: str, lock_name: str) -> tuple[str, str]:
+    return (f"custom element '{element}' has no code yet: configure a model (--base-url / OPENAI_API_KEY, "
+            f"LECTURE_MODEL or lecture.toml) and run `lecture lock --update`, or commit {lock_name}",
+            f"`lecture lock FILE` writes the code of every custom element into {lock_name} once; "
+            "renders then need no model")
+
+
+# ------------------------------------------------------------------ resolving
+
+def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_config: Any = None,
+                         usage: Any = None, update: bool = False, console: Any = None,
+                         base_dir: Path | None = None, measure: bool = True,
+                         only: Iterable[str] | None = None, prune: bool = False,
+                         max_tries: int | None = None, coder: Any = None,
+                         missing_severity: str = "error", now: Any = None) -> CustomCode:
+    """Each custom element's code: see the module docstring.
+
+    client_config: a ClientConfig (None, or one without a coder model: no model calls);
+    update: regenerate the entries of every custom element (or those whose ids or
+    "section/id" are in `only`); prune: drop entries no custom element uses any more
+    (`lecture lock` does); coder: a ready `coder.Coder` (tests); now: a clock for dates."""
+    lesson_path = Path(lesson_path)
+    path = lock_path(lesson_path)
+    result = CustomCode(lock_path=path, lesson_title=lesson.title.value)
+    base_dir = base_dir or lesson_path.resolve().parent
+    nodes = collect_custom_nodes(lesson, base_dir=base_dir, measure=measure)
+    for n in nodes:
+        result.nodes[(n.section, n.element)] = n
+    if not nodes and not prune:
+        return result
+    lock_file = path.name
+    try:
+        lock = LockFile.load(path)
+    except LockFileError as exc:
+        result.diagnostics.append(Diagnostic("error", str(exc), Span.point(str(path), 1, 1),
+                                             code="lock-file"))
+        return result
+    wanted = set(only) if only is not None else None
+
+    def regenerate(n: CustomNode) -> bool:
+        return update and (wanted is None or n.element in wanted or f"{n.section}/{n.element}" in wanted)
+
+    todo = []
+    for n in nodes:
+        entry = lock.get(n.key)
+        if entry is not None and not regenerate(n):
+            n.code, n.origin, n.entry = entry.code, "lock", entry
+        else:
+            todo.append(n)
+
+    if todo:
+        model_ready = client_config is not None and client_config.for_agent("coder").configured
+        if coder is None and not model_ready:
+            for n in todo:
+                message, hint = missing_code_message(n.element, lock_file)
+                if n.entry is None and lock.get(n.key) is not None:  # update without a model: keep it
+                    entry = lock.get(n.key)
+                    n.code, n.origin, n.entry = entry.code, "lock", entry
+                    message = (f"custom element '{n.element}' was not regenerated: no model configured "
+                               "(its locked code is kept)")
+                    result.diagnostics.append(Diagnostic("warning", message, n.span, hint, "custom-no-model"))
+                    continue
+                result.diagnostics.append(Diagnostic(missing_severity, message, n.span, hint,  # type: ignore[arg-type]
+                                                     "custom-no-code"))
+        else:
+            if coder is None:
+                from .client import make_client
+                from .coder import Coder
+                from .config import AgentError
+
+                try:
+                    client = make_client(client_config, "coder", usage)
+                    coder = Coder(client, console=console, **({"max_tries": max_tries} if max_tries else {}))
+                except AgentError as exc:
+                    for n in todo:
+                        result.diagnostics.append(Diagnostic("error", f"custom element '{n.element}' has no "
+                                                             f"code yet, and the Coder cannot start: {exc}",
+                                                             n.span, code="custom-no-code"))
+                    coder = None
+            if coder is not None:
+                for n in todo:
+                    _say(console, f"custom {n.section}/{n.element}: asking the Coder ({coder.client.model}) …")
+                    res = coder.write(n.task(lesson.title.value),
+                                      **({"max_tries": max_tries} if max_tries else {}))
+                    if res.ok and res.code:
+                        entry = LockEntry(n.section, n.element, n.description, n.placement, rounded_box(n.box),
+                                          n.theme.name, res.code, res.model or coder.client.model,
+                                          (now or utc_now)(), res.tries, res.prompt_tokens,
+                                          res.completion_tokens)
+                        used = {m.key for m in nodes}
+                        for old in lock.keys_for(n.section, n.element):
+                            if old not in used:
+                                del lock.entries[old]
+                        lock.set(n.key, entry)
+                        n.code, n.origin, n.entry = res.code, "coder", entry
+                    else:
+                        detail = res.errors[0].splitlines()[0] if res.errors else res.message
+                        result.diagnostics.append(Diagnostic(
+                            "error", f"the Coder wrote no acceptable code for custom element '{n.element}' "
+                                     f"after {res.tries} tr{'ies' if res.tries != 1 else 'y'}: {detail}",
+                            n.span, "describe the element more simply, or try another model", "custom-coder-failed"))
+    if prune:
+        used = {n.key for n in nodes}
+        for key in [k for k in lock.entries if k not in used]:
+            del lock.entries[key]
+    try:
+        result.written = lock.save()
+    except ConcurrentEditError as exc:
+        result.diagnostics.append(Diagnostic("error", str(exc), Span.point(str(path), 1, 1),
+                                             code="lock-changed"))
+    except OSError as exc:
+        result.diagnostics.append(Diagnostic("error", f"{path}: cannot write the lock file: {exc}",
+                                             Span.point(str(path), 1, 1), code="lock-write"))
+    return result
+
+
+def _say(console: Any, text: str, style: str | None = None) -> None:
+    if console is not None:
+        console.print(text, style=style, markup=False, highlight=False)
+
+
+# ------------------------------------------------------------------ CLI: lecture lock
+
+def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `lecture lock` (the CLI calls this on its `lock` subparser)."""
+    from .cli_args import add_model_arguments
+
+    parser.add_argument("files", nargs="+", metavar="FILE", help="lessons whose custom elements to lock")
+    parser.add_argument("--update", action="store_true",
+                        help="write every custom element's code again (else only the missing ones)")
+    parser.add_argument("--element", action="append", metavar="ID",
+                        help="with --update: only this element (ID or SECTION/ID; repeatable)")
+    parser.add_argument("--max-tries", type=int, metavar="N", help="Coder answers per element (default 3)")
+    add_model_arguments(parser)
+
+
+def run_lock(args: argparse.Namespace, *, console: Any = None) -> int:
+    """`lecture lock [--update] FILE...`: write NAME.lecture.lock beside each lesson (0 when
+    every custom element has code, 2 otherwise). Entries no element uses are dropped."""
+    from lecture.compiler import frontend
+    from lecture.compiler.diagnostics import render_all
+
+    from .config import AgentError, config_from_args
+    from .usage import UsageLog
+
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+    try:
+        config = config_from_args(args)
+    except AgentError as exc:
+        _say(console, f"lecture lock: error: {exc}", "red")
+        return EXIT_FAILED
+    usage = UsageLog()
+    status = EXIT_OK
+    for name in args.files:
+        path = Path(name)
+        try:
+            loaded = frontend.load_file(path)
+        except DiagnosticError as exc:
+            _say(console, render_all(exc.diagnostics, exc.source), "red")
+            status = EXIT_FAILED
+            continue
+        custom = resolve_custom_nodes(loaded.lesson, path, client_config=config, usage=usage,
+                                      update=bool(getattr(args, "update", False)), console=console,
+                                      only=getattr(args, "element", None), prune=True,
+                                      max_tries=getattr(args, "max_tries", None))
+        for d in custom.diagnostics:
+            _say(console, d.render(loaded.source.text), "red" if d.severity == "error" else "yellow")
+        for n in custom.nodes.values():
+            if n.code is None:
+                continue
+            how = ("locked" if n.origin == "lock" else
+                   f"written by {n.entry.model} in {n.entry.tries} tr{'ies' if n.entry.tries != 1 else 'y'}")
+            _say(console, f"  {n.section}/{n.element}: {how}")
+        if not custom.nodes:
+            _say(console, f"{path}: no custom elements")
+        elif custom.written:
+            _say(console, f"wrote {custom.lock_path}", "green")
+        elif custom.ok:
+            _say(console, f"{custom.lock_path} is up to date")
+        if not custom.ok:
+            status = EXIT_FAILED
+    if usage.records:
+        _say(console, usage.summary())
+    return status

@@ -1,0 +1,643 @@
+"""Checking a Coder snippet before it is used: a static check, then a run under limits.
+
+1. `check_code(code)` reads the code with `ast` and never runs it. Allowed: imports of
+   `manim` (`from manim import *` or names), `numpy` (and `numpy.linalg`, `numpy.random`)
+   and `math`; exactly one top-level function `build(box)` (helpers go inside it), plus
+   imports and a docstring. Refused, each with its line and a reason the model can act on:
+   other imports; the builtins that reach the interpreter or files (`open`, `exec`, `eval`,
+   `compile`, `__import__`, `globals`, `locals`, `vars`, `input`, `breakpoint`, ...);
+   the names of modules and file helpers Manim re-exports (`os`, `sys`, `config`,
+   `utils`, `SVGMobject`, `ImageMobject`, `Code`, `open_file`, ...); any dunder
+   attribute (`x.__class__`) or string holding a dunder name; `getattr` / `setattr` /
+   `delattr` / `hasattr` with a name that is not a plain literal; `str.format` on a
+   computed string; frame and code attributes (`gi_frame`, `f_globals`, ...); numpy's
+   file functions (`np.load`, `np.save`, `tofile`, `memmap`, ...); TeX primitives that
+   read or write files (`\\input`, `\\openout`, `\\write18`, ...) in string literals.
+
+2. `run_code(code, box)` runs it in a separate Python process (`python -m
+   lecture.agents.sandbox --child RESULT`), so nothing it does touches the compiler's
+   process. The child limits its own address space (RLIMIT_AS, default 2 GB), file
+   sizes (RLIMIT_FSIZE) and CPU time before importing Manim, gets an environment
+   without API keys and a private temporary folder as its working and media folder,
+   then: executes the module with restricted builtins (an `__import__` that admits only
+   the modules above), calls `build(box)` under a wall-clock alarm (default 20 s), checks
+   that it returned `(Mobject, [Animation, ...])`, measures the bounding box of every
+   point drawn, and dry-runs each animation in order on a stand-in scene that starts
+   without the element, as `play ID` does (setup, begin, interpolate, finish, clean-up:
+   what `Scene.play` does, without drawing frames), measuring again after each. The parent kills the whole process group if the child overruns. Every
+   violation comes back as a precise message for the model: the line of the exception,
+   how far past which edge of the box the drawing reaches, the time or memory limit hit.
+
+`CustomBox` is the `box` that `build(box)` receives, here and in the rendered scene: it
+depends on numpy only, so the generated module can import it from this module.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_TIMEOUT = 20.0  # seconds for build(box) and the dry run of its animations
+DEFAULT_MEMORY_MB = 2048  # address space of the child process
+STARTUP_ALLOWANCE = 40.0  # seconds for the child to start and import Manim, on top
+BOX_TOLERANCE = 0.15  # scene units a drawing may reach past its box
+MAX_FILE_BYTES = 256 * 1024 * 1024  # RLIMIT_FSIZE: TeX and text SVGs are small
+
+FUNCTION_NAME = "build"
+
+# ---------------------------------------------------------------- the box
+
+
+class CustomBox:
+    """The anchor box a custom element draws in, in scene units (y up).
+
+    Attributes: left, right, bottom, top, width, height, cx, cy (floats), center (a numpy
+    point [cx, cy, 0]). `point(fx, fy)` is the point at fractions of the box (0,0 the
+    lower-left corner, 1,1 the upper-right). `fit(mobject, margin=0.1)` scales a mobject
+    down (never up) to fit inside the box less a margin and centres it there; it returns
+    the mobject."""
+
+    __slots__ = ("left", "bottom", "right", "top")
+
+    def __init__(self, left: float, bottom: float, right: float, top: float) -> None:
+        self.left, self.bottom, self.right, self.top = float(left), float(bottom), float(right), float(top)
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+    @property
+    def cx(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.bottom + self.top) / 2
+
+    @property
+    def center(self) -> np.ndarray:
+        return np.array([self.cx, self.cy, 0.0])
+
+    def point(self, fx: float, fy: float) -> np.ndarray:
+        return np.array([self.left + fx * self.width, self.bottom + fy * self.height, 0.0])
+
+    def fit(self, mobject, margin: float = 0.1):
+        w, h = float(mobject.width), float(mobject.height)
+        room_w, room_h = max(self.width - 2 * margin, 0.01), max(self.height - 2 * margin, 0.01)
+        factors = [room_w / w] if w > 1e-9 else []
+        factors += [room_h / h] if h > 1e-9 else []
+        if factors and min(factors) < 1.0:
+            mobject.scale(min(factors))
+        mobject.move_to(self.center)
+        return mobject
+
+    def edges(self) -> tuple[float, float, float, float]:
+        return (self.left, self.bottom, self.right, self.top)
+
+    def __repr__(self) -> str:
+        return (f"CustomBox(left={self.left:g}, bottom={self.bottom:g}, right={self.right:g}, "
+                f"top={self.top:g})")
+
+
+# ---------------------------------------------------------------- static check
+
+ALLOWED_IMPORTS = ("manim", "numpy", "numpy.linalg", "numpy.random", "math")
+
+FORBIDDEN_CALLS = frozenset({
+    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "input",
+    "breakpoint", "help", "exit", "quit", "memoryview", "__builtins__", "__loader__", "__spec__",
+})
+FORBIDDEN_MODULE_NAMES = frozenset({
+    "os", "sys", "subprocess", "socket", "pathlib", "shutil", "importlib", "builtins", "io", "ctypes",
+    "pickle", "marshal", "threading", "multiprocessing", "signal", "inspect", "gc", "types", "tempfile",
+    "urllib", "http", "requests", "resource",
+})
+# What `from manim import *` brings in that reaches files, processes or global state.
+FORBIDDEN_MANIM_NAMES = frozenset({
+    "config", "tempconfig", "logger", "console", "error_console", "capture", "Path",
+    "SVGMobject", "ImageMobject", "ImageMobjectFromCamera", "Code", "SceneFileWriter",
+    "open_file", "seek_full_path_from_defaults", "get_full_raster_image_path",
+    "get_full_sound_file_path", "ManimConfig",
+    # modules re-exported by manim (rate_functions, np, constants and color are fine)
+    "typing", "utils", "mobject", "animation", "data_structures", "renderer", "scene", "camera",
+    "manager", "opengl", "core", "plugins", "manim_colors",
+})
+FORBIDDEN_ATTRIBUTES = frozenset({
+    # frames, code objects and generators lead back to the interpreter
+    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
+    "f_builtins", "f_back", "f_code", "tb_frame", "tb_next", "co_code", "func_globals", "mro",
+    "format_map",
+    # numpy's file and foreign-code doors
+    "load", "loads", "save", "savez", "savez_compressed", "savetxt", "loadtxt", "genfromtxt",
+    "fromfile", "tofile", "memmap", "DataSource", "ctypeslib", "f2py", "distutils", "lib", "ctypes",
+    "fromregex", "dump", "dumps",
+    # manim objects that write files or hold the global config
+    "config", "file_writer", "renderer", "system", "popen",
+})
+ATTRIBUTE_FUNCTIONS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+TEX_FILE_PRIMITIVES = ("\\input", "\\include", "\\openin", "\\openout", "\\write", "\\read",
+                       "\\immediate", "\\catcode", "\\csname", "\\directlua", "\\special", "\\newread",
+                       "\\newwrite")
+
+
+@dataclass(frozen=True)
+class CodeProblem:
+    line: int
+    column: int
+    message: str
+
+    def render(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__") and len(name) > 4
+
+
+def check_code(code: str) -> list[CodeProblem]:
+    """Why this code may not be run ([] when it may): see the module's docstring."""
+    try:
+        tree = ast.parse(code, "<custom>")
+    except SyntaxError as exc:
+        return [CodeProblem(exc.lineno or 0, exc.offset or 0, f"syntax error: {exc.msg}")]
+    problems: list[CodeProblem] = []
+
+    def bad(node: ast.AST, message: str) -> None:
+        problems.append(CodeProblem(getattr(node, "lineno", 0), getattr(node, "col_offset", 0) + 1, message))
+
+    # Top level: imports, a docstring, exactly one `def build(box)`.
+    functions = []
+    for i, node in enumerate(tree.body):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, str):
+            continue
+        if isinstance(node, ast.FunctionDef):
+            functions.append(node)
+            continue
+        bad(node, f"only imports and one function `def {FUNCTION_NAME}(box):` may stand at the top level; "
+                  f"put this {type(node).__name__.lower()} statement inside {FUNCTION_NAME}")
+    if not functions:
+        problems.append(CodeProblem(0, 0, f"the code must define one top-level function "
+                                          f"`def {FUNCTION_NAME}(box):` returning (mobject, animations)"))
+    for fn in functions:
+        if fn.name != FUNCTION_NAME:
+            bad(fn, f"the top-level function must be called `{FUNCTION_NAME}`, not `{fn.name}`; define "
+                    f"helpers inside {FUNCTION_NAME}")
+        elif len([f for f in functions if f.name == FUNCTION_NAME]) > 1 and fn is not functions[-1]:
+            bad(fn, f"`{FUNCTION_NAME}` is defined twice")
+        args = fn.args
+        if fn.name == FUNCTION_NAME and (len(args.posonlyargs) + len(args.args) != 1 or args.vararg
+                                         or args.kwarg or args.kwonlyargs or args.defaults):
+            bad(fn, f"the signature must be exactly `def {FUNCTION_NAME}(box):`")
+        if fn.decorator_list:
+            bad(fn.decorator_list[0], "decorators are not allowed")
+
+    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    assigned |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
+                 for a in (*n.posonlyargs, *n.args, *n.kwonlyargs, n.vararg, n.kwarg) if a is not None}
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name not in ALLOWED_IMPORTS or alias.name == "manim":
+                    bad(node, f"`import {alias.name}` is not allowed; only `from manim import *` (or names), "
+                              "`import numpy as np` and `import math` may be imported")
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level or module not in ALLOWED_IMPORTS:
+                bad(node, f"`from {'.' * node.level}{module} import ...` is not allowed; only manim, numpy "
+                          "and math may be imported")
+            for alias in node.names:
+                if alias.name in FORBIDDEN_MANIM_NAMES or alias.name in FORBIDDEN_CALLS or _dunder(alias.name):
+                    bad(node, f"importing `{alias.name}` is not allowed (it reaches files or global state)")
+            if any(a.name == "*" for a in node.names) and module != "manim":
+                bad(node, f"`from {module} import *` is not allowed; import the names you use")
+            if any(a.name == "*" for a in node.names) and not isinstance(_parent_of(tree, node), ast.Module):
+                bad(node, "`from manim import *` must stand at the top of the code")
+        elif isinstance(node, ast.Name):
+            name = node.id
+            if name in FORBIDDEN_CALLS or _dunder(name):
+                bad(node, f"`{name}` is not allowed: the code may not reach the interpreter, files or "
+                          "the network")
+            elif name in FORBIDDEN_MODULE_NAMES and name not in assigned:
+                bad(node, f"`{name}` is not allowed: no operating system, file or network access")
+            elif name in FORBIDDEN_MANIM_NAMES and name not in assigned:
+                bad(node, f"`{name}` is not allowed in custom code (it reaches files, processes or "
+                          "Manim's global configuration)")
+        elif isinstance(node, ast.Attribute):
+            if _dunder(node.attr) or node.attr.startswith("__"):
+                bad(node, f"the attribute `{node.attr}` is not allowed (no dunder attributes)")
+            elif node.attr in FORBIDDEN_ATTRIBUTES:
+                bad(node, f"the attribute `.{node.attr}` is not allowed (it reaches files, code objects "
+                          "or global state)")
+            elif node.attr == "format" and not (isinstance(node.value, ast.Constant)
+                                                and isinstance(node.value.value, str)):
+                bad(node, "`.format` is allowed only on a string literal; use an f-string")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ATTRIBUTE_FUNCTIONS:
+            name = node.args[1] if len(node.args) > 1 else None
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                bad(node, f"`{node.func.id}` needs the attribute name as a plain string literal")
+            elif name.value.startswith("_") or name.value in FORBIDDEN_ATTRIBUTES:
+                bad(node, f"`{node.func.id}(..., {name.value!r})` is not allowed (no dunder or private "
+                          "attributes)")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if "__" in node.value and any(_dunder(w) for w in _words(node.value)):
+                bad(node, "strings naming dunder attributes are not allowed")
+            for prim in TEX_FILE_PRIMITIVES:
+                if prim in node.value:
+                    bad(node, f"the TeX command `{prim}` is not allowed (it reads or writes files)")
+                    break
+        elif isinstance(node, ast.Global):
+            bad(node, "`global` is not allowed")
+        elif isinstance(node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            bad(node, "async code is not allowed")
+    problems.sort(key=lambda p: (p.line, p.column))
+    unique: list[CodeProblem] = []
+    for p in problems:
+        if p not in unique:
+            unique.append(p)
+    return unique
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"__\w+__", text)
+
+
+def _parent_of(tree: ast.AST, target: ast.AST) -> ast.AST | None:
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            if child is target:
+                return node
+    return None
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass
+class RunResult:
+    ok: bool
+    errors: list[str] = field(default_factory=list)  # precise, for the model
+    bbox: tuple[float, float, float, float] | None = None  # left, bottom, right, top of the drawing
+    mobject_type: str | None = None
+    animations: list[str] = field(default_factory=list)  # their class names, in order
+    traceback: str = ""  # of an exception in the code (lines of the snippet only)
+    seconds: float = 0.0
+    timed_out: bool = False
+
+    def feedback(self) -> str:
+        text = "\n".join(f"- {e}" for e in self.errors)
+        if self.traceback:
+            text += "\n\nTraceback (the code's own lines):\n" + self.traceback
+        return text
+
+
+def _child_env() -> dict[str, str]:
+    """The parent's environment without secrets, with single-threaded numerics."""
+    env = {k: v for k, v in os.environ.items()
+           if not any(s in k.upper() for s in ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"))
+           and not k.upper().startswith(("OPENAI_", "LECTURE_", "AWS_", "AZURE_", "GOOGLE_"))}
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+def run_code(code: str, box: CustomBox | tuple[float, float, float, float], *,
+             timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+             tolerance: float = BOX_TOLERANCE, startup_allowance: float = STARTUP_ALLOWANCE,
+             label: str = "custom") -> RunResult:
+    """Run `build(box)` in a child process under limits; see the module's docstring. The
+    code should have passed `check_code` first (it is not checked again here)."""
+    edges = box.edges() if isinstance(box, CustomBox) else tuple(float(v) for v in box)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="lecture-sandbox-") as tmp:
+        result_path = Path(tmp) / "result.json"
+        job = {"code": code, "box": list(edges), "timeout": timeout, "memory_mb": memory_mb,
+               "tolerance": tolerance, "label": label, "cpu_seconds": int(timeout + startup_allowance) + 1}
+        proc = subprocess.Popen([sys.executable, "-m", "lecture.agents.sandbox", "--child", str(result_path)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=tmp, env=_child_env(), start_new_session=True)
+        try:
+            _, err = proc.communicate(json.dumps(job).encode(), timeout=timeout + startup_allowance)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            return RunResult(False, [f"build(box) ran longer than {timeout:g} s and was stopped (an endless "
+                                     "loop, or far too much work); keep it simple and finite"],
+                             seconds=time.monotonic() - start, timed_out=True)
+        finally:
+            if proc.poll() is None:
+                _kill_group(proc)
+        _kill_group(proc)  # TeX or anything else it started
+        seconds = time.monotonic() - start
+        try:
+            data = json.loads(result_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            tail = "\n".join(err.decode("utf-8", "replace").strip().splitlines()[-8:])
+            rc = proc.returncode
+            if rc is not None and rc < 0 and -rc in (signal.SIGKILL, signal.SIGXCPU):
+                why = f"it was killed after using too much CPU time or memory (signal {-rc})"
+            elif "MemoryError" in tail:
+                why = f"it ran out of memory (limit {memory_mb} MB)"
+            else:
+                why = f"the process ended with status {rc}" + (f":\n{tail}" if tail else "")
+            return RunResult(False, [f"running build(box) failed: {why}"], seconds=seconds)
+    res = RunResult(bool(data.get("ok")), list(data.get("errors") or []),
+                    tuple(data["bbox"]) if data.get("bbox") else None, data.get("mobject_type"),
+                    list(data.get("animations") or []), data.get("traceback") or "", seconds,
+                    bool(data.get("timed_out")))
+    return res
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def check_and_run(code: str, box: CustomBox | tuple[float, float, float, float], **kwargs) -> RunResult:
+    """The static check, then (when it passes) the run."""
+    problems = check_code(code)
+    if problems:
+        return RunResult(False, [p.render() for p in problems])
+    return run_code(code, box, **kwargs)
+
+
+# ---------------------------------------------------------------- the child
+
+
+class _TimeLimit(BaseException):
+    """Raised by the alarm; a BaseException so that `except Exception` in the code cannot
+    swallow it."""
+
+
+def _set_limits(memory_mb: int, cpu_seconds: int) -> None:
+    import resource
+
+    limit = int(memory_mb) * 1024 * 1024
+    for which, value in ((resource.RLIMIT_AS, limit), (resource.RLIMIT_CPU, cpu_seconds),
+                         (resource.RLIMIT_FSIZE, MAX_FILE_BYTES), (resource.RLIMIT_CORE, 0)):
+        try:
+            soft, hard = resource.getrlimit(which)
+            new = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (new, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _restricted_builtins() -> dict:
+    import builtins
+
+    allowed_roots = {m.split(".")[0] for m in ALLOWED_IMPORTS}
+    real_import = builtins.__import__
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+        if level or name.split(".")[0] not in allowed_roots:
+            raise ImportError(f"importing {name!r} is not allowed in custom code")
+        return real_import(name, globals, locals, fromlist, level)
+
+    safe = {k: v for k, v in vars(builtins).items() if k not in FORBIDDEN_CALLS}
+    safe["__import__"] = guarded_import
+    return safe
+
+
+class _StageScene:
+    """What an animation sees of a scene during the dry run: the mobjects on screen."""
+
+    def __init__(self) -> None:
+        self.mobjects: list = []
+
+    def add(self, *mobjects) -> _StageScene:
+        for m in mobjects:
+            if m in self.mobjects:
+                self.mobjects.remove(m)
+            self.mobjects.append(m)
+        return self
+
+    def remove(self, *mobjects) -> _StageScene:
+        for m in mobjects:
+            if m in self.mobjects:
+                self.mobjects.remove(m)
+            for top in self.mobjects:
+                if m in top.submobjects:
+                    top.remove(m)
+        return self
+
+    def replace(self, old, new) -> None:
+        if old in self.mobjects:
+            self.mobjects[self.mobjects.index(old)] = new
+        else:
+            self.add(new)
+
+    def get_mobject_family_members(self) -> list:
+        out = []
+        for m in self.mobjects:
+            out.extend(m.get_family())
+        return out
+
+
+def _bounds(mobjects) -> tuple[float, float, float, float] | None:
+    chunks = []
+    for top in mobjects:
+        for m in top.get_family():
+            pts = getattr(m, "points", None)
+            if pts is not None and len(pts):
+                chunks.append(np.asarray(pts)[:, :2])
+    if not chunks:
+        return None
+    allp = np.vstack(chunks)
+    if not np.all(np.isfinite(allp)):
+        return (float("nan"),) * 4  # type: ignore[return-value]
+    lo, hi = allp.min(axis=0), allp.max(axis=0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+def outside_message(bbox: tuple[float, float, float, float], box: tuple[float, float, float, float],
+                    tolerance: float, when: str = "the drawing") -> str | None:
+    """Where a drawing sticks out of its box, or None when it stays inside."""
+    left, bottom, right, top = bbox
+    bl, bb, br, bt = box
+    if any(v != v for v in bbox):
+        return f"{when} has points that are not finite numbers (NaN or infinity)"
+    out = []
+    if left < bl - tolerance:
+        out.append(f"left edge at x = {left:.2f} (box left = {bl:.2f}, {bl - left:.2f} too far)")
+    if right > br + tolerance:
+        out.append(f"right edge at x = {right:.2f} (box right = {br:.2f}, {right - br:.2f} too far)")
+    if bottom < bb - tolerance:
+        out.append(f"bottom edge at y = {bottom:.2f} (box bottom = {bb:.2f}, {bb - bottom:.2f} too far)")
+    if top > bt + tolerance:
+        out.append(f"top edge at y = {top:.2f} (box top = {bt:.2f}, {top - bt:.2f} too far)")
+    if not out:
+        return None
+    return (f"{when} is outside its box (left={bl:.2f}, bottom={bb:.2f}, right={br:.2f}, top={bt:.2f}, "
+            f"tolerance {tolerance:g}): " + "; ".join(out)
+            + ". Build it inside the box: size it from box.width / box.height, or call box.fit(group) "
+              "at the end, and keep every animation's end state inside too")
+
+
+def _short_traceback(exc: BaseException, label: str) -> tuple[str, str]:
+    """(one line naming the error and the code's line, the code's own traceback frames)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == label]
+    where = f" at line {frames[-1].lineno}" if frames else ""
+    head = f"{type(exc).__name__}{where}: {str(exc).strip()[:600]}"
+    lines = "".join(traceback.format_list(frames)) + f"{type(exc).__name__}: {str(exc).strip()[:600]}"
+    return head, lines
+
+
+def _child(result_path: str) -> int:
+    job = json.loads(sys.stdin.read())
+    _set_limits(job["memory_mb"], job["cpu_seconds"])
+    out: dict = {"ok": False, "errors": []}
+
+    def finish() -> int:
+        Path(result_path).write_text(json.dumps(out), encoding="utf-8")
+        return 0
+
+    label = f"<{job.get('label', 'custom')}>"
+    box_edges = tuple(job["box"])
+    tolerance = float(job["tolerance"])
+    try:
+        import logging
+
+        import manim
+        from manim import Animation, Mobject, tempconfig
+        from manim.animation.animation import prepare_animation
+
+        manim.logger.setLevel(logging.CRITICAL)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        out["errors"] = [f"the sandbox could not import Manim: {type(exc).__name__}: {exc}"]
+        return finish()
+
+    def alarm(signum, frame):  # noqa: ARG001
+        raise _TimeLimit()
+
+    signal.signal(signal.SIGALRM, alarm)
+    media = Path.cwd() / "media"
+    stage = "running the module"
+    try:
+        with tempconfig({"media_dir": str(media), "disable_caching": True, "verbosity": "CRITICAL",
+                         "progress_bar": "none"}):
+            signal.setitimer(signal.ITIMER_REAL, float(job["timeout"]))
+            try:
+                namespace: dict = {"__builtins__": _restricted_builtins(), "__name__": "custom_code"}
+                exec(compile(job["code"], label, "exec"), namespace)  # noqa: S102 - checked by check_code
+                build = namespace.get(FUNCTION_NAME)
+                if not callable(build):
+                    out["errors"] = [f"the code defines no function `{FUNCTION_NAME}`"]
+                    return finish()
+                stage = f"calling {FUNCTION_NAME}(box)"
+                result = build(CustomBox(*box_edges))
+                stage = "checking the result"
+                if not (isinstance(result, (tuple, list)) and len(result) == 2):
+                    out["errors"] = [f"{FUNCTION_NAME}(box) must return a pair (mobject, animations), "
+                                     f"not {type(result).__name__}"
+                                     + (f" of length {len(result)}" if isinstance(result, (tuple, list))
+                                        else "")]
+                    return finish()
+                mob, anims = result
+                errors = []
+                if not isinstance(mob, Mobject):
+                    errors.append(f"the first item returned must be a Mobject (e.g. a VGroup), not "
+                                  f"{type(mob).__name__}")
+                if not isinstance(anims, (list, tuple)):
+                    errors.append(f"the second item returned must be a list of Animations, not "
+                                  f"{type(anims).__name__}")
+                    anims = []
+                prepared = []
+                for i, a in enumerate(anims, start=1):
+                    try:
+                        a = prepare_animation(a)  # `m.animate.shift(...)` builders become Animations
+                    except Exception:  # noqa: BLE001 - not an animation at all
+                        pass
+                    if not isinstance(a, Animation):
+                        errors.append(f"animation {i} is a {type(a).__name__}, not an Animation (e.g. "
+                                      "Create(part), FadeIn(part), part.animate.shift(RIGHT))")
+                    prepared.append(a)
+                anims = prepared
+                if errors:
+                    out["errors"] = errors
+                    return finish()
+                out["mobject_type"] = type(mob).__name__
+                out["animations"] = [type(a).__name__ for a in anims]
+                bbox = _bounds([mob])
+                if bbox is None:
+                    out["errors"] = ["the mobject draws nothing (it has no points): build shapes, text "
+                                     "or formulas inside it"]
+                    return finish()
+                out["bbox"] = list(bbox)
+                problems = []
+                msg = outside_message(bbox, box_edges, tolerance)
+                if msg:
+                    problems.append(msg)
+                # `play ID` shows the element through its animations: they start from a
+                # scene without it; afterwards the scene holds the mobject as well.
+                stage_scene = _StageScene()
+                for i, a in enumerate(anims, start=1):
+                    stage = f"dry-running animation {i} ({type(a).__name__})"
+                    a._setup_scene(stage_scene)
+                    a.begin()
+                    for alpha in (0.25, 0.5, 0.75, 1.0):
+                        a.interpolate(alpha)
+                    a.finish()
+                    a.clean_up_from_scene(stage_scene)
+                    after = _bounds(stage_scene.mobjects)
+                    if after is not None:
+                        msg = outside_message(after, box_edges, tolerance,
+                                              f"after animation {i} ({type(a).__name__}) the drawing")
+                        if msg and not problems:
+                            problems.append(msg)
+                if anims:
+                    final = _bounds([*stage_scene.mobjects, mob])
+                    msg = outside_message(final, box_edges, tolerance, "after the animations the drawing") \
+                        if final is not None else None
+                    if msg and not problems:
+                        problems.append(msg)
+                if problems:
+                    out["errors"] = problems
+                    return finish()
+                out["ok"] = True
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except _TimeLimit:
+        out["errors"] = [f"{stage} took longer than {job['timeout']:g} s and was stopped (an endless loop, "
+                         "or far too much work); keep it simple and finite"]
+        out["timed_out"] = True
+    except MemoryError:
+        out["errors"] = [f"{stage} ran out of memory (limit {job['memory_mb']} MB)"]
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the model
+        head, frames = _short_traceback(exc, label)
+        out["errors"] = [f"{stage} raised {head}"]
+        out["traceback"] = frames
+    return finish()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        sys.exit(_child(sys.argv[2]))
+    print("usage: python -m lecture.agents.sandbox --child RESULT.json  (reads a job on stdin)",
+          file=sys.stderr)
+    sys.exit(2)
