@@ -574,8 +574,8 @@ def _child(result_path: str) -> int:
                     except Exception:  # noqa: BLE001 - not an animation at all
                         pass
                     if not isinstance(a, Animation):
-                        errors.append(f"animation {i} is a {type(a).__name__}, not an Animation (e.g. "
-                                      "Create(part), FadeIn(part), part.animate.shift(RIGHT))")
+                        errors.append(f"animation {i} is not an Animation but {type(a).__name__!r} (write "
+                                      "e.g. Create(part), FadeIn(part), part.animate.shift(RIGHT))")
                     prepared.append(a)
                 anims = prepared
                 if errors:
@@ -598,6 +598,9 @@ def _child(result_path: str) -> int:
                 stage_scene = _StageScene()
                 for i, a in enumerate(anims, start=1):
                     stage = f"dry-running animation {i} ({type(a).__name__})"
+                    if not a.is_introducer() and a.mobject is not None \
+                            and a.mobject not in stage_scene.get_mobject_family_members():
+                        stage_scene.add(a.mobject)  # what Scene.play does with what it animates
                     a._setup_scene(stage_scene)
                     a.begin()
                     for alpha in (0.25, 0.5, 0.75, 1.0):
