@@ -118,11 +118,13 @@ def _contains(span: Span, line: int, column: int) -> bool:
         or (span.line, span.column) == (line, column)
 
 
-def node_at(lesson: Lesson, span: Span, section_id: str | None = None) -> tuple[Section | None, Element | None]:
+def node_at(lesson: Lesson, span: Span,
+            section_id: str | None = None) -> tuple[Section | None, Element | None]:
     """The section and element a failure's span points into (element None: a step, a
     line, the section itself)."""
     line, column = span.line, span.column
-    sections = [s for s in lesson.sections if section_id is None or s.id == section_id] or list(lesson.sections)
+    sections = [s for s in lesson.sections if section_id is None or s.id == section_id] \
+        or list(lesson.sections)
     for section in sections:
         for el in section.elements:
             if _contains(el.span, line, column):
@@ -302,7 +304,8 @@ def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text
                                       f"not saved: {exc}", Span.point(str(path), 1, 1), code="lock-changed"))
     node.code, node.origin, node.entry = res.code, "coder", lock.get(node.key)
     diagnostics.insert(0, warning(f"custom element '{el.id}' failed to render ({_one_line(message, 160)}); "
-                                  f"the Coder repaired it in {res.tries} tr{'ies' if res.tries != 1 else 'y'}",
+                                  f"the Coder repaired it in {res.tries} "
+                                  f"tr{'ies' if res.tries != 1 else 'y'}",
                                   code="autofix-code"))
     return Repair(NEW_CODE, True, section.id, el.id, record(NEW_CODE, True, **usage_kw), code=res.code,
                   diagnostics=diagnostics, lock_written=written)
@@ -318,7 +321,8 @@ class AutoFixer:
                  now: Any = None) -> None:
         self.lesson, self.lesson_path = lesson, Path(lesson_path)
         self.custom, self.client_config, self.usage = custom, client_config, usage
-        self.coder, self.max_tries, self.console, self.measure, self.now = coder, max_tries, console, measure, now
+        self.coder, self.max_tries, self.console = coder, max_tries, console
+        self.measure, self.now = measure, now
         self.used: dict[tuple[str | None, str | None], int] = {}
         self.records: list[RepairRecord] = []
         self.overrides: dict[tuple[str, str], Override] = {}

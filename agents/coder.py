@@ -274,5 +274,6 @@ class Coder:
                     {"role": "user", "content": fill(prompt("coder_repair"),
                                                      errors="\n".join(f"- {e}" for e in errors))}]
         result.message = (f"custom element '{task.element}': no acceptable code after {result.tries} "
-                          f"tr{'ies' if result.tries != 1 else 'y'}: {result.errors[0] if result.errors else ''}")
+                          f"tr{'ies' if result.tries != 1 else 'y'}: "
+                          f"{result.errors[0] if result.errors else ''}")
         return result

@@ -317,11 +317,13 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
                     coder = None
             if coder is not None:
                 for n in todo:
-                    _say(console, f"custom {n.section}/{n.element}: asking the Coder ({coder.client.model}) …")
+                    _say(console, f"custom {n.section}/{n.element}: asking the Coder "
+                                  f"({coder.client.model}) …")
                     res = coder.write(n.task(lesson.title.value),
                                       **({"max_tries": max_tries} if max_tries else {}))
                     if res.ok and res.code:
-                        entry = LockEntry(n.section, n.element, n.description, n.placement, rounded_box(n.box),
+                        entry = LockEntry(n.section, n.element, n.description, n.placement,
+                                          rounded_box(n.box),
                                           n.theme.name, res.code, res.model or coder.client.model,
                                           (now or utc_now)(), res.tries, res.prompt_tokens,
                                           res.completion_tokens)
@@ -336,7 +338,8 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
                         result.diagnostics.append(Diagnostic(
                             "error", f"the Coder wrote no acceptable code for custom element '{n.element}' "
                                      f"after {res.tries} tr{'ies' if res.tries != 1 else 'y'}: {detail}",
-                            n.span, "describe the element more simply, or try another model", "custom-coder-failed"))
+                            n.span, "describe the element more simply, or try another model",
+                            "custom-coder-failed"))
     if prune:
         used = {n.key for n in nodes}
         for key in [k for k in lock.entries if k not in used]:

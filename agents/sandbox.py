@@ -24,7 +24,8 @@
    that it returned `(Mobject, [Animation, ...])`, measures the bounding box of every
    point drawn, and dry-runs each animation in order on a stand-in scene that starts
    without the element, as `play ID` does (setup, begin, interpolate, finish, clean-up:
-   what `Scene.play` does, without drawing frames), measuring again after each. The parent kills the whole process group if the child overruns. Every
+   what `Scene.play` does, without drawing frames), measuring again after each. The
+   parent kills the whole process group if the child overruns. Every
    violation comes back as a precise message for the model: the line of the exception,
    how far past which edge of the box the drawing reaches, the time or memory limit hit.
 
@@ -225,7 +226,8 @@ def check_code(code: str) -> list[CodeProblem]:
                 bad(node, f"`from {'.' * node.level}{module} import ...` is not allowed; only manim, numpy "
                           "and math may be imported")
             for alias in node.names:
-                if alias.name in FORBIDDEN_MANIM_NAMES or alias.name in FORBIDDEN_CALLS or _dunder(alias.name):
+                if alias.name in FORBIDDEN_MANIM_NAMES or alias.name in FORBIDDEN_CALLS \
+                        or _dunder(alias.name):
                     bad(node, f"importing `{alias.name}` is not allowed (it reaches files or global state)")
             if any(a.name == "*" for a in node.names) and module != "manim":
                 bad(node, f"`from {module} import *` is not allowed; import the names you use")

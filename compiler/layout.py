@@ -186,14 +186,13 @@ class Occupancy:
         when nothing that big is free; the whole grid when the grid is full."""
         rows = min(max(math.ceil(h + 2 * MARGIN - 1e-6), 1), len(T.GRID_ROWS))
         cols = min(max(math.ceil(w + 2 * MARGIN - 1e-6), 1), T.GRID_COLUMNS)
-        candidates = [(rows, cols)]
-        rr, cc = rows, cols
-        while rr > 1 or cc > 1:  # shrink the longer side first, keeping the aspect roughly
-            if cc >= rr and cc > 1:
-                cc -= 1
-            else:
-                rr -= 1
-            candidates.append((rr, cc))
+        # Every smaller block too, best first: the one that shows the element largest, then
+        # the one that uses fewest cells (a long text prefers one long row to a small square).
+        def shown_scale(rr: int, cc: int) -> float:
+            return min((cc - 2 * MARGIN) / max(w, 1e-6), (rr - 2 * MARGIN) / max(h, 1e-6), 1.0)
+
+        candidates = sorted(((rr, cc) for rr in range(rows, 0, -1) for cc in range(cols, 0, -1)),
+                            key=lambda rc: (-round(shown_scale(*rc), 6), rc[0] * rc[1], rc))
         for rr, cc in candidates:
             found = self.find(rr, cc)
             if found is not None:

@@ -68,6 +68,9 @@ def _pillow_compat() -> None:
 _pillow_compat()
 
 QUICK = 0.5  # seconds a lecture-line highlight takes (at most the step's time)
+# An animation takes at most this long; the rest of a longer step (one stretched to fit its
+# narration, say) holds the finished picture, so nothing is still being drawn at the end.
+MAX_ANIMATION_SECONDS = 2.5
 LINE_SPACING_RATIO = 0.45  # space between two lecture lines, in text heights
 
 
@@ -298,7 +301,8 @@ class LectureScene(Scene):
             self.wait((frames + 0.5) / fps, frozen_frame=True)
             return
         for a in anims:
-            a.run_time = min(QUICK, seconds) if getattr(a, "lecture_quick", False) else seconds
+            a.run_time = min(QUICK if getattr(a, "lecture_quick", False) else MAX_ANIMATION_SECONDS,
+                             seconds)
         if max(a.run_time for a in anims) < seconds:
             anims.append(Wait(run_time=seconds))
         group = AnimationGroup(*anims)

@@ -104,7 +104,7 @@ class Watcher:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._gen = 0  # bumped by every (debounced) change
-        self._built = -1  # the generation last built
+        self._built = 0  # the generation last built (start() asks for generation 1)
         self._stopping = False
         self._timer: threading.Timer | None = None
         self._last_input: tuple | None = None
@@ -282,16 +282,13 @@ class Watcher:
 
     def _read(self) -> source.Source | None:
         for _ in range(20):  # a save by rename can leave no file for a moment
-            try:
-                return source.read(self.path)
-            except FileNotFoundError:
+            try:  # named as given on the command line, like `lecture check` names it
+                return source.decode(self.path.read_bytes(), self.display)
+            except OSError:
                 time.sleep(0.05)
-            except DiagnosticError:
-                raise
         return None
 
     def _cycle(self, gen: int) -> None:
-        t0 = time.monotonic()
         try:
             src = self._read()
             if src is None:
@@ -309,8 +306,7 @@ class Watcher:
         signature = (text, tuple(k.hash for k in keys.values()))
         was_errors = bool(self.errors)
         if signature == self._last_input and not was_errors:
-            return
-        self._last_input = signature
+            return  # saved without a change (or only touched)
         if was_errors:
             with self._lock:
                 self.errors = []
@@ -365,6 +361,7 @@ class Watcher:
         self._maybe_assemble()
         todo = [sid for sid in order if sid in need_video or sid in need_still]
         if not todo:
+            self._last_input = signature
             return
         t_compile = time.monotonic()
         try:
@@ -387,6 +384,7 @@ class Watcher:
         scenes = {s.section_id: s for s in compiled.scenes}
         self._say(f"  compiled {len(scenes)} section{'s' if len(scenes) != 1 else ''} "
                   f"in {time.monotonic() - t_compile:.2f}s")
+        self._last_input = signature  # (only now: a cycle cut short is done again)
         for rank, sid in enumerate(todo):
             scene = scenes.get(sid)
             if scene is None or module is None:

@@ -131,7 +131,8 @@ def test_no_model_and_no_lock_entry_is_a_diagnostic_at_the_node(clean_model_env,
     assert d.severity == "error" and d.code == "custom-no-code"
     assert (d.span.line, d.span.column) == (6, 3)
     rendered = d.render(path.read_text(encoding="utf-8"))
-    assert rendered.startswith(f"{path}:6:3: error: custom element 'proof' has no code yet: configure a model")
+    assert rendered.startswith(f"{path}:6:3: error: custom element 'proof' has no code yet: "
+                               "configure a model")
     assert "lecture lock --update" in rendered and "squares.lecture.lock" in rendered
     assert custom.code_for("proof", "proof") is None
     assert not lock_path(path).exists()
@@ -164,7 +165,8 @@ def test_an_endless_loop_is_stopped_by_the_time_limit(fake_openai, tmp_path):
     coder = coder_for(fake_openai, UsageLog(), timeout=1)
     result = coder.write(resolve_task(tmp_path))
     assert result.ok and result.tries == 2
-    assert "calling build(box) took longer than 1 s and was stopped" in fake_openai.chat_requests[1].last_user_text
+    feedback = fake_openai.chat_requests[1].last_user_text
+    assert "calling build(box) took longer than 1 s and was stopped" in feedback
 
 
 def test_code_drawing_outside_its_box_is_rejected(fake_openai, tmp_path):
@@ -258,3 +260,19 @@ def test_static_check_accepts_ordinary_code():
                               "def build(box):\n    def helper(r):\n        return Circle(radius=r)\n"
                               "    label = '{:.1f}'.format(math.pi)\n"
                               "    return VGroup(helper(np.sqrt(2))), []\n") == []
+
+
+def test_the_lock_file_is_not_written_over_a_concurrent_change(tmp_path):
+    from lecture.agents.lockfile import ConcurrentEditError, LockEntry
+
+    path = tmp_path / "x.lecture.lock"
+    lock = LockFile.load(path)
+    lock.set("k", LockEntry("s", "e", "d", "auto", [0, 0, 1, 1], "light", "def build(box):\n    pass\n",
+                            "m", DATE, 1))
+    path.write_text('{"entries": {}}\n', encoding="utf-8")  # someone else wrote it meanwhile
+    with pytest.raises(ConcurrentEditError):
+        lock.save()
+    assert path.read_text(encoding="utf-8") == '{"entries": {}}\n'
+    again = LockFile.load(path)
+    again.set("k", lock.entries["k"])
+    assert again.save() and LockFile.load(path).entries["k"].code == lock.entries["k"].code

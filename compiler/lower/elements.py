@@ -344,12 +344,19 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
     ys = step if step else _nice_step(*yr)
     color = ctx.color(el, "color", ctx.theme.text)
     x_label, y_label = ctx.string(el, "x_label"), ctx.string(el, "y_label")
-    box = place_shape(el, ctx, None, None, default=(4.0, 3.0))
+    if isinstance(el.placement, In):
+        # Axes fill their whole area, whatever its shape: a graph is read by its axes' numbers.
+        box = layout.area_box(el.placement.first, el.placement.last).inset(MARGIN)
+        ctx.occupancy.take_box(box)
+    else:
+        box = place_shape(el, ctx, None, None, default=(4.0, 3.0))
     room = 0.45 if (x_label or y_label) else 0.0  # for the axis labels
     expr = call("Axes", x_range=[Float(xr[0]), Float(xr[1]), Float(xs)],
                 y_range=[Float(yr[0]), Float(yr[1]), Float(ys)],
                 x_length=Float(max(box.w - room, 0.5)), y_length=Float(max(box.h - room, 0.5)),
-                axis_config={"color": color, "include_tip": False})
+                axis_config={"color": color, "include_tip": False, "font_size": 24},
+                x_axis_config={"include_numbers": True, "decimal_number_config": _decimals(xr[0], xs, color)},
+                y_axis_config={"include_numbers": True, "decimal_number_config": _decimals(yr[0], ys, color)})
     after: tuple[str, ...] = ()
     if x_label or y_label:
         lx = call("text_block", x_label or "", font_size=ctx.theme.label_font_size, color=color)
@@ -358,6 +365,12 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
     low = finish_shape(expr, el, ctx, box)
     low.after = after
     return low
+
+
+def _decimals(start: float, step: float, color: str) -> dict:
+    """Tick numbers without needless decimals: 1, 2, 3 rather than 1.0, 2.0, 3.0."""
+    whole = float(step).is_integer() and float(start).is_integer()
+    return {"color": color, "num_decimal_places": 0 if whole else 1}
 
 
 @element("numberline")
@@ -369,8 +382,7 @@ def lower_numberline(el: Element, ctx: SectionContext) -> Lowered:
     length = box.w
     expr = call("NumberLine", x_range=[Float(xr[0]), Float(xr[1]), Float(step)], length=Float(length),
                 color=color, include_numbers=True, font_size=24,
-                decimal_number_config={"color": color, "num_decimal_places": 0 if float(step).is_integer()
-                                       and float(xr[0]).is_integer() else 1})
+                decimal_number_config=_decimals(xr[0], step, color))
     return finish_shape(expr, el, ctx, Box(box.cx, box.cy, length, min(box.h, 0.8)))
 
 
