@@ -17,7 +17,7 @@ from lark import Token, Transformer, Tree, v_args
 
 from . import model as m
 from .diagnostics import Diagnostic
-from .parser import Comment
+from .parser import Comment, _strip_comment
 from .span import Span
 
 CELL_RE = re.compile(r"^([A-Za-z])(\d+)$")
@@ -82,9 +82,10 @@ class _Builder(Transformer):
     """Bottom-up construction. Statement nodes are built without comments; `attach_comments`
     adds them afterwards, by line."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         super().__init__(visit_tokens=False)
         self.file = file
+        self.source_text = text
         self.diagnostics: list[Diagnostic] = []
         self._value_span: Span = m.NO_SPAN
 
@@ -98,8 +99,31 @@ class _Builder(Transformer):
         meta = item.meta if isinstance(item, Tree) else item
         if getattr(meta, "empty", True):
             return m.NO_SPAN
-        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column,
-                    meta.start_pos, meta.end_pos)
+        end = self._content_end(meta.start_pos, meta.end_pos)
+        if end == meta.end_pos:
+            return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column,
+                        meta.start_pos, meta.end_pos)
+        end_line = self.source_text.count("\n", 0, end) + 1
+        end_column = end - (self.source_text.rfind("\n", 0, end) + 1) + 1
+        return Span(self.file, meta.line, meta.column, end_line, end_column, meta.start_pos, end)
+
+    def _content_end(self, start: int, end: int) -> int:
+        """A statement's tree ends with its newline token, which also holds the blank and
+        comment lines after it: its span stops at its last character of code instead."""
+        text = self.source_text
+        if not text or end > len(text):
+            return end
+        while end > start:
+            newline = text.rfind("\n", start, end)
+            line_start = newline + 1 if newline >= 0 else start
+            line = text[line_start:end]
+            code = _strip_comment(line) if "#" in line else line.rstrip(" \t\f")
+            if code.strip():
+                return line_start + len(code)
+            if line_start <= start:
+                return end
+            end = line_start - 1  # drop this blank or comment line and its line break
+        return end
 
     def error(self, message: str, span: Span, hint: str | None = None, code: str = "") -> None:
         self.diagnostics.append(Diagnostic("error", message, span, hint, code))
@@ -392,8 +416,9 @@ def attach_comments(lesson: m.Lesson, comments: list[Comment]) -> m.Lesson:
         lesson, settings=settings, sections=tuple(sections), trailing_comments=tuple(trailing)))
 
 
-def build(tree: Tree, comments: list[Comment], file: str) -> tuple[m.Lesson, list[Diagnostic]]:
-    builder = _Builder(file)
+def build(tree: Tree, comments: list[Comment], file: str,
+          text: str = "") -> tuple[m.Lesson, list[Diagnostic]]:
+    builder = _Builder(file, text)
     header, sections = builder.transform(tree)
     if header is None:
         title, settings, span = m.Text(""), (), Span.point(file, 1, 1)

@@ -20,7 +20,7 @@ class Loaded:
 def parse_source(src: source.Source) -> tuple[Lesson, list[Diagnostic]]:
     """Syntax and shape only: returns the model and the builder's diagnostics."""
     tree, comments = parser.parse_tree(src)
-    return builder.build(tree, comments, src.name)
+    return builder.build(tree, comments, src.name, src.text)
 
 
 def load_source(src: source.Source, *, base_dir: Path | None = None, strict: bool = False) -> Loaded:
