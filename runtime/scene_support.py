@@ -21,9 +21,11 @@ from manim import (
     Animation,
     AnimationGroup,
     Dot,
+    FadeIn,
     Line,
     Rectangle,
     Scene,
+    Succession,
     Table,
     Text,
     VGroup,
@@ -178,6 +180,37 @@ def table_of(rows: Sequence[Sequence[str]], *, font_size: float = 28,
                  v_buff=0.35, h_buff=0.6)
 
 
+def custom_element(build, left: float, bottom: float, right: float, top: float):
+    """A custom element from its locked `build(box)` function: the mobject, carrying the
+    animations that `play` runs."""
+    from .custom_box import CustomBox
+
+    mobject, animations = build(CustomBox(left, bottom, right, top))
+    mobject.lecture_animations = [prepare_animation(a) for a in animations]
+    return mobject
+
+
+class _PlayCustom(Succession):
+    """A custom element's own animations, one after another; the finished element stays."""
+
+    lecture_full = True  # it takes the whole step, not the capped animation time
+
+    def __init__(self, mobject) -> None:
+        super().__init__(*mobject.lecture_animations)
+        self.custom_mobject = mobject
+
+    def clean_up_from_scene(self, scene) -> None:
+        super().clean_up_from_scene(scene)
+        scene.add(self.custom_mobject)
+
+
+def play_custom(mobject):
+    """`play ID`: the element's animations, or a fade-in when it has none (a placeholder)."""
+    if getattr(mobject, "lecture_animations", None):
+        return _PlayCustom(mobject)
+    return FadeIn(mobject)
+
+
 def placeholder(description: str, *, width: float, height: float, color: str = "#888888",
                 text_color: str = "#ffffff") -> VGroup:
     """What a `custom` element shows until its code is written: a dashed frame filling its
@@ -301,8 +334,11 @@ class LectureScene(Scene):
             self.wait((frames + 0.5) / fps, frozen_frame=True)
             return
         for a in anims:
-            a.run_time = min(QUICK if getattr(a, "lecture_quick", False) else MAX_ANIMATION_SECONDS,
-                             seconds)
+            if getattr(a, "lecture_full", False):
+                a.run_time = seconds
+            else:
+                a.run_time = min(QUICK if getattr(a, "lecture_quick", False) else MAX_ANIMATION_SECONDS,
+                                 seconds)
         if max(a.run_time for a in anims) < seconds:
             anims.append(Wait(run_time=seconds))
         group = AnimationGroup(*anims)

@@ -156,7 +156,7 @@ def test_element_code(compiled, snippet):
     "self.remove(p)\n        self.step(1.0, FadeOut(c))",
     "self.step(0.5)\n",
     "self.step(2.0, Create(ax), Create(f), Create(nl))",
-    "self.step(3.0, FadeOut(ax), FadeOut(f), FadeIn(cu))",
+    "self.step(3.0, FadeOut(ax), FadeOut(f), play_custom(cu))",
 ])
 def test_action_code(compiled, snippet):
     assert snippet in compiled[1].code

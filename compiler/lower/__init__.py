@@ -13,6 +13,7 @@ and written into the code as literal scales and positions. Lowerings are found b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from lecture.runtime.theme import get_theme
@@ -32,23 +33,43 @@ def lesson_theme(lesson: Lesson) -> str:
     return get_theme(name).name
 
 
-def section_contexts(lesson: Lesson, *, base_dir: Path, measure: bool = True) -> list[SectionContext]:
+CustomFunctions = Mapping[tuple[str, str], tuple[str, str]]
+Overrides = Mapping[tuple[str, str], str]
+
+
+def section_contexts(lesson: Lesson, *, base_dir: Path, measure: bool = True,
+                     custom_functions: CustomFunctions | None = None,
+                     overrides: Overrides | None = None) -> list[SectionContext]:
     """One lowering context per section, with every element resolved (its code and box)."""
     theme = get_theme(lesson_theme(lesson))
     contexts = []
     for section in lesson.sections:
         ctx = SectionContext(lesson, section, theme, Path(base_dir), measure=measure)
+        for (sid, eid), (name, _source) in (custom_functions or {}).items():
+            if sid == section.id:
+                ctx.custom_functions[eid] = name
+        for (sid, eid), override in (overrides or {}).items():
+            if sid == section.id:
+                ctx.overrides[eid] = override
         for el in section.elements:
             ctx.resolve(el.id, el.span)
         contexts.append(ctx)
     return contexts
 
 
-def compile_lesson(lesson: Lesson, *, base_dir: Path, fps: int = 15, measure: bool = True) -> CompiledModule:
+def compile_lesson(lesson: Lesson, *, base_dir: Path, fps: int = 15, measure: bool = True,
+                   custom_functions: CustomFunctions | None = None,
+                   overrides: Overrides | None = None) -> CompiledModule:
     """Lower a checked lesson to one Manim module with a Scene per section.
+
+    `custom_functions` maps (section id, element id) of a custom element to the name and
+    module-level source of its locked `build(box)` function (from the Coder's lock file);
+    `overrides` maps elements to a repair chosen by auto-fix ("math-as-text",
+    "image-placeholder", "placeholder"). Both are data: the compiler never calls a model.
 
     `measure=False` skips building mobjects (sizes are estimated): only for tests of the
     code's shape; real builds always measure. Raises DiagnosticError (pointing at the
     lesson) when something cannot be built, e.g. a formula LaTeX rejects."""
-    contexts = section_contexts(lesson, base_dir=base_dir, measure=measure)
-    return write_module(lesson, contexts, fps)
+    contexts = section_contexts(lesson, base_dir=base_dir, measure=measure,
+                                custom_functions=custom_functions, overrides=overrides)
+    return write_module(lesson, contexts, fps, custom_functions or {})

@@ -72,9 +72,9 @@ def lower_indicate(act: Action, ctx: SectionContext, step: StepCode) -> None:
 
 @action("play")
 def lower_play(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    # A custom element's own animation comes with the Coder; its placeholder fades in.
+    # A custom element runs the animations of its locked code; a placeholder fades in.
     for ref in act.targets:
-        step.animations += _each(ctx, ref, lambda v, i: f"{show_animation(ctx, i)}({v})")
+        step.animations += _each(ctx, ref, lambda v, i: f"play_custom({v})")
 
 
 @action("transform")

@@ -155,7 +155,11 @@ def lower_bullets(el: Element, ctx: SectionContext) -> Lowered:
 def lower_math(el: Element, ctx: SectionContext) -> Lowered:
     tex = el.texts[0].value if el.texts else ""
     fs = ctx.font_size(el, ctx.theme.math_font_size)
-    expr = call("MathTex", tex, font_size=fs, color=ctx.color(el, "color", ctx.theme.text))
+    color = ctx.color(el, "color", ctx.theme.text)
+    if ctx.overrides.get(el.id) == "math-as-text":  # auto-fix: LaTeX rejected the formula
+        expr = call("text_block", tex, font_size=fs, color=color)
+        return place_natural(el, ctx, expr, _estimate_text(tex, float(fs) * 0.8, 6.0))
+    expr = call("MathTex", tex, font_size=fs, color=color)
     return place_natural(el, ctx, expr, _estimate_text(tex, float(fs) * 0.8, 6.0))
 
 
@@ -182,6 +186,10 @@ def lower_table(el: Element, ctx: SectionContext) -> Lowered:
 def lower_image(el: Element, ctx: SectionContext) -> Lowered:
     rel = el.texts[0].value if el.texts else ""
     path = (ctx.base_dir / rel).resolve()
+    if ctx.overrides.get(el.id) == "image-placeholder":  # auto-fix: the image cannot be read
+        box = place_shape(el, ctx, None, None, default=(2.0, 2.0))
+        return finish_shape(call("placeholder", rel, width=Float(box.w), height=Float(box.h),
+                                 color=ctx.theme.muted, text_color=ctx.theme.text), el, ctx, box)
     if ctx.measure_enabled and not path.is_file():
         raise error(f"image file not found: {path}", el.texts[0].span if el.texts else el.span,
                     code="missing-image")
@@ -448,6 +456,12 @@ def lower_custom(el: Element, ctx: SectionContext) -> Lowered:
     else:
         default = (3.0, 2.0) if isinstance(el.placement, At) else (2.8, 2.8)
         box = place_shape(el, ctx, None, None, default=default)
+    function = ctx.custom_functions.get(el.id)
+    if function is not None and ctx.overrides.get(el.id) != "placeholder":
+        # The Coder's locked code draws inside the box itself: no scaling or moving here.
+        expr = call("custom_element", Name(function), Float(box.left), Float(box.bottom),
+                    Float(box.right), Float(box.top))
+        return Lowered(expr, box)
     expr = call("placeholder", description, width=Float(box.w), height=Float(box.h),
                 color=ctx.theme.muted, text_color=ctx.theme.text)
     return finish_shape(expr, el, ctx, box)

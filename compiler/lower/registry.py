@@ -122,7 +122,8 @@ def namespace() -> dict[str, Any]:
     return _NAMESPACE
 
 
-HELPERS = ("LectureScene", "brace_with_label", "bullet_list", "placeholder", "table_of", "text_block")
+HELPERS = ("LectureScene", "brace_with_label", "bullet_list", "custom_element", "placeholder",
+           "play_custom", "table_of", "text_block")
 
 
 @contextmanager
@@ -160,6 +161,10 @@ class SectionContext:
         self.theme = theme
         self.base_dir = base_dir
         self.measure_enabled = measure
+        # The Coder's code for custom elements (element id -> generated function name) and
+        # auto-fix overrides (element id -> "math-as-text" | "image-placeholder" | "placeholder").
+        self.custom_functions: dict[str, str] = {}
+        self.overrides: dict[str, str] = {}
         self.occupancy = Occupancy()
         self.lowered: dict[str, Lowered] = {}
         self._resolving: list[str] = []
