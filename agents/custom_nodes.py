@@ -385,9 +385,9 @@ def run_lock(args: argparse.Namespace, *, console: Any = None) -> int:
     from .usage import UsageLog
 
     if console is None:
-        from rich.console import Console
+        from lecture.terminal import make_console
 
-        console = Console(stderr=True)
+        console = make_console()
     try:
         config = config_from_args(args)
     except AgentError as exc:

@@ -415,9 +415,9 @@ def plan_lesson(topic: str, *, audience: str | None = None, minutes: float | Non
 def run_new(args: argparse.Namespace, *, console: Any = None) -> int:
     """`lecture new`: 0 when the lesson was written (and rendered, with --render), 2 otherwise."""
     if console is None:
-        from rich.console import Console
+        from lecture.terminal import make_console
 
-        console = Console(stderr=True)
+        console = make_console()
 
     def error(message: str) -> int:
         console.print(f"lecture new: error: {message}", style="red", markup=False, highlight=False)

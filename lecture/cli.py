@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lecture.agents.config import AgentError
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, has_errors
+from lecture.terminal import make_console
 
 EXIT_OK, EXIT_CHANGED, EXIT_ERRORS = 0, 1, 2
 
@@ -199,14 +200,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 @command("render")
 def cmd_render(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from lecture.runtime.build import render_lessons
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()] if args.sections else None
     return render_lessons([Path(f) for f in args.files], quality=args.quality,
                           output=Path(args.output) if args.output else None, sections=sections,
-                          build_root=Path(args.build_dir), console=Console(stderr=True))
+                          build_root=Path(args.build_dir), console=make_console())
 
 
 @command("new")
@@ -216,24 +215,27 @@ def cmd_new(args: argparse.Namespace) -> int:
     return run_new(args)
 
 
+@command("lock")
+def cmd_lock(args: argparse.Namespace) -> int:
+    from lecture.agents.custom_nodes import run_lock
+
+    return run_lock(args)
+
+
 @command("say")
 def cmd_say(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from lecture.runtime.say_command import run_say
 
     output = Path(args.output) if args.output else Path(args.file).with_suffix(".narration.wav")
     return run_say(Path(args.file), section=args.section, output=output, voice=args.voice,
-                   console=Console(stderr=True, highlight=False))
+                   console=make_console())
 
 
 @command("voices")
 def cmd_voices(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from lecture.runtime.say_command import run_voices
 
-    return run_voices(Console(highlight=False))
+    return run_voices(make_console(stderr=False))
 
 
 @command("reference")
@@ -288,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("new", help="write a lesson on a topic with a model (the Planner)")
     add_new_arguments(p)
+
+    from lecture.agents.custom_nodes import add_lock_arguments
+
+    p = sub.add_parser("lock", help="write custom elements' code into NAME.lecture.lock (the Coder)")
+    add_lock_arguments(p)
 
     p = sub.add_parser("say", help="speak a lesson's narration to a WAV file, without rendering")
     p.add_argument("file", metavar="FILE")

@@ -35,6 +35,7 @@ file instead). Quality: see render.py (`-q` presets, else the lesson's `resoluti
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import shutil
 import time
@@ -530,11 +531,12 @@ def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cac
             _plain(console, f"  ✓ {sid} done in {result.seconds:.1f}s: rendered "
                             f"({info.duration:.2f}s of video)", "green")
             return None
+        out_video.unlink(missing_ok=True)
+        failed = keep_tex_logs(result.result or {}, r.job_dir, out_dir / "logs" / f"{sid}.tex.log")
     finally:
         shutil.rmtree(r.job_dir, ignore_errors=True)
-    out_video.unlink(missing_ok=True)
     failure = failures.diagnose(
-        sid, result.result or {}, source_map=compiled.source_map,
+        sid, failed, source_map=compiled.source_map,
         module_path=render_module, log_path=log_path,
         section_span=section.span if section else None, lesson_file=str(lesson_path))
     record.status = "failed"
@@ -543,6 +545,25 @@ def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cac
     _plain(console, f"  ✗ {sid} failed after {result.seconds:.1f}s", "red")
     _plain(console, failure.render(source_text), "red")
     return failure
+
+
+def keep_tex_logs(failure: dict, job_dir: Path, dest: Path) -> dict:
+    """A failure whose message names a TeX log inside the job's folder (about to be
+    removed): the log is copied to `dest` and the failure made to name that instead."""
+    message = str(failure.get("message") or "")
+    root = str(Path(job_dir).resolve())
+    found = re.search(r"(\S+\.log)\b", message)
+    if not found or not found.group(1).startswith(root):
+        return failure
+    try:
+        place(Path(found.group(1)), dest)
+    except OSError:
+        return failure
+    out = dict(failure)
+    for key in ("message", "traceback"):
+        if isinstance(out.get(key), str):
+            out[key] = out[key].replace(found.group(1), str(dest))
+    return out
 
 
 def _assemble(videos: list[Path], hashes: list[str | None], lesson_video: Path, *, fps: int,

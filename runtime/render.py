@@ -298,6 +298,94 @@ def measure_cache_dir() -> Path:
     return base / "measure"
 
 
+def _usable_svg(path: Path) -> bool:
+    """A complete SVG file (another process may be writing it in place)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 64))
+            return size > 0 and b"</svg>" in f.read()
+    except OSError:
+        return False
+
+
+def _publish_svg(src: Path, dst: Path) -> None:
+    """Copy an SVG made in a private folder into the shared one, atomically."""
+    if dst.exists() or not src.is_file():
+        return
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(src.read_bytes())
+        os.replace(tmp, dst)
+    except OSError:
+        pass
+
+
+_SVG_CACHE_INSTALLED = False
+
+
+def install_shared_svg_cache(shared: Path | None = None) -> None:
+    """Make Manim, in this process, look for TeX and text SVGs in the shared measure cache
+    first, and publish the ones it makes (in config.tex_dir / config.text_dir, which should
+    be private to the process or job) into it with an atomic rename.
+
+    Manim's own caching writes files in place and even deletes every other non-SVG file of
+    its TeX folder after each formula, so processes sharing one TeX folder break each other;
+    this keeps the sharing (a formula typeset once, by the compiler or any worker, is
+    reused by all) without those races."""
+    global _SVG_CACHE_INSTALLED
+    if _SVG_CACHE_INSTALLED:
+        return
+    from manim import ManimColor, config
+    from manim.mobject.text import tex_mobject, text_mobject
+    from manim.utils.tex_file_writing import tex_hash
+
+    root = shared or measure_cache_dir()
+    original_tex = tex_mobject.tex_to_svg_file
+
+    def tex_to_svg_file(expression, environment=None, tex_template=None):
+        hit = None
+        try:
+            tmpl = tex_template if tex_template is not None else config["tex_template"]
+            code = (tmpl.get_texcode_for_expression_in_env(expression, environment)
+                    if environment is not None else tmpl.get_texcode_for_expression(expression))
+            hit = root / "Tex" / (tex_hash(code) + ".svg")
+            if _usable_svg(hit):
+                return hit
+        except Exception:  # noqa: BLE001 - fall back to Manim's own way
+            hit = None
+        svg = original_tex(expression, environment, tex_template)
+        if hit is not None:
+            _publish_svg(Path(svg), hit)
+        return svg
+
+    tex_mobject.tex_to_svg_file = tex_to_svg_file
+
+    def wrap(cls, convert):
+        original = cls._text2svg
+
+        def _text2svg(self, color):
+            hit = None
+            try:
+                hit = root / "texts" / (self._text2hash(convert(color)) + ".svg")
+                if _usable_svg(hit):
+                    return str(hit)
+            except Exception:  # noqa: BLE001
+                hit = None
+            svg = original(self, color)
+            if hit is not None:
+                _publish_svg(Path(svg), hit)
+            return svg
+
+        cls._text2svg = _text2svg
+
+    wrap(text_mobject.Text, lambda c: c)
+    wrap(text_mobject.MarkupText, ManimColor)
+    _SVG_CACHE_INSTALLED = True
+
+
 def run_job(job: dict) -> dict:
     """Render one job in this process (Manim is imported here) and describe the outcome.
 
@@ -305,15 +393,16 @@ def run_job(job: dict) -> dict:
     last frame as a PNG, skipping the animations, instead of the movie) and `module_name`.
     Returns {"ok": True, "movie": path} / {"ok": True, "image": path} or a failure (see
     _worker_failure). Manim's global config is restored afterwards, so a long-lived worker
-    can run many jobs one after another."""
+    can run many jobs one after another. TeX and text SVGs are shared with the compiler
+    and the other workers through the measure cache (install_shared_svg_cache)."""
     module_name = job.get("module_name") or "lesson_scenes"
     try:
         import importlib.util
 
         from manim import config, tempconfig
 
+        install_shared_svg_cache()
         media = Path(job["media_dir"])
-        shared = measure_cache_dir()
         w, h, fps = int(job["width"]), int(job["height"]), int(job["fps"])
         with tempconfig({}):
             config.pixel_width = w
@@ -324,9 +413,8 @@ def run_job(job: dict) -> dict:
             config.media_dir = str(media)
             config.video_dir = str(media / "videos")
             config.images_dir = str(media / "images")
-            config.tex_dir = str(shared / "Tex") if job.get("shared_tex", True) else str(media / "Tex")
-            config.text_dir = str(shared / "texts") if job.get("shared_tex", True) \
-                else str(media / "texts")
+            config.tex_dir = str(media / "Tex")
+            config.text_dir = str(media / "texts")
             config.partial_movie_dir = str(media / "partial_movie_files" / "{scene_name}")
             config.output_file = job["section"]
             config.format = "png" if job.get("still") else "mp4"

@@ -484,7 +484,8 @@ class Watcher:
             log_path = self.log_dir / f"{sid}.log"
             with contextlib.suppress(OSError):
                 cache_mod.place(job_dir / "log.txt", log_path)
-            failure = failures.diagnose(sid, result.result, source_map=ctx["source_map"],
+            failed = build.keep_tex_logs(result.result, job_dir, self.log_dir / f"{sid}.tex.log")
+            failure = failures.diagnose(sid, failed, source_map=ctx["source_map"],
                                         module_path=ctx["module"], log_path=log_path,
                                         section_span=ctx["span"], lesson_file=str(self.path))
             self._section_failed(sid, h, failure, ctx["text"])
