@@ -94,6 +94,7 @@ class _Worker:
         self.current: _Queued | None = None
         self.kill_reason: str | None = None  # "cancelled" | "timeout" | "closing"
         self.tasks = 0
+        self.starting = False  # spawned, still importing Manim
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"lecture-worker-{index}",
                                        daemon=True)
@@ -115,8 +116,11 @@ class _Worker:
     def _ready(self) -> bool:
         """Wait for the child's hello (it has imported Manim)."""
         assert self.proc and self.proc.stdout
-        line = self.proc.stdout.readline()
-        return bool(line) and json.loads(line).get("ready") is True
+        try:
+            line = self.proc.stdout.readline()
+            return bool(line) and json.loads(line).get("ready") is True
+        except (OSError, ValueError, AttributeError):
+            return False
 
     def kill(self, reason: str) -> None:
         with self.lock:
@@ -157,7 +161,12 @@ class _Worker:
                     if pool._closing:
                         break
                     self._spawn()
-                    if not self._ready():
+                    self.starting = True
+                    ready = self._ready()
+                    self.starting = False
+                    if pool._closing:
+                        break
+                    if not ready:
                         # could not even start (a broken environment): fail the next job
                         item = pool._take()
                         if item is None:
@@ -350,7 +359,7 @@ class RenderPool:
         for w in self._workers:
             with w.lock:
                 busy = w.current is not None
-            if busy:
+            if busy or w.starting:  # (a starting one would make us wait for its imports)
                 w.kill("closing")
         if wait:
             for w in self._workers:

@@ -310,6 +310,18 @@ def _usable_svg(path: Path) -> bool:
         return False
 
 
+def _private_copy(hit: Path, folder: Path) -> Path:
+    """A copy of a shared SVG in this process's own folder: Manim writes a temporary
+    `<name>_.svg` next to the SVG it parses, which processes sharing a folder would race on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = folder / hit.name
+    if not mine.is_file():
+        tmp = folder / f".{hit.name}.{os.getpid()}.tmp"
+        tmp.write_bytes(hit.read_bytes())
+        os.replace(tmp, mine)
+    return mine
+
+
 def _publish_svg(src: Path, dst: Path) -> None:
     """Copy an SVG made in a private folder into the shared one, atomically."""
     if dst.exists() or not src.is_file():
@@ -331,10 +343,11 @@ def install_shared_svg_cache(shared: Path | None = None) -> None:
     first, and publish the ones it makes (in config.tex_dir / config.text_dir, which should
     be private to the process or job) into it with an atomic rename.
 
-    Manim's own caching writes files in place and even deletes every other non-SVG file of
-    its TeX folder after each formula, so processes sharing one TeX folder break each other;
-    this keeps the sharing (a formula typeset once, by the compiler or any worker, is
-    reused by all) without those races."""
+    Manim's own caching writes files in place, writes a temporary `<name>_.svg` next to
+    every SVG it parses, and deletes every other non-SVG file of its TeX folder after each
+    formula, so processes sharing one folder break each other; this keeps the sharing (a
+    formula typeset once, by the compiler or any worker, is reused by all) without those
+    races: shared SVGs are copied into the private folder before Manim reads them."""
     global _SVG_CACHE_INSTALLED
     if _SVG_CACHE_INSTALLED:
         return
@@ -353,7 +366,7 @@ def install_shared_svg_cache(shared: Path | None = None) -> None:
                     if environment is not None else tmpl.get_texcode_for_expression(expression))
             hit = root / "Tex" / (tex_hash(code) + ".svg")
             if _usable_svg(hit):
-                return hit
+                return _private_copy(hit, config.get_dir("tex_dir"))
         except Exception:  # noqa: BLE001 - fall back to Manim's own way
             hit = None
         svg = original_tex(expression, environment, tex_template)
@@ -371,7 +384,7 @@ def install_shared_svg_cache(shared: Path | None = None) -> None:
             try:
                 hit = root / "texts" / (self._text2hash(convert(color)) + ".svg")
                 if _usable_svg(hit):
-                    return str(hit)
+                    return str(_private_copy(hit, config.get_dir("text_dir")))
             except Exception:  # noqa: BLE001
                 hit = None
             svg = original(self, color)

@@ -1,0 +1,562 @@
+"""The Critic: layout findings, and the anchor edits that remove them.
+
+`lecture check` reports findings (`run_check_findings`); `lecture critique FILE` rewrites
+anchors (`run_critique`):
+
+1. the lesson is compiled and its scenes dry-run (lecture.runtime.geometry): what every
+   step shows, from the real mobjects;
+2. the geometric findings (overlaps, off-frame, spilling out of an area, over the panel or
+   the title band) are searched away, section by section, with *anchor edits* only — a new
+   `at` cell, a new `in` area (same size, shifted), another relation, or a `scale=` option.
+   The search is greedy and deterministic: each round tries, for every element involved
+   in a finding, its candidate anchors in order of cost (cells moved; ties broken by row,
+   then column), predicts the result (the element re-laid-out by the compiler's own layout,
+   its measured footprint moved and scaled to match, dependants following), and takes the
+   edit that leaves fewest findings, then costs least, without creating a finding that
+   was not there. Nothing else about the lesson is changed;
+3. the edits are written as minimal text changes at the placements' spans (compiler.edits),
+   the lesson is checked again for real, and what is left (too much for the frame) is
+   reported with a suggestion.
+
+With `--vlm`, a vision model is shown key frames with the anchor grid drawn over them and
+may propose more anchor edits (agents.vision); only those the geometric check accepts are
+applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lecture.compiler import frontend, source
+from lecture.compiler import layout as L
+from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
+from lecture.compiler.edits import TextEdit, apply_edits, option_edit, placement_edit, unified_diff
+from lecture.compiler.findings import (
+    GEOMETRIC_CODES,
+    Checker,
+    Finding,
+    Footprint,
+    SectionRules,
+    SectionView,
+    StepView,
+    lesson_findings,
+    to_diagnostics,
+)
+from lecture.compiler.format import placement as placement_text
+from lecture.compiler.kinds import KINDS
+from lecture.compiler.layout import Box
+from lecture.compiler.model import At, Cell, Element, In, Lesson, Option, Placement, Relative, Section
+from lecture.runtime import theme as T
+
+ROWS = T.GRID_ROWS
+RELATION_ORDER = ("below", "above", "right of", "left of")
+SCALE_STEPS = (0.9, 0.8, 0.75, 0.7, 0.6, 0.5, 0.4)
+MAX_ROUNDS = 24
+MAX_PASSES = 3
+
+
+# ---------------------------------------------------------------- anchor edits
+
+
+@dataclass(frozen=True)
+class AnchorEdit:
+    """A new anchor for one element: a placement, a scale option, or both."""
+
+    section: str
+    element: str
+    placement: Placement | None = None
+    scale: float | None = None  # the new value of the element's scale= option
+    cost: float = 0.0
+    source: str = "geometry"  # or "vision"
+
+    def describe(self, old: Element | None = None) -> str:
+        parts = []
+        if self.placement is not None:
+            had = old.placement if old is not None else None
+            before = placement_text(had) if had is not None else "(none)"
+            parts.append(f"{before} -> {placement_text(self.placement)}")
+        if self.scale is not None:
+            before = old.option("scale", 1) if old is not None else 1
+            parts.append(f"scale {before} -> {self.scale:g}")
+        return f"{self.section}/{self.element}: " + ", ".join(parts)
+
+
+def text_edits(lesson: Lesson, edits: Iterable[AnchorEdit]) -> list[TextEdit]:
+    out: list[TextEdit] = []
+    merged: dict[tuple[str, str], AnchorEdit] = {}
+    for e in edits:
+        prev = merged.get((e.section, e.element))
+        if prev is not None:
+            e = dataclasses.replace(prev, placement=e.placement or prev.placement,
+                                    scale=e.scale if e.scale is not None else prev.scale)
+        merged[(e.section, e.element)] = e
+    for e in merged.values():
+        section = lesson.section(e.section)
+        el = section.element(e.element) if section is not None else None
+        if el is None:
+            continue
+        if e.placement is not None:
+            out.append(placement_edit(el, e.placement))
+        if e.scale is not None:
+            out.append(option_edit(el, "scale", e.scale))
+    return out
+
+
+def with_edit(section: Section, edit: AnchorEdit) -> Section:
+    """The section with one element's placement or scale changed."""
+    elements = []
+    for el in section.elements:
+        if el.id == edit.element:
+            if edit.placement is not None:
+                el = dataclasses.replace(el, placement=edit.placement)
+            if edit.scale is not None:
+                opts = [o for o in el.options if o.key != "scale"] + [Option("scale", edit.scale)]
+                el = dataclasses.replace(el, options=tuple(opts))
+        elements.append(el)
+    return dataclasses.replace(section, elements=tuple(elements))
+
+
+# ---------------------------------------------------------------- predicting a layout
+
+
+class _MemoContext:
+    """Lays a section out again (the compiler's own layout) with measuring memoised."""
+
+    measured: dict[str, tuple[float, float]] = {}
+
+    @classmethod
+    def boxes(cls, lesson: Lesson, section: Section, theme: Any, base_dir: Path) -> dict[str, Box | None]:
+        from lecture.compiler.lower import ir
+        from lecture.compiler.lower.registry import SectionContext
+
+        memo = cls.measured
+
+        class Ctx(SectionContext):
+            def measure(self, expr, el, estimate):  # noqa: ANN001
+                key = ir.render(expr)
+                if key not in memo:
+                    memo[key] = super().measure(expr, el, estimate)
+                return memo[key]
+
+        ctx = Ctx(lesson, section, theme, base_dir, measure=True)
+        out: dict[str, Box | None] = {}
+        for el in section.elements:
+            try:
+                out[el.id] = ctx.resolve(el.id, el.span).box
+            except DiagnosticError:
+                out[el.id] = None
+        return out
+
+
+def _transform(fp: Footprint, old: Box, new: Box) -> Footprint:
+    sx = new.w / old.w if old.w > 1e-6 else 1.0
+    sy = new.h / old.h if old.h > 1e-6 else 1.0
+    dx, dy = new.cx - old.cx, new.cy - old.cy
+    if fp.role != "line":
+        s = sx if old.w > 1e-6 else sy
+        return fp.transformed(s, dx, dy, about=old.center)
+    return fp.transformed(sx, dx, dy, about=old.center, sy=sy)
+
+
+def _same_box(a: Box | None, b: Box | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return all(abs(p - q) < 1e-6 for p, q in ((a.cx, b.cx), (a.cy, b.cy), (a.w, b.w), (a.h, b.h)))
+
+
+# ---------------------------------------------------------------- the search
+
+
+@dataclass
+class SectionSearch:
+    """The search for anchor edits in one section."""
+
+    lesson: Lesson
+    section: Section
+    view: SectionView
+    base_boxes: dict[str, Box | None]
+    theme: Any
+    base_dir: Path
+    checker: Checker
+    edits: dict[str, AnchorEdit] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rules = SectionRules.of(self.section)
+        self.moved_from: dict[str, int] = {}
+        for i, step in enumerate(self.section.steps, start=1):
+            for act in step.actions:
+                if act.verb == "move":
+                    for t in act.targets:
+                        self.moved_from.setdefault(t.name, i)
+
+    # -- state -------------------------------------------------------------------------
+
+    def current_section(self, extra: AnchorEdit | None = None) -> Section:
+        section = self.section
+        for e in list(self.edits.values()) + ([extra] if extra else []):
+            section = with_edit(section, e)
+        return section
+
+    def predicted_view(self, extra: AnchorEdit | None = None) -> SectionView:
+        section = self.current_section(extra)
+        boxes = _MemoContext.boxes(self.lesson, section, self.theme, self.base_dir)
+        changed = {eid: (self.base_boxes.get(eid), box) for eid, box in boxes.items()
+                   if not _same_box(self.base_boxes.get(eid), box)}
+        if not changed:
+            return self.view
+        steps = []
+        cache: dict[int, Footprint] = {}
+        for step in self.view.steps:
+            visible = []
+            for fp in step.visible:
+                pair = changed.get(fp.element)
+                if pair is None or pair[0] is None or pair[1] is None or \
+                        self.moved_from.get(fp.element, 10 ** 6) <= step.index:
+                    visible.append(fp)
+                    continue
+                moved = cache.get(id(fp))
+                if moved is None:
+                    moved = _transform(fp, pair[0], pair[1])
+                    cache[id(fp)] = moved
+                visible.append(moved)
+            steps.append(StepView(step.index, step.span, tuple(visible)))
+        return dataclasses.replace(self.view, section=section, steps=tuple(steps))
+
+    def findings(self, view: SectionView) -> list[Finding]:
+        return self.checker.section(view, SectionRules.of(view.section) if view.section is not self.section
+                                    else self.rules, only=set(GEOMETRIC_CODES))
+
+    # -- candidates ----------------------------------------------------------------------
+
+    def candidates(self, eid: str) -> list[AnchorEdit]:
+        section = self.current_section()
+        el = section.element(eid)
+        if el is None:
+            return []
+        spec = KINDS.get(el.kind)
+        if spec is None or spec.placement == "none" or el.endpoints is not None:
+            return []  # plots follow their axes; lines from X to Y follow their ends
+        sid = self.section.id
+        out: list[AnchorEdit] = []
+        p = el.placement
+        if isinstance(p, Relative):
+            for rel in RELATION_ORDER:
+                if rel != p.relation:
+                    out.append(AnchorEdit(sid, eid, Relative(rel, p.target), cost=1.0))
+        if spec.placement != "relation":
+            anchor = self._anchor_cell(eid, el)
+            extra = 0.0 if isinstance(p, At) else 1.0
+            if isinstance(p, In):
+                (r0, c0), (r1, c1) = L.cell_index(p.first), L.cell_index(p.last)
+                r0, r1 = sorted((r0, r1))
+                c0, c1 = sorted((c0, c1))
+                h, w = r1 - r0, c1 - c0
+                for r in range(len(ROWS) - h):
+                    for c in range(T.GRID_COLUMNS - w):
+                        d = abs(r - r0) + abs(c - c0)
+                        if d:
+                            area = In(Cell(ROWS[r], c + 1), Cell(ROWS[r + h], c + w + 1))
+                            out.append(AnchorEdit(sid, eid, area, cost=float(d)))
+            elif anchor is not None:
+                ar, ac = anchor
+                for r in range(len(ROWS)):
+                    for c in range(T.GRID_COLUMNS):
+                        d = abs(r - ar) + abs(c - ac)
+                        if d or not isinstance(p, At):
+                            out.append(AnchorEdit(sid, eid, At(Cell(ROWS[r], c + 1)), cost=d + extra))
+        if el.kind not in ("plot", "brace"):
+            original = self.section.element(eid)
+            base = original.option("scale", 1.0) if original is not None else 1.0
+            base = float(base) if isinstance(base, int | float) and not isinstance(base, bool) else 1.0
+            now = el.option("scale", base)
+            for i, factor in enumerate(SCALE_STEPS, start=1):
+                value = round(base * factor, 3)
+                if abs(value - float(now)) > 1e-9 and value < float(now):
+                    out.append(AnchorEdit(sid, eid, scale=value, cost=float(i)))
+        kind_order = {At: 0, In: 0, Relative: 1}
+        out.sort(key=lambda e: (e.cost, e.scale is not None, kind_order.get(type(e.placement), 2),
+                                placement_text(e.placement) if e.placement else ""))
+        return out
+
+    def _anchor_cell(self, eid: str, el: Element) -> tuple[int, int] | None:
+        if isinstance(el.placement, At):
+            return L.cell_index(el.placement.cell)
+        box = self.base_boxes.get(eid)
+        if box is None:
+            return None
+        c = min(max(int((box.cx - T.GRID_LEFT) // T.CELL), 0), T.GRID_COLUMNS - 1)
+        r = min(max(int((T.GRID_TOP - box.cy) // T.CELL), 0), len(ROWS) - 1)
+        return (r, c)
+
+    # -- the greedy search -------------------------------------------------------------
+
+    def run(self, deadline: float | None = None) -> list[Finding]:
+        """Search edits; returns the geometric findings predicted to remain."""
+        now = self.findings(self.predicted_view())
+        for _ in range(MAX_ROUNDS):
+            if not now or (deadline is not None and time.monotonic() > deadline):
+                break
+            keys = {f.key for f in now}
+            involved: list[str] = []
+            for f in now:
+                for eid in (f.element, f.other):
+                    if eid and eid not in involved and self.section.element(eid) is not None:
+                        involved.append(eid)
+            # later elements first: the author's first visuals stay where they are
+            involved.sort(key=lambda e: -self.rules.order.get(e, 0))
+            best: tuple[tuple, AnchorEdit, list[Finding]] | None = None
+            relaxed: tuple[tuple, AnchorEdit, list[Finding]] | None = None
+            for rank, eid in enumerate(involved):
+                for cand in self.candidates(eid):
+                    if best is not None and cand.cost > best[0][1]:
+                        break
+                    after = self.findings(self.predicted_view(self._combined(cand)))
+                    if len(after) >= len(now):
+                        continue
+                    score = (len(after), cand.cost, rank)
+                    if all(f.key in keys for f in after):
+                        if best is None or score < best[0]:
+                            best = (score, cand, after)
+                        break
+                    if relaxed is None or score < relaxed[0]:
+                        relaxed = (score, cand, after)
+            chosen = best or relaxed
+            if chosen is None:
+                break
+            _, cand, after = chosen
+            self.edits[cand.element] = self._combined(cand)
+            self.log.append(cand.describe(self.section.element(cand.element)))
+            now = after
+        return now
+
+    def _combined(self, cand: AnchorEdit) -> AnchorEdit:
+        prev = self.edits.get(cand.element)
+        if prev is None:
+            return cand
+        return dataclasses.replace(cand, placement=cand.placement or prev.placement,
+                                   scale=cand.scale if cand.scale is not None else prev.scale)
+
+
+# ---------------------------------------------------------------- checking a lesson
+
+
+@dataclass
+class Checked:
+    lesson: Lesson
+    compiled: Any
+    views: list[SectionView]
+    findings: list[Finding]
+
+
+def check_lesson(lesson: Lesson, base_dir: Path, checker: Checker | None = None) -> Checked:
+    from lecture.runtime.geometry import lesson_views
+
+    compiled, views = lesson_views(lesson, base_dir=base_dir)
+    return Checked(lesson, compiled, views, lesson_findings(views, checker))
+
+
+def run_check_findings(loaded: frontend.Loaded, *, strict: bool = False,
+                       base_dir: Path | None = None) -> list[Diagnostic]:
+    """The layout findings of a checked lesson as diagnostics (warnings; errors when
+    strict), for `lecture check`. Compiles the lesson and dry-runs its scenes (no video).
+    Raises DiagnosticError when the lesson cannot be compiled (e.g. LaTeX rejects a formula)."""
+    base = base_dir if base_dir is not None else Path(loaded.source.name).resolve().parent
+    checked = check_lesson(loaded.lesson, base)
+    return to_diagnostics(checked.findings, strict)
+
+
+# ---------------------------------------------------------------- critique
+
+
+@dataclass
+class CritiqueResult:
+    original: str  # the file's text as read
+    text: str  # with the edits
+    edits: list[AnchorEdit]
+    before: list[Finding]
+    after: list[Finding]
+    log: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+
+def search_edits(lesson: Lesson, checked: Checked, base_dir: Path, checker: Checker,
+                 *, deadline: float | None = None) -> tuple[list[AnchorEdit], list[str]]:
+    from lecture.compiler.lower import lesson_theme
+    from lecture.runtime.theme import get_theme
+
+    theme = get_theme(lesson_theme(lesson))
+    edits: list[AnchorEdit] = []
+    log: list[str] = []
+    for index, view in enumerate(checked.views):
+        if not any(f.geometric for f in checked.findings if f.section == view.section.id):
+            continue
+        ctx = checked.compiled.contexts[index]
+        base_boxes = {eid: low.box for eid, low in ctx.lowered.items()}
+        search = SectionSearch(lesson, view.section, view, base_boxes, theme, base_dir, checker)
+        search.run(deadline)
+        edits.extend(search.edits.values())
+        log.extend(search.log)
+    return edits, log
+
+
+def critique_source(src: source.Source, *, base_dir: Path, vlm: Any = None,
+                    time_limit: float = 120.0, say=None) -> CritiqueResult:
+    """Find and fix the layout of a lesson; returns the new text (nothing is written).
+    `vlm`: a callable (lesson, checked, base_dir) -> list[AnchorEdit] (the vision Critic)."""
+    say = say or (lambda text: None)
+    deadline = time.monotonic() + time_limit
+    checker = Checker()
+    loaded = frontend.load_source(src, base_dir=base_dir)
+    lesson = loaded.lesson
+    checked = check_lesson(lesson, base_dir, checker)
+    before = checked.findings
+    all_edits: list[AnchorEdit] = []
+    log: list[str] = []
+    text = src.original
+    current_src = src
+    for _ in range(MAX_PASSES):
+        if not any(f.geometric for f in checked.findings):
+            break
+        edits, steps = search_edits(lesson, checked, base_dir, checker, deadline=deadline)
+        if not edits:
+            break
+        text = apply_edits(current_src, text_edits(lesson, edits))
+        new_src = source.from_text(text, src.name)
+        lesson = frontend.load_source(new_src, base_dir=base_dir).lesson
+        new_checked = check_lesson(lesson, base_dir, checker)
+        geometric = sum(f.geometric for f in new_checked.findings)
+        if geometric >= sum(f.geometric for f in checked.findings):
+            # the prediction did not hold up: keep what was there
+            lesson = frontend.load_source(current_src, base_dir=base_dir).lesson
+            text = current_src.original
+            break
+        all_edits.extend(edits)
+        log.extend(steps)
+        checked, current_src = new_checked, new_src
+        if time.monotonic() > deadline:
+            break
+    if vlm is not None:
+        for edit in vlm(lesson, checked, base_dir) or []:
+            attempt = apply_edits(current_src, text_edits(lesson, [edit]))
+            try:
+                attempt_src = source.from_text(attempt, src.name)
+                attempt_lesson = frontend.load_source(attempt_src, base_dir=base_dir).lesson
+                attempt_checked = check_lesson(attempt_lesson, base_dir, checker)
+            except DiagnosticError:
+                say(f"vision edit ignored (the lesson no longer checks): {edit.describe()}")
+                continue
+            old_keys = {f.key for f in checked.findings}
+            if {f.key for f in attempt_checked.findings} <= old_keys:
+                text, current_src, lesson, checked = attempt, attempt_src, attempt_lesson, attempt_checked
+                all_edits.append(edit)
+                log.append(edit.describe() + " (vision)")
+            else:
+                say(f"vision edit ignored (the geometric check finds new problems): {edit.describe()}")
+    return CritiqueResult(src.original, text, all_edits, before, checked.findings, log)
+
+
+def cannot_fit(findings: Sequence[Finding], lesson: Lesson) -> list[Diagnostic]:
+    """What critique could not fix, said plainly, with what to do about it."""
+    out = []
+    for f in findings:
+        if not f.geometric:
+            out.append(f.to_diagnostic())
+            continue
+        section = lesson.section(f.section)
+        count = len(section.elements) if section is not None else 0
+        hint = (f"there is not enough room in the frame for everything section '{f.section}' shows at once "
+                f"({count} elements): split the section, fade out what is no longer needed, or shorten "
+                "long text")
+        out.append(Diagnostic("warning", f"cannot fit: {f.message}{f.where()}", f.span, hint,
+                              "layout-cannot-fit"))
+    return out
+
+
+def add_critique_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `lecture critique` (the CLI calls this on its subparser)."""
+    from lecture.agents.cli_args import add_model_arguments
+
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--dry-run", action="store_true", help="print the diff; write nothing")
+    parser.add_argument("--vlm", action="store_true",
+                        help="also ask a vision model (agent 'critic') about key frames")
+    parser.add_argument("--time-limit", type=float, default=120.0, metavar="S",
+                        help="seconds the geometric search may take (default 120)")
+    add_model_arguments(parser)
+
+
+def run_critique(args: argparse.Namespace, *, out=None, err=None) -> int:
+    """`lecture critique FILE [--dry-run] [--vlm]`. Exit 0: nothing left to fix; 1: some
+    findings remain; 2: the lesson has errors, or the file changed on disk meanwhile."""
+    from lecture.runtime.atomic import ConcurrentEditError, write_atomically
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"{path}:1:1: error: cannot read the file: {exc.strerror}", file=err)
+        return 2
+    try:
+        src = source.decode(data, str(path))
+    except DiagnosticError as exc:
+        print(exc, file=err)
+        return 2
+    base_dir = path.resolve().parent
+    vlm = None
+    usage = None
+    if getattr(args, "vlm", False):
+        from lecture.agents.config import config_from_args
+        from lecture.agents.usage import UsageLog
+        from lecture.agents.vision import VisionCritic
+
+        usage = UsageLog()
+        vlm = VisionCritic(config_from_args(args), usage=usage, say=lambda t: print(t, file=err))
+    try:
+        result = critique_source(src, base_dir=base_dir, vlm=vlm,
+                                 time_limit=getattr(args, "time_limit", 120.0) or 120.0,
+                                 say=lambda t: print(t, file=err))
+    except DiagnosticError as exc:
+        for d in exc.diagnostics:
+            print(d.render(exc.source or src.text), file=err)
+        return 2
+    if usage is not None and usage.summary():
+        print(usage.summary(), file=err)
+    for line in result.log:
+        print(f"edit: {line}", file=err)
+    if result.changed:
+        diff = unified_diff(result.original, result.text, str(path))
+        if args.dry_run:
+            out.write(diff)
+        else:
+            try:
+                write_atomically(path, result.text.encode("utf-8"), expected=data)
+            except ConcurrentEditError:
+                print(f"{path}: error: the file changed on disk during the critique; nothing was "
+                      "written — run `lecture critique` again", file=err)
+                return 2
+            out.write(diff)
+            print(f"rewrote {len(result.edits)} anchor{'s' if len(result.edits) != 1 else ''} in {path}",
+                  file=err)
+    final = source.from_text(result.text, str(path))
+    for d in cannot_fit(result.after, frontend.load_source(final, base_dir=base_dir).lesson):
+        print(d.render(final.text), file=err)
+    before, after = len(result.before), len(result.after)
+    print(f"{path}: {before} finding{'s' if before != 1 else ''} before, {after} after", file=err)
+    return 0 if not result.after else 1
+
+
+__all__ = ["AnchorEdit", "CritiqueResult", "add_critique_arguments", "check_lesson", "critique_source",
+           "run_check_findings", "run_critique"]

@@ -1,0 +1,609 @@
+"""Layout findings: the geometric rules the Critic and `lecture check` apply to what the
+compiled scenes show at the end of every step.
+
+This module is pure geometry. `lecture.runtime.geometry` runs a lesson's compiled scenes
+(a dry run: no frame is drawn) and describes what each element looks like at the end of
+each step as a `Footprint` — outlines in scene units taken from the real Manim mobjects;
+the rules here turn those into `Finding`s and `Diagnostic`s that point at the lesson.
+
+What is measured
+----------------
+Every element has a *role* that decides its footprint:
+
+- text (title, text, bullets, math, code, table, label) and box kinds (image, axes,
+  numberline, brace, custom): the bounding box of the element's mobject;
+- shapes (circle, square, rectangle, polygon, dot): the filled outline of the shape (the
+  real path, so two triangles that share an edge do not overlap);
+- lines, arrows and plots: the stroke, at least `LINE_WIDTH` wide.
+
+Footprints are rasterised at `PX` scene units a pixel (about 2.7 px at 1080p).
+
+The rules
+---------
+- overlap: two visible elements overlap by more than a small tolerance (each area
+  footprint is first shrunk by `OVERLAP_DEPTH`; what is left in common must cover at least
+  `OVERLAP_AREA`, or `LINE_OVERLAP_AREA` when a line is involved). Intended overlaps are
+  exempt, by these principled rules:
+    * an attached kind (KINDS[kind].attached: label, brace, plot) and its target; two plots
+      on the same axes;
+    * a connector (`line`/`arrow` `from X to Y`) and the elements X and Y it joins;
+    * containment that reads as one figure: text or a box kind lying wholly inside a closed
+      shape's interior, at least `CLEARANCE` from its outline (a value written in its
+      square); a shape or line lying wholly inside a closed shape or a box kind (the pieces
+      of a dissection, an inscribed circle, a tangent drawn on axes). Text that crosses a
+      shape's outline, or that sits on an image or axes, is still a finding.
+- off-frame: anything outside the frame's safe area (the frame less `SAFE_MARGIN_RATIO`
+  of its size on every side: the "action safe" area of broadcast video);
+- spills-area: an element placed `in` an area reaches outside that area's cells by more
+  than `SPILL_TOLERANCE` (until a `move` takes it elsewhere);
+- too-small: text whose capital letters would be under `MIN_CAP_HEIGHT_PX` pixels tall in
+  a 1080p video (cap height = the height of "H" at the text's effective font size: its
+  font size times every scale applied to it);
+- lecture lines: a section's lines that the panel can only show at under
+  `MIN_PANEL_FONT_RATIO` of the theme's size (too many or too long lines), or one line
+  wrapping onto more than `MAX_LINE_ROWS` rows;
+- low-contrast: an element's colour against the background under WCAG's 3:1 (the
+  minimum for large text and graphics, WCAG 2.1 SC 1.4.11);
+- over-panel / over-title: an element over the lecture-line panel or the title band.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from lecture.runtime import theme as T
+
+from . import model as m
+from .diagnostics import Diagnostic
+from .kinds import KINDS, SHOWING_VERBS
+from .layout import Box
+from .span import Span
+
+# ---------------------------------------------------------------- thresholds
+
+PX = 0.02  # raster resolution: scene units a pixel
+PX_PER_UNIT_1080 = 1080 / T.FRAME_HEIGHT  # 135 px a scene unit in a 1080p video
+MIN_CAP_HEIGHT_PX = 14.0  # at 1080p
+LINE_WIDTH = 0.04  # the least width a stroke counts with (about 5 px at 1080p)
+OVERLAP_DEPTH = 0.04  # area footprints are shrunk by this before they are intersected
+OVERLAP_AREA = 0.01  # square units left in common that make an overlap (e.g. 0.1 x 0.1)
+LINE_OVERLAP_AREA = 0.004  # the same with a line: about 0.1 units of a stroke
+CLEARANCE = 0.05  # text inside a shape keeps at least this far from its outline
+SAFE_MARGIN_RATIO = 0.035  # action-safe margin on each side, of the frame's size
+OFF_FRAME_TOLERANCE = 0.02
+SPILL_TOLERANCE = 0.06
+EDGE_TOLERANCE = 0.05  # over the panel / title band by more than this
+MIN_PANEL_FONT_RATIO = 0.75
+MAX_LINE_ROWS = 3
+MIN_CONTRAST = 3.0
+
+_SAFE_W = T.FRAME_WIDTH / 2 * (1 - 2 * SAFE_MARGIN_RATIO)
+_SAFE_H = T.FRAME_HEIGHT / 2 * (1 - 2 * SAFE_MARGIN_RATIO)
+SAFE = Box.from_edges(-_SAFE_W, _SAFE_W, -_SAFE_H, _SAFE_H)
+PANEL_REGION = Box.from_edges(-T.FRAME_WIDTH / 2, T.PANEL_DIVIDER_X, -T.FRAME_HEIGHT / 2, T.TITLE_RULE_Y)
+
+SHAPE_KINDS = frozenset({"circle", "square", "rectangle", "polygon", "dot"})
+LINE_KINDS = frozenset({"line", "arrow", "plot"})
+TEXT_KINDS = frozenset(k for k, spec in KINDS.items() if spec.textual)
+GEOMETRIC_CODES = frozenset({"overlap", "off-frame", "spills-area", "over-panel", "over-title"})
+
+
+def role_of(kind: str) -> str:
+    if kind in SHAPE_KINDS:
+        return "shape"
+    if kind in LINE_KINDS:
+        return "line"
+    if kind in TEXT_KINDS:
+        return "text"
+    return "box"
+
+
+# ---------------------------------------------------------------- what the scene shows
+
+
+@dataclass(frozen=True)
+class Part:
+    """One outline of a footprint, in scene units: a filled polygon ("area"), a stroke
+    ("line", `width` wide) or an axis-aligned rectangle ("rect": two corners)."""
+
+    kind: str
+    points: tuple[tuple[float, float], ...]
+    width: float = 0.0
+
+    def transformed(self, sx: float, sy: float, cx: float, cy: float, dx: float, dy: float) -> Part:
+        pts = tuple((cx + (x - cx) * sx + dx, cy + (y - cy) * sy + dy) for x, y in self.points)
+        return Part(self.kind, pts, self.width)
+
+
+@dataclass(frozen=True, eq=False)
+class Footprint:
+    """What one element covers at the end of a step."""
+
+    element: str
+    kind: str
+    parts: tuple[Part, ...]
+    bbox: Box
+    cap_height: float | None = None  # scene units; None: no text in it
+    colors: tuple[str, ...] = ()  # '#rrggbb' of its strokes and text
+
+    @property
+    def role(self) -> str:
+        return role_of(self.kind)
+
+    def transformed(self, s: float = 1.0, dx: float = 0.0, dy: float = 0.0,
+                    about: tuple[float, float] | None = None, sy: float | None = None) -> Footprint:
+        """Scaled by `s` (and `sy` vertically, when given) about `about` (its centre by
+        default), then shifted."""
+        sx, sy = s, s if sy is None else sy
+        cx, cy = about if about is not None else self.bbox.center
+        parts = tuple(p.transformed(sx, sy, cx, cy, dx, dy) for p in self.parts)
+        bbox = Box(cx + (self.bbox.cx - cx) * sx + dx, cy + (self.bbox.cy - cy) * sy + dy,
+                   self.bbox.w * sx, self.bbox.h * sy)
+        cap = self.cap_height * min(sx, sy) if self.cap_height is not None else None
+        return replace(self, parts=parts, bbox=bbox, cap_height=cap)
+
+
+def rect_footprint(element: str, kind: str, box: Box, **kw) -> Footprint:
+    part = Part("rect", ((box.left, box.bottom), (box.right, box.top)))
+    return Footprint(element, kind, (part,), box, **kw)
+
+
+@dataclass(frozen=True)
+class StepView:
+    index: int  # 1-based, counting waits, as the generated code's comments do
+    span: Span
+    visible: tuple[Footprint, ...]  # in the order the scene holds them
+
+    def get(self, element_id: str) -> Footprint | None:
+        return next((f for f in self.visible if f.element == element_id), None)
+
+
+@dataclass(frozen=True)
+class PanelView:
+    """The lecture lines as the scene laid them out."""
+
+    font_size: float  # the size they are shown at (after any shrinking)
+    theme_font_size: float
+    rows: tuple[tuple[str, int], ...]  # (line id, rows it wraps onto)
+    cap_height: float | None = None
+
+
+@dataclass(frozen=True)
+class SectionView:
+    section: m.Section
+    steps: tuple[StepView, ...]
+    background: str
+    panel: PanelView | None = None
+
+
+# ---------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    section: str
+    element: str | None  # the node it is reported at: an element or lecture-line id
+    message: str
+    hint: str | None
+    span: Span
+    other: str | None = None
+    step: int | None = None
+    step_line: int | None = None
+    severity: str = "warning"
+
+    @property
+    def key(self) -> tuple:
+        return (self.code, self.section, self.element, self.other)
+
+    @property
+    def geometric(self) -> bool:
+        return self.code in GEOMETRIC_CODES
+
+    def where(self) -> str:
+        return f" in step {self.step} (line {self.step_line})" if self.step is not None else ""
+
+    def to_diagnostic(self, strict: bool = False) -> Diagnostic:
+        severity = "error" if strict or self.severity == "error" else "warning"
+        return Diagnostic(severity, self.message + self.where(), self.span, self.hint, "layout-" + self.code)
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "section": self.section, "element": self.element, "other": self.other,
+                "step": self.step, "line": self.span.line, "column": self.span.column,
+                "message": self.message + self.where(), "hint": self.hint}
+
+
+def to_diagnostics(findings: Iterable[Finding], strict: bool = False) -> list[Diagnostic]:
+    out = [f.to_diagnostic(strict) for f in findings]
+    out.sort(key=lambda d: (d.span.line, d.span.column))
+    return out
+
+
+# ---------------------------------------------------------------- rasterising
+
+_ORIGIN_X = -T.FRAME_WIDTH / 2 - 2.0
+_ORIGIN_Y = T.FRAME_HEIGHT / 2 + 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class Mask:
+    row: int
+    col: int
+    bits: np.ndarray  # bool, rows x cols
+
+    @property
+    def count(self) -> int:
+        return int(self.bits.sum())
+
+
+def _to_px(x: float, y: float) -> tuple[float, float]:
+    return ((x - _ORIGIN_X) / PX, (_ORIGIN_Y - y) / PX)
+
+
+def _erode(bits: np.ndarray, k: int) -> np.ndarray:
+    out = bits.copy()
+    for _ in range(k):
+        shrunk = out.copy()
+        shrunk[1:, :] &= out[:-1, :]
+        shrunk[:-1, :] &= out[1:, :]
+        shrunk[:, 1:] &= out[:, :-1]
+        shrunk[:, :-1] &= out[:, 1:]
+        shrunk[0, :] = shrunk[-1, :] = False
+        shrunk[:, 0] = shrunk[:, -1] = False
+        out = shrunk
+    return out
+
+
+def rasterise(fp: Footprint, shrink: float = 0.0) -> Mask:
+    """The footprint's pixels; area parts shrunk by `shrink` units (strokes are not)."""
+    from PIL import Image, ImageDraw
+
+    pad = 3 + int(LINE_WIDTH / PX)
+    x0, y0 = _to_px(fp.bbox.left, fp.bbox.top)
+    x1, y1 = _to_px(fp.bbox.right, fp.bbox.bottom)
+    c0, r0 = int(np.floor(x0)) - pad, int(np.floor(y0)) - pad
+    w = max(int(np.ceil(x1)) + pad - c0, 1)
+    h = max(int(np.ceil(y1)) + pad - r0, 1)
+    areas = Image.new("1", (w, h), 0)
+    strokes = Image.new("1", (w, h), 0)
+    da, ds = ImageDraw.Draw(areas), ImageDraw.Draw(strokes)
+
+    def local(pt: tuple[float, float]) -> tuple[float, float]:
+        px, py = _to_px(*pt)
+        return (px - c0, py - r0)
+
+    rect_shrink = shrink
+    for part in fp.parts:
+        if part.kind == "rect":
+            (xa, ya), (xb, yb) = part.points
+            xa, xb = min(xa, xb) + rect_shrink, max(xa, xb) - rect_shrink
+            ya, yb = min(ya, yb) + rect_shrink, max(ya, yb) - rect_shrink
+            if xb <= xa or yb <= ya:
+                continue
+            (pa, qa), (pb, qb) = local((xa, yb)), local((xb, ya))
+            da.rectangle([pa, qa, max(pb - 1, pa), max(qb - 1, qa)], fill=1)
+        elif part.kind == "area" and len(part.points) >= 3:
+            da.polygon([local(p) for p in part.points], fill=1)
+        elif len(part.points) >= 2:
+            width = max(int(round(max(part.width, LINE_WIDTH) / PX)), 1)
+            ds.line([local(p) for p in part.points], fill=1, width=width)
+    bits = np.asarray(areas, dtype=bool)
+    if shrink > 0 and any(p.kind == "area" for p in fp.parts):
+        bits = _erode(bits, int(round(shrink / PX)))
+    bits = bits | np.asarray(strokes, dtype=bool)
+    return Mask(r0, c0, bits)
+
+
+class MaskCache:
+    """Masks of footprints, by identity (footprints are immutable)."""
+
+    def __init__(self) -> None:
+        self._masks: dict[tuple[int, float], tuple[Footprint, Mask]] = {}
+
+    def get(self, fp: Footprint, shrink: float = 0.0) -> Mask:
+        key = (id(fp), shrink)
+        hit = self._masks.get(key)
+        if hit is not None and hit[0] is fp:
+            return hit[1]
+        if len(self._masks) > 50000:
+            self._masks.clear()
+        mask = rasterise(fp, shrink)
+        self._masks[key] = (fp, mask)
+        return mask
+
+
+def _window(a: Mask, b: Mask) -> tuple[np.ndarray, np.ndarray] | None:
+    r0, c0 = max(a.row, b.row), max(a.col, b.col)
+    r1 = min(a.row + a.bits.shape[0], b.row + b.bits.shape[0])
+    c1 = min(a.col + a.bits.shape[1], b.col + b.bits.shape[1])
+    if r1 <= r0 or c1 <= c0:
+        return None
+    return (a.bits[r0 - a.row:r1 - a.row, c0 - a.col:c1 - a.col],
+            b.bits[r0 - b.row:r1 - b.row, c0 - b.col:c1 - b.col])
+
+
+def common_pixels(a: Mask, b: Mask) -> int:
+    w = _window(a, b)
+    return 0 if w is None else int((w[0] & w[1]).sum())
+
+
+def inside(inner: Mask, outer: Mask, slack: int = 0) -> bool:
+    """Whether all of `inner` (but `slack` pixels) lies in `outer`."""
+    total = inner.count
+    if total == 0:
+        return True
+    return total - common_pixels(inner, outer) <= slack
+
+
+# ---------------------------------------------------------------- relations between elements
+
+
+@dataclass
+class SectionRules:
+    """What the lesson says about a section's elements that the rules need."""
+
+    section: m.Section
+    exempt: set[frozenset[str]] = field(default_factory=set)
+    areas: dict[str, Box] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def of(section: m.Section) -> SectionRules:
+        from .layout import area_box
+
+        rules = SectionRules(section)
+        plots: dict[str, list[str]] = {}
+        for i, el in enumerate(section.elements):
+            rules.order[el.id] = i
+            spec = KINDS.get(el.kind)
+            target = el.target
+            if target is None and isinstance(el.placement, m.Relative):
+                target = el.placement.target
+            if spec is not None and spec.attached and target is not None:
+                rules.exempt.add(frozenset((el.id, target.name)))
+                if el.kind == "plot":
+                    plots.setdefault(target.name, []).append(el.id)
+            ends = el.endpoints
+            if ends is not None:
+                for ref in (ends.start, ends.end):
+                    if section.element(ref.name) is not None:
+                        rules.exempt.add(frozenset((el.id, ref.name)))
+            if isinstance(el.placement, m.In):
+                rules.areas[el.id] = area_box(el.placement.first, el.placement.last)
+        for ids in plots.values():
+            for i, a in enumerate(ids):
+                for b in ids[i + 1:]:
+                    rules.exempt.add(frozenset((a, b)))
+        return rules
+
+
+# ---------------------------------------------------------------- colour
+
+
+def _luminance(hex_color: str) -> float:
+    h = hex_color.lstrip("#")
+    if len(h) != 6:
+        return 0.0
+    channels = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2.1 contrast ratio of two '#rrggbb' colours (1 to 21)."""
+    la, lb = _luminance(a), _luminance(b)
+    hi, lo = max(la, lb), min(la, lb)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+# ---------------------------------------------------------------- the checker
+
+
+def _overlap_limit(a: Footprint, b: Footprint) -> float:
+    return LINE_OVERLAP_AREA if "line" in (a.role, b.role) else OVERLAP_AREA
+
+
+class Checker:
+    """Applies the rules to section views. Keeps masks and pair results between calls, so
+    that the Critic can try many placements cheaply (unchanged footprints are not
+    measured again)."""
+
+    def __init__(self) -> None:
+        self.masks = MaskCache()
+        self._pairs: dict[tuple[int, int], tuple[Footprint, Footprint, float | None]] = {}
+
+    # -- pairs ---------------------------------------------------------------------------
+
+    def overlap(self, a: Footprint, b: Footprint, rules: SectionRules) -> float | None:
+        """The area two footprints share beyond the tolerance (None: no finding)."""
+        if frozenset((a.element, b.element)) in rules.exempt:
+            return None
+        key = (id(a), id(b))
+        hit = self._pairs.get(key)
+        if hit is not None and hit[0] is a and hit[1] is b:
+            return hit[2]
+        result = self._measure(a, b)
+        if len(self._pairs) > 200000:
+            self._pairs.clear()
+        self._pairs[key] = (a, b, result)
+        return result
+
+    def _measure(self, a: Footprint, b: Footprint) -> float | None:
+        margin = OVERLAP_DEPTH
+        if not a.bbox.overlaps(b.bbox, tol=margin):
+            return None
+        ma, mb = self.masks.get(a, OVERLAP_DEPTH), self.masks.get(b, OVERLAP_DEPTH)
+        shared = common_pixels(ma, mb) * PX * PX
+        if shared < _overlap_limit(a, b):
+            return None
+        for inner, outer in ((a, b), (b, a)):
+            if self._contained(inner, outer):
+                return None
+        return shared
+
+    def _contained(self, inner: Footprint, outer: Footprint) -> bool:
+        if outer.role == "shape" and inner.role in ("text", "box"):
+            if not outer.bbox.contains(inner.bbox, tol=0.0):
+                return False
+            return inside(self.masks.get(inner), self.masks.get(outer, CLEARANCE))
+        if outer.role in ("shape", "box") and inner.role in ("shape", "line"):
+            if not outer.bbox.contains(inner.bbox, tol=OVERLAP_DEPTH + 2 * PX):
+                return False
+            return inside(self.masks.get(inner, OVERLAP_DEPTH), self.masks.get(outer))
+        return False
+
+    # -- a section ---------------------------------------------------------------------
+
+    def section(self, view: SectionView, rules: SectionRules | None = None,
+                only: set[str] | None = None) -> list[Finding]:
+        """Every finding of a section, each reported once, at the first step it appears
+        in. `only`: the rules to apply (codes); all by default."""
+        rules = rules or SectionRules.of(view.section)
+        sec = view.section
+        out: dict[tuple, Finding] = {}
+        first_seen: dict[str, int] = {}
+        moved: set[str] = set()
+
+        def want(code: str) -> bool:
+            return only is None or code in only
+
+        def add(f: Finding) -> None:
+            out.setdefault(f.key, f)
+
+        def element_span(eid: str) -> Span:
+            el = sec.element(eid)
+            return el.span if el is not None else sec.span
+
+        for n, step in enumerate(view.steps):
+            model_step = sec.steps[step.index - 1] if 0 < step.index <= len(sec.steps) else None
+            if model_step is not None:
+                for act in model_step.actions:
+                    if act.verb == "move":
+                        moved.update(t.name for t in act.targets)
+            for fp in step.visible:
+                first_seen.setdefault(fp.element, n)
+            where = {"step": step.index, "step_line": step.span.line}
+            visible = sorted(step.visible, key=lambda f: rules.order.get(f.element, 10 ** 6))
+            if want("overlap"):
+                for i, a in enumerate(visible):
+                    for b in visible[i + 1:]:
+                        shared = self.overlap(a, b, rules)
+                        if shared is None:
+                            continue
+                        # reported at the element shown later (or written later)
+                        later, earlier = (b, a) if (first_seen[b.element], rules.order.get(b.element, 0)) >= \
+                            (first_seen[a.element], rules.order.get(a.element, 0)) else (a, b)
+                        other = sec.element(earlier.element)
+                        other_line = f" (line {other.span.line})" if other is not None else ""
+                        add(Finding("overlap", sec.id, later.element,
+                                    f"'{later.element}' overlaps '{earlier.element}'{other_line} "
+                                    f"by {shared:.2f} square units",
+                                    "give one of them another anchor (`lecture critique` can pick free "
+                                    "cells), or make it smaller with scale=",
+                                    element_span(later.element), earlier.element, **where))
+            for fp in visible:
+                eid, box = fp.element, fp.bbox
+                if want("off-frame"):
+                    past = max(SAFE.left - box.left, box.right - SAFE.right,
+                               SAFE.bottom - box.bottom, box.top - SAFE.top)
+                    if past > OFF_FRAME_TOLERANCE:
+                        side = max((SAFE.left - box.left, "left"), (box.right - SAFE.right, "right"),
+                                   (SAFE.bottom - box.bottom, "bottom"), (box.top - SAFE.top, "top"))[1]
+                        add(Finding("off-frame", sec.id, eid,
+                                    f"'{eid}' reaches {past:.2f} units past the {side} edge of the "
+                                    "frame's safe area",
+                                    "anchor it further inside the grid, or make it smaller with scale=",
+                                    element_span(eid), **where))
+                if want("spills-area") and eid in rules.areas and eid not in moved:
+                    area = rules.areas[eid]
+                    past = max(area.left - box.left, box.right - area.right,
+                               area.bottom - box.bottom, box.top - area.top)
+                    if past > SPILL_TOLERANCE:
+                        el = sec.element(eid)
+                        area_text = f"{el.placement.first.name}..{el.placement.last.name}" \
+                            if el is not None and isinstance(el.placement, m.In) else "its area"
+                        add(Finding("spills-area", sec.id, eid,
+                                    f"'{eid}' spills {past:.2f} units out of its area {area_text}",
+                                    "give it a larger area, or make it smaller with scale=",
+                                    element_span(eid), **where))
+                if want("over-panel"):
+                    depth = min(PANEL_REGION.right - box.left, box.right - PANEL_REGION.left,
+                                PANEL_REGION.top - box.bottom, box.top - PANEL_REGION.bottom)
+                    if depth > EDGE_TOLERANCE:
+                        add(Finding("over-panel", sec.id, eid,
+                                    f"'{eid}' lies over the lecture-line panel on the left",
+                                    "visuals belong in the grid, columns 1-6: anchor it there",
+                                    element_span(eid), **where))
+                if want("over-title"):
+                    depth = box.top - T.TITLE_RULE_Y
+                    if depth > EDGE_TOLERANCE and box.bottom < T.FRAME_HEIGHT / 2:
+                        add(Finding("over-title", sec.id, eid,
+                                    f"'{eid}' reaches {depth:.2f} units into the title band",
+                                    "anchor it lower (row A is the highest row)",
+                                    element_span(eid), **where))
+                if want("too-small") and fp.cap_height is not None:
+                    px = fp.cap_height * PX_PER_UNIT_1080
+                    if px < MIN_CAP_HEIGHT_PX:
+                        add(Finding("too-small", sec.id, eid,
+                                    f"text of '{eid}' is too small to read: capitals {px:.0f} px tall "
+                                    f"at 1080p (at least {MIN_CAP_HEIGHT_PX:.0f})",
+                                    "give it a larger area or fewer words, or a larger font_size=",
+                                    element_span(eid), **where))
+                if want("low-contrast") and fp.colors:
+                    worst = min(fp.colors, key=lambda c: contrast_ratio(c, view.background))
+                    ratio = contrast_ratio(worst, view.background)
+                    if ratio < MIN_CONTRAST:
+                        add(Finding("low-contrast", sec.id, eid,
+                                    f"'{eid}' ({worst}) has a contrast of {ratio:.1f}:1 against the "
+                                    f"background {view.background} (at least {MIN_CONTRAST:g}:1)",
+                                    "choose a lighter colour on a dark theme (a darker one on `light`)",
+                                    element_span(eid), **where))
+        if view.panel is not None and (only is None or "lecture-lines" in only):
+            out.update({f.key: f for f in self._panel(view, sec)})
+        return list(out.values())
+
+    def _panel(self, view: SectionView, sec: m.Section) -> list[Finding]:
+        found = []
+        panel = view.panel
+        assert panel is not None
+        for line_id, rows in panel.rows:
+            line = sec.line(line_id)
+            if rows > MAX_LINE_ROWS and line is not None:
+                found.append(Finding("lecture-lines", sec.id, line_id,
+                                     f"lecture line '{line_id}' wraps onto {rows} rows of the panel "
+                                     f"(at most {MAX_LINE_ROWS})",
+                                     "lecture lines are short bullet sentences: shorten it, or split it "
+                                     "into two lines", line.span))
+        small = panel.cap_height is not None and panel.cap_height * PX_PER_UNIT_1080 < MIN_CAP_HEIGHT_PX
+        if (panel.font_size < panel.theme_font_size * MIN_PANEL_FONT_RATIO - 1e-6 or small) and sec.lines:
+            longest = max(sec.lines, key=lambda ln: len(ln.text.value))
+            found.append(Finding("lecture-lines", sec.id, longest.id,
+                                 f"section '{sec.id}' has too many or too long lecture lines for the "
+                                 f"panel: they are shown at {panel.font_size:.0f} pt instead of "
+                                 f"{panel.theme_font_size:.0f} pt",
+                                 f"shorten the longest line ('{longest.id}'), or split the section",
+                                 longest.span))
+        return found
+
+
+def shown_in(section: m.Section) -> set[str]:
+    """Elements some step of the section shows."""
+    out: set[str] = set()
+    for step in section.steps:
+        for act in step.actions:
+            if act.verb in SHOWING_VERBS:
+                out.update(t.name for t in act.targets)
+            if act.verb == "transform" and act.into is not None:
+                out.add(act.into.name)
+    return out
+
+
+def lesson_findings(views: Sequence[SectionView], checker: Checker | None = None) -> list[Finding]:
+    checker = checker or Checker()
+    found: list[Finding] = []
+    for view in views:
+        found.extend(checker.section(view))
+    found.sort(key=lambda f: (f.span.line, f.span.column, f.code))
+    return found

@@ -1,0 +1,366 @@
+"""What a lesson's compiled scenes show at the end of every step, from the real Manim
+mobjects, without drawing a frame.
+
+    views = lesson_views(lesson, base_dir=Path("."))      # one SectionView per section
+    findings = lesson_findings(views)                     # compiler.findings
+
+The lesson is compiled as for rendering (layout measured on real mobjects), the module
+is executed, and each Scene's `construct` runs with `step` replaced: instead of playing
+its animations frame by frame, each animation is brought straight to its end state (an
+introducer adds its mobject, FadeOut removes it, ReplacementTransform swaps the two,
+`.animate` applies its target, Indicate changes nothing; anything else is run the normal
+way with skipped frames). After each step the scene's mobjects are matched to lesson
+elements by identity — each element is the variable `ctx.var(id)` of the construct frame
+— and measured into `Footprint`s.
+
+`render_key_frames` draws the end of chosen steps as PNG stills (for the vision Critic).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from lecture.compiler.findings import (
+    LINE_WIDTH,
+    Footprint,
+    PanelView,
+    Part,
+    SectionView,
+    StepView,
+    rect_footprint,
+    role_of,
+)
+from lecture.compiler.layout import Box
+from lecture.compiler.lower import section_contexts
+from lecture.compiler.lower.registry import SectionContext, _cache_dir, namespace
+from lecture.compiler.lower.writer import write_module
+from lecture.compiler.model import Lesson
+from lecture.compiler.sourcemap import CompiledModule
+
+from . import theme as T
+
+# ---------------------------------------------------------------- measuring mobjects
+
+_CAP_PER_POINT: dict[str, float] = {}
+
+
+def _cap_per_point(kind: str) -> float:
+    """Height of a capital H per point of font size, in scene units (Text or LaTeX)."""
+    if kind not in _CAP_PER_POINT:
+        from manim import MathTex, Text
+
+        if kind == "text":
+            probe = Text("H", font_size=100, font=T.DEFAULT_FONT)
+        else:
+            probe = MathTex("H", font_size=100)
+        _CAP_PER_POINT[kind] = float(probe.height) / 100
+    return _CAP_PER_POINT[kind]
+
+
+def cap_height(mob: Any) -> float | None:
+    """The smallest cap height of the text in a mobject, in scene units (None: no text)."""
+    from manim import SingleStringMathTex, Text
+
+    best: float | None = None
+    for sub in mob.get_family():
+        try:
+            if isinstance(sub, Text):
+                if not getattr(sub, "initial_height", 0) or sub.height <= 0:
+                    continue
+                h = _cap_per_point("text") * float(sub.font_size)
+            elif isinstance(sub, SingleStringMathTex):
+                if not getattr(sub, "initial_height", 0) or sub.height <= 0:
+                    continue
+                h = _cap_per_point("tex") * float(sub.font_size)
+            else:
+                continue
+        except (ZeroDivisionError, AttributeError, ValueError):
+            continue
+        best = h if best is None else min(best, h)
+    return best
+
+
+def _hex(color: Any) -> str | None:
+    try:
+        return color.to_hex().lower()[:7]
+    except AttributeError:
+        return None
+
+
+def _colors(mob: Any, role: str) -> tuple[str, ...]:
+    from manim import SingleStringMathTex, Text, VMobject
+
+    out: list[str] = []
+    if role == "text":  # the glyphs' colour, not frames or table rules
+        for sub in mob.get_family():
+            if isinstance(sub, (Text, SingleStringMathTex)):
+                for leaf in sub.family_members_with_points():
+                    if isinstance(leaf, VMobject) and leaf.get_fill_opacity() > 0.5:
+                        out.append(_hex(leaf.get_fill_color()))
+        return tuple(sorted({c for c in out if c}))
+    for leaf in mob.family_members_with_points():
+        if not isinstance(leaf, VMobject):
+            continue
+        if leaf.get_stroke_width() > 0 and leaf.get_stroke_opacity() > 0.5:
+            out.append(_hex(leaf.get_stroke_color()))
+        elif leaf.get_fill_opacity() >= 0.5:
+            out.append(_hex(leaf.get_fill_color()))
+    return tuple(sorted({c for c in out if c}))
+
+
+def _outline(leaf: Any) -> np.ndarray:
+    """Points along a VMobject's path: its cubic curves sampled."""
+    pts = np.asarray(leaf.points)[:, :2]
+    n = len(pts) // 4 * 4
+    if n == 0:
+        return pts
+    curves = pts[:n].reshape(-1, 4, 2)
+    if len(curves) > 60:  # a plot: its anchors are enough
+        return np.vstack([curves[:, 0], curves[-1:, 3]])
+    ts = np.array([0.0, 0.25, 0.5, 0.75])[:, None]
+    out = []
+    for a, b, c, d in curves:
+        u = 1 - ts
+        out.append(u ** 3 * a + 3 * u ** 2 * ts * b + 3 * u * ts ** 2 * c + ts ** 3 * d)
+    out.append(curves[-1, 3][None, :])
+    return np.vstack(out)
+
+
+def _bbox(mob: Any) -> Box:
+    left, bottom = mob.get_corner(np.array([-1, -1, 0]))[:2]
+    right, top = mob.get_corner(np.array([1, 1, 0]))[:2]
+    return Box.from_edges(float(left), float(right), float(bottom), float(top))
+
+
+def footprint(element: str, kind: str, mob: Any) -> Footprint:
+    """The footprint of an element's mobject (see compiler.findings for the roles)."""
+    from manim import VMobject
+
+    role = role_of(kind)
+    box = _bbox(mob)
+    cap = cap_height(mob) if role in ("text", "box") else None
+    # a code listing has its own background; images and custom code choose their colours
+    colors = _colors(mob, role) if kind not in ("image", "custom", "code") else ()
+    if role in ("text", "box"):
+        return rect_footprint(element, kind, box, cap_height=cap, colors=colors)
+    parts: list[Part] = []
+    for leaf in mob.family_members_with_points():
+        if not isinstance(leaf, VMobject) or len(leaf.points) < 2:
+            continue
+        pts = _outline(leaf)
+        closed = len(pts) > 2 and np.allclose(pts[0], pts[-1], atol=1e-3)
+        as_tuple = tuple((float(x), float(y)) for x, y in pts)
+        if closed and (role == "shape" or leaf.get_fill_opacity() > 0):
+            parts.append(Part("area", as_tuple))
+        else:
+            width = max(float(leaf.get_stroke_width()) / 100, LINE_WIDTH)
+            parts.append(Part("line", as_tuple, width))
+    if not parts:
+        return rect_footprint(element, kind, box, colors=colors)
+    return Footprint(element, kind, tuple(parts), box, None, colors)
+
+
+# ---------------------------------------------------------------- running the scenes
+
+
+@dataclass
+class CompiledLesson:
+    lesson: Lesson
+    contexts: list[SectionContext]
+    module: CompiledModule
+    namespace: dict
+
+
+def compile_for_views(lesson: Lesson, *, base_dir: Path, fps: int = 15) -> CompiledLesson:
+    contexts = section_contexts(lesson, base_dir=base_dir)
+    module = write_module(lesson, contexts, fps)
+    ns = dict(namespace())
+    ns["__name__"] = "lecture_geometry_probe"
+    exec(compile(module.code, f"<{Path(lesson.file).name} compiled>", "exec"), ns)  # noqa: S102
+    return CompiledLesson(lesson, contexts, module, ns)
+
+
+def _finish(scene: Any, anim: Any) -> None:
+    """Bring one animation to its end state in the scene, without its frames."""
+    from manim import (
+        AnimationGroup,
+        FadeOut,
+        Indicate,
+        ReplacementTransform,
+        Wait,
+    )
+    from manim.mobject.mobject import _AnimationBuilder  # noqa: F401 (type of .animate)
+
+    if isinstance(anim, Wait):
+        return
+    if isinstance(anim, AnimationGroup) and not getattr(anim, "lecture_full", False) \
+            and type(anim).__name__ in ("AnimationGroup",):
+        for child in anim.animations:
+            _finish(scene, child)
+        return
+    if isinstance(anim, Indicate):
+        return
+    if isinstance(anim, ReplacementTransform):
+        scene.remove(anim.mobject)
+        scene.add(anim.target_mobject)
+        return
+    if isinstance(anim, FadeOut):
+        scene.remove(anim.mobject)
+        return
+    if type(anim).__name__ == "_MethodAnimation":
+        anim.mobject.become(anim.mobject.target)
+        return
+    if anim.is_introducer() and type(anim).__name__ in (
+            "Create", "Write", "FadeIn", "GrowArrow", "DrawBorderThenFill", "GrowFromCenter",
+            "GrowFromPoint", "ShowIncreasingSubsets", "AddTextLetterByLetter", "SpiralIn"):
+        scene.add(anim.mobject)
+        return
+    # anything else: the real thing, with its frames skipped
+    if not anim.is_remover() or anim.mobject not in scene.mobjects:
+        scene.add(anim.mobject)
+    anim._setup_scene(scene)
+    anim.begin()
+    anim.finish()
+    anim.clean_up_from_scene(scene)
+
+
+def run_views(compiled: CompiledLesson, *, sections: Sequence[int] | None = None,
+              on_step: Callable[[int, int, Any], None] | None = None) -> list[SectionView]:
+    """Run the scenes of a compiled lesson (all, or the sections at these indices) and
+    describe the end of every step. `on_step(section_index, step_index, scene)` is called
+    after each step (used to draw key frames)."""
+    from manim import logger, tempconfig
+
+    views: list[SectionView] = []
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with tempconfig({"dry_run": True, "media_dir": str(_cache_dir()), "frame_rate": 15,
+                         "verbosity": "CRITICAL", "progress_bar": "none", "disable_caching": True}):
+            for index, (scene_info, ctx) in enumerate(zip(compiled.module.scenes, compiled.contexts,
+                                                          strict=True)):
+                if sections is None or index in sections:
+                    cls = compiled.namespace[scene_info.class_name]
+                    views.append(_run_section(index, compiled.lesson.sections[index], cls, ctx, on_step))
+    finally:
+        logger.setLevel(level)
+    return views
+
+
+def _run_section(index: int, section: Any, cls: type, ctx: SectionContext,
+                 on_step: Callable[[int, int, Any], None] | None) -> SectionView:
+    from manim.animation.animation import prepare_animation
+    from manim.renderer.cairo_renderer import CairoRenderer
+
+    by_var = {var: eid for eid, var in ctx.variables.items()}
+    kinds = {el.id: el.kind for el in section.elements}
+    steps: list[StepView] = []
+    state: dict[str, Any] = {"locals": None, "n": 0, "cache": {}}
+
+    class Probe(cls):  # type: ignore[misc, valid-type]
+        def step(self, seconds, *animations):  # noqa: ANN001
+            if state["locals"] is None:  # every element is built before the first step
+                frame = sys._getframe(1)
+                state["locals"] = {by_var[k]: v for k, v in frame.f_locals.items() if k in by_var}
+            for a in animations:
+                if a is not None:
+                    _finish(self, prepare_animation(a))
+            state["n"] += 1
+            n = state["n"]
+            family = {id(mob) for mob in self.get_mobject_family_members()}
+            seen: list[Footprint] = []
+            for eid, mob in state["locals"].items():
+                if id(mob) not in family:
+                    continue
+                key = (eid, _state_key(mob))
+                fp = state["cache"].get(key)
+                if fp is None:
+                    fp = footprint(eid, kinds.get(eid, "custom"), mob)
+                    state["cache"][key] = fp
+                seen.append(fp)
+            span = section.steps[n - 1].span if n <= len(section.steps) else section.span
+            steps.append(StepView(n, span, tuple(seen)))
+            if on_step is not None:
+                on_step(index, n, self)
+
+    scene = Probe(renderer=CairoRenderer(skip_animations=True))
+    scene.render()
+    return SectionView(section, tuple(steps), scene.theme.background, _panel_view(scene, section))
+
+
+def _state_key(mob: Any) -> tuple:
+    """Enough of a mobject's state to know it has not moved or changed size."""
+    c = mob.get_center()
+    return (round(float(c[0]), 4), round(float(c[1]), 4), round(float(mob.width), 4),
+            round(float(mob.height), 4), id(mob))
+
+
+def _panel_view(scene: Any, section: Any) -> PanelView | None:
+    from .scene_support import printable, wrap_text
+
+    rows = getattr(scene, "lecture_lines", {})
+    if not rows:
+        return None
+    sizes, counts, caps = [], [], []
+    width = T.PANEL_RIGHT - T.PANEL_LEFT
+    for line_id, row in rows.items():
+        body = row[1] if len(row) > 1 else row
+        try:
+            sizes.append(float(body.font_size))
+            built = float(getattr(body, "_font_size", body.font_size))
+        except (ZeroDivisionError, AttributeError):
+            continue
+        line = section.line(line_id)
+        if line is not None:
+            wrapped = wrap_text(printable(line.text.value), max(width - 0.35, 0.5), built,
+                                font=scene.theme.font)
+            counts.append((line_id, len(wrapped.split("\n"))))
+        cap = cap_height(body)
+        if cap is not None:
+            caps.append(cap)
+    if not sizes:
+        return None
+    return PanelView(min(sizes), scene.theme.line_font_size, tuple(counts), min(caps) if caps else None)
+
+
+def lesson_views(lesson: Lesson, *, base_dir: Path, sections: Sequence[int] | None = None
+                 ) -> tuple[CompiledLesson, list[SectionView]]:
+    compiled = compile_for_views(lesson, base_dir=base_dir)
+    return compiled, run_views(compiled, sections=sections)
+
+
+# ---------------------------------------------------------------- key frames
+
+
+def render_key_frames(lesson: Lesson, *, base_dir: Path, wanted: dict[int, set[int]], out_dir: Path,
+                      width: int = 854, height: int = 480) -> dict[tuple[int, int], Path]:
+    """PNG stills of the end of chosen steps: `wanted` maps a section index to the step
+    numbers (1-based) to draw. Drawn with Manim's Cairo camera at low resolution; returns
+    (section index, step) -> path."""
+    from manim import tempconfig
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames: dict[tuple[int, int], Path] = {}
+    compiled = compile_for_views(lesson, base_dir=base_dir)
+
+    def grab(section_index: int, step: int, scene: Any) -> None:
+        if step not in wanted.get(section_index, set()):
+            return
+        from manim import Camera
+
+        camera = Camera(pixel_width=width, pixel_height=height,
+                        background_color=scene.camera.background_color)
+        camera.capture_mobjects(scene.mobjects)
+        path = out_dir / f"s{section_index + 1:02d}_step{step:02d}.png"
+        camera.get_image().convert("RGB").save(path)
+        frames[(section_index, step)] = path
+
+    with tempconfig({"pixel_width": width, "pixel_height": height}):
+        run_views(compiled, sections=sorted(wanted), on_step=grab)
+    return frames
