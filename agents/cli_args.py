@@ -32,3 +32,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", metavar="NAME", help="model name")
     group.add_argument("--timeout", type=float, metavar="S", help="seconds per request (default 120)")
     group.add_argument("--max-retries", type=int, metavar="N", help="retries on 429/5xx/connection errors")
+
+
+def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `lecture lock` (the CLI calls this on its `lock` subparser)."""
+    parser.add_argument("files", nargs="+", metavar="FILE", help="lessons whose custom elements to lock")
+    parser.add_argument("--update", action="store_true",
+                        help="write every custom element's code again (else only the missing ones)")
+    parser.add_argument("--element", action="append", metavar="ID",
+                        help="with --update: only this element (ID or SECTION/ID; repeatable)")
+    parser.add_argument("--max-tries", type=int, metavar="N", help="Coder answers per element (default 3)")
+    add_model_arguments(parser)

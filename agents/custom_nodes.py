@@ -37,6 +37,7 @@ from lecture.compiler.model import At, Auto, Element, In, Lesson, Relative, Sect
 from lecture.compiler.span import Span
 from lecture.runtime.theme import Theme, get_theme
 
+from .cli_args import add_lock_arguments  # noqa: F401  (the CLI's flags live there)
 from .lockfile import (
     ConcurrentEditError,
     LockEntry,
@@ -361,19 +362,6 @@ def _say(console: Any, text: str, style: str | None = None) -> None:
 
 
 # ------------------------------------------------------------------ CLI: lecture lock
-
-def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of `lecture lock` (the CLI calls this on its `lock` subparser)."""
-    from .cli_args import add_model_arguments
-
-    parser.add_argument("files", nargs="+", metavar="FILE", help="lessons whose custom elements to lock")
-    parser.add_argument("--update", action="store_true",
-                        help="write every custom element's code again (else only the missing ones)")
-    parser.add_argument("--element", action="append", metavar="ID",
-                        help="with --update: only this element (ID or SECTION/ID; repeatable)")
-    parser.add_argument("--max-tries", type=int, metavar="N", help="Coder answers per element (default 3)")
-    add_model_arguments(parser)
-
 
 def run_lock(args: argparse.Namespace, *, console: Any = None) -> int:
     """`lecture lock [--update] FILE...`: write NAME.lecture.lock beside each lesson (0 when

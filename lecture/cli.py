@@ -58,6 +58,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             loaded = frontend.load_file(path, strict=args.strict)
             diagnostics = list(loaded.diagnostics)
             source = loaded.source.text
+            if args.layout:
+                # The Critic's exact geometry: overlaps, off-frame, unreadable text… (no video)
+                from lecture.agents.critic import run_check_findings
+
+                diagnostics += run_check_findings(loaded, strict=args.strict,
+                                                  base_dir=Path(path).resolve().parent)
+                diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
+            if has_errors(diagnostics):
+                status = EXIT_ERRORS
         except DiagnosticError as exc:
             diagnostics, source = exc.diagnostics, exc.source
             status = EXIT_ERRORS
@@ -205,7 +214,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     sections = [s.strip() for s in args.sections.split(",") if s.strip()] if args.sections else None
     return render_lessons([Path(f) for f in args.files], quality=args.quality,
                           output=Path(args.output) if args.output else None, sections=sections,
-                          build_root=Path(args.build_dir), console=make_console())
+                          build_root=Path(args.build_dir), console=make_console(),
+                          jobs=args.jobs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+                          voice=args.voice, strict=args.strict, burn_subtitles=args.burn_subtitles)
+
+
+@command("watch")
+def cmd_watch(args: argparse.Namespace) -> int:
+    from lecture.runtime.watch import watch
+
+    return watch(Path(args.file), port=args.port, quality=args.quality, console=make_console(),
+                 jobs=args.jobs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+                 build_root=args.build_dir)
 
 
 @command("new")
@@ -213,6 +233,20 @@ def cmd_new(args: argparse.Namespace) -> int:
     from lecture.agents.planner import run_new
 
     return run_new(args)
+
+
+@command("critique")
+def cmd_critique(args: argparse.Namespace) -> int:
+    from lecture.agents.critic import run_critique
+
+    return run_critique(args)
+
+
+@command("eval")
+def cmd_eval(args: argparse.Namespace) -> int:
+    from lecture.agents.evaluation.cli import run_eval
+
+    return run_eval(args)
 
 
 @command("lock")
@@ -267,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--no-layout", dest="layout", action="store_false",
+                   help="skip the layout findings (they build the scenes, which takes a few seconds)")
 
     p = sub.add_parser("fmt", help="format lessons canonically (keeps comments)")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -291,10 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="write a lesson on a topic with a model (the Planner)")
     add_new_arguments(p)
 
-    from lecture.agents.custom_nodes import add_lock_arguments
+    from lecture.agents.cli_args import add_lock_arguments
 
     p = sub.add_parser("lock", help="write custom elements' code into NAME.lecture.lock (the Coder)")
     add_lock_arguments(p)
+
+    from lecture.agents.critic import add_critique_arguments
+
+    p = sub.add_parser("critique", help="rewrite anchors to fix overlapping or off-frame visuals")
+    add_critique_arguments(p)
+
+    from lecture.agents.evaluation.cli import add_eval_arguments
+
+    p = sub.add_parser("eval", help="TeachQuiz and aesthetic scores of videos, with a vision model")
+    add_eval_arguments(p)
 
     p = sub.add_parser("say", help="speak a lesson's narration to a WAV file, without rendering")
     p.add_argument("file", metavar="FILE")
@@ -313,8 +359,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quality", choices=["low", "medium", "high", "4k"])
     p.add_argument("-o", "--output", metavar="OUT.mp4")
     p.add_argument("--sections", metavar="ID,ID", help="render only these sections")
-    p.add_argument("--build-dir", default="build", metavar="DIR")
+    _add_build_arguments(p)
+    p.add_argument("--voice", metavar="VOICE",
+                   help="narration voice: piper (default), espeak[:lang], openai[:voice], none (silent)")
+    p.add_argument("--strict", action="store_true",
+                   help="treat warnings (a step shorter than its narration…) as errors")
+    p.add_argument("--burn-subtitles", action="store_true", help="draw the subtitles into the picture")
+
+    p = sub.add_parser("watch", help="live preview in the browser: re-render what you change")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    p.add_argument("-q", "--quality", default="low", choices=["low", "medium", "high", "4k"])
+    _add_build_arguments(p)
     return parser
+
+
+def _add_build_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="sections rendered at once (default: the number of cores)")
+    p.add_argument("--build-dir", default="build", metavar="DIR", help="where builds go (default build/)")
+    p.add_argument("--cache-dir", metavar="DIR", help="the render cache (default BUILD_DIR/.cache)")
 
 
 def _version() -> str:

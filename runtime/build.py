@@ -35,6 +35,7 @@ file instead). Quality: see render.py (`-q` presets, else the lesson's `resoluti
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import secrets
 import shutil
@@ -54,8 +55,11 @@ from lecture.compiler.span import Span
 from . import assemble, failures, manifest
 from . import cache as cache_mod
 from .cache import Cache, SectionKey, place, write_text_atomic
+from .custom_parts import CustomParts
 from .pool import JobResult, RenderPool, default_jobs
 from .render import RenderSettings, SettingsError, probe, resolve_settings
+from .soundtrack import Soundtrack, prepare_soundtrack
+from .soundtrack import errors as soundtrack_errors
 
 EXIT_OK = 0
 EXIT_RENDER_FAILED = 1
@@ -75,13 +79,14 @@ class CompilerMissing(RuntimeError):
     pass
 
 
-def compile_module(lesson: Lesson, *, base_dir: Path, fps: int) -> CompiledModule:
+def compile_module(lesson: Lesson, *, base_dir: Path, fps: int,
+                   custom_functions: dict | None = None) -> CompiledModule:
     """The compiler's `compile_lesson`, imported late (tests may replace this function)."""
     try:
         from lecture.compiler.lower import compile_lesson  # type: ignore[attr-defined]
     except ImportError as exc:
         raise CompilerMissing(f"the lowering stage is not available: {exc}") from None
-    return compile_lesson(lesson, base_dir=base_dir, fps=fps)
+    return compile_lesson(lesson, base_dir=base_dir, fps=fps, custom_functions=custom_functions)
 
 
 def default_cache_dir(build_root: str | Path = "build") -> Path:
@@ -155,7 +160,8 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
                    sections: list[str] | None, build_root: Path = Path("build"),
                    console: Any = None, timeout: float | None = None, jobs: int | None = None,
                    cache_dir: Path | None = None,
-                   section_parts: SectionParts | None = None) -> int:
+                   section_parts: SectionParts | None = None, voice: str | None = None,
+                   strict: bool = False, burn_subtitles: bool = False) -> int:
     """Render each lesson; the exit status is the worst of theirs (0 ok, 1 some sections
     failed to render, 2 a lesson has errors or cannot be rendered at all).
 
@@ -179,7 +185,8 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
             rc = render_lesson(path, quality=quality, output=output, sections=sections,
                                build_root=build_root, console=console, timeout=timeout,
                                jobs=jobs, cache_dir=cache_dir, pool=holder,
-                               section_parts=section_parts)
+                               section_parts=section_parts, voice=voice, strict=strict,
+                               burn_subtitles=burn_subtitles)
             status = max(status, rc)
     finally:
         holder.close()
@@ -192,7 +199,8 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                   compile: Callable[..., CompiledModule] | None = None,
                   jobs: int | None = None, cache_dir: Path | None = None,
                   pool: RenderPool | _PoolHolder | None = None,
-                  section_parts: SectionParts | None = None) -> int:
+                  section_parts: SectionParts | None = None, voice: str | None = None,
+                  strict: bool = False, burn_subtitles: bool = False) -> int:
     started = time.perf_counter()
     path = Path(path)
     try:
@@ -222,9 +230,25 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                 hint="the sections are: " + (", ".join(valid) or "(none)"),
                 code="unknown-section")
 
+    # Narration first: steps last as long as their speech, so the timed lesson is what is
+    # hashed and compiled.
+    lesson, soundtrack, spoken = prepare_soundtrack(lesson, voice=voice, strict=strict,
+                                                    build_root=Path(build_root), sections=wanted,
+                                                    fps=settings.fps)
+    _print_diagnostics(console, spoken, text)
+    if soundtrack is None:
+        return EXIT_LESSON_ERROR
+    custom = CustomParts(lesson, path)
+
+    def parts(lesson_: Lesson, section: Section) -> dict:
+        out = dict(section_parts(lesson_, section)) if section_parts else {}
+        out.update(soundtrack.section_parts(section.id))
+        out.update(custom.section_parts(section))
+        return out
+
     base_dir = path.resolve().parent
     cache = Cache(cache_dir if cache_dir is not None else default_cache_dir(build_root))
-    keys = section_keys(lesson, settings, base_dir=base_dir, section_parts=section_parts)
+    keys = section_keys(lesson, settings, base_dir=base_dir, section_parts=parts)
     chosen = [s.id for s in lesson.sections if wanted is None or s.id in wanted]
     cached = {sid: rec for sid in chosen if (rec := cache.record(keys[sid].hash)) is not None}
     misses = [sid for sid in chosen if sid not in cached]
@@ -240,10 +264,16 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
         if misses:
             # Start the workers first: they import Manim while this process compiles.
             live = holder.get(len(misses)) if isinstance(holder, _PoolHolder) else holder
+            functions = custom.resolve(console, sections=misses)
+            _print_diagnostics(console, custom.diagnostics, text)
+            if functions is None:
+                return EXIT_LESSON_ERROR
             try:
+                compile_fn = compile or compile_module
+                if functions:
+                    compile_fn = functools.partial(compile_fn, custom_functions=functions)
                 compiled, compile_failures = compile_sections(
-                    lesson, compile or compile_module, base_dir=base_dir,
-                    fps=settings.fps, sections=misses)
+                    lesson, compile_fn, base_dir=base_dir, fps=settings.fps, sections=misses)
             except DiagnosticError as exc:
                 _plain(console, render_all(exc.diagnostics, exc.source or text), "red")
                 return EXIT_LESSON_ERROR
@@ -256,7 +286,9 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                                settings=settings, out_dir=out_dir, sections=wanted,
                                output=output, console=console, timeout=timeout,
                                compile_failures=compile_failures, cache=cache, keys=keys,
-                               cached=cached, pool=live, started=started)
+                               cached=cached, pool=live, started=started,
+                               soundtrack=soundtrack, burn_subtitles=burn_subtitles,
+                               extra={"custom": custom.to_json(), "usage": custom.usage_json()})
     finally:
         if own is not None:
             own.close()
@@ -321,7 +353,9 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                     compile_failures: dict[str, list[Diagnostic]] | None = None,
                     cache: Cache | None = None, keys: dict[str, SectionKey] | None = None,
                     cached: dict[str, dict] | None = None, pool: RenderPool | None = None,
-                    jobs: int | None = None, started: float | None = None) -> int:
+                    jobs: int | None = None, started: float | None = None,
+                    soundtrack: Soundtrack | None = None, burn_subtitles: bool = False,
+                    extra: dict | None = None) -> int:
     """Render an already compiled lesson into `out_dir` (the part of the build that does
     not need the compiler; tests drive it with a hand-written module).
 
@@ -441,7 +475,7 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                                           key=keys.get(r.sid), compiled=compiled,
                                           render_module=Path(render_module),
                                           lesson_path=lesson_path, console=console,
-                                          source_text=source_text)
+                                          source_text=source_text, soundtrack=soundtrack)
                 if failure is not None:
                     failed.append(failure)
     finally:
@@ -468,9 +502,14 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
         try:
             if not partial:
                 info = _assemble(rendered, [records[sid].hash for sid in chosen], lesson_video,
-                                 fps=settings.fps, cache=cache, man=man)
+                                 fps=settings.fps, cache=cache, man=man, soundtrack=soundtrack)
                 man.output = str(lesson_video)
                 man.duration, man.frames = info
+                if soundtrack is not None:
+                    subs = soundtrack.write_subtitles(out_dir / "lesson")
+                    man.subtitles = [str(p) for p in subs] if subs else []
+                    if burn_subtitles and subs:
+                        soundtrack.burn(lesson_video, subs[0])
                 if output is not None:
                     place(lesson_video, Path(output))
                     man.copied_to = str(output)
@@ -478,12 +517,22 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                 man.status = "partial"
                 if output is not None:
                     result = assemble.concat(rendered, Path(output), fps=settings.fps)
+                    if soundtrack is not None:
+                        work = out_dir / "work" / f"partial-{secrets.token_hex(4)}"
+                        try:
+                            soundtrack.finish_lesson(Path(output), work, sections=chosen)
+                        finally:
+                            shutil.rmtree(work, ignore_errors=True)
                     man.copied_to = str(output)
                     man.duration, man.frames = result.duration, result.frames
-        except (assemble.AssembleError, OSError) as exc:
+        except (assemble.AssembleError, OSError, *soundtrack_errors()) as exc:
             _plain(console, f"error: could not assemble the lesson video: {exc}", "red")
             man.status = "failed"
             code = EXIT_RENDER_FAILED
+    if soundtrack is not None:
+        man.narration = soundtrack.to_json()
+    for key, value in (extra or {}).items():
+        setattr(man, key, value)
     man_path = man.write(out_dir / MANIFEST_NAME)
     if code == EXIT_OK:
         if partial:
@@ -500,7 +549,7 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
 def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cache | None,
                     key: SectionKey | None, compiled: CompiledModule, render_module: Path,
                     lesson_path: Path, console: Any, source_text: str,
-                    ) -> failures.RenderFailure | None:
+                    soundtrack: Soundtrack | None = None) -> failures.RenderFailure | None:
     """Store a finished render (cache, build folder, log) and report it."""
     sid, record, section = r.sid, r.record, r.section
     log_path = out_dir / "logs" / f"{sid}.log"
@@ -513,6 +562,8 @@ def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cac
     movie = Path(result.result["movie"]) if result.ok and result.result.get("movie") else None
     try:
         if movie is not None and movie.is_file():
+            if soundtrack is not None:  # the voice goes in before the video is cached
+                movie = soundtrack.add_to_section(sid, movie, r.job_dir / "audio")
             info = probe(movie)
             record.status = "ok"
             record.rendered_duration = info.duration
@@ -567,11 +618,18 @@ def keep_tex_logs(failure: dict, job_dir: Path, dest: Path) -> dict:
 
 
 def _assemble(videos: list[Path], hashes: list[str | None], lesson_video: Path, *, fps: int,
-              cache: Cache | None, man: manifest.Manifest) -> tuple[float, int | None]:
+              cache: Cache | None, man: manifest.Manifest,
+              soundtrack: Soundtrack | None = None) -> tuple[float, int | None]:
     """lesson.mp4 from the section videos, from the cache when these sections were joined
     before. Returns its duration and frame count."""
     if cache is None or any(h is None for h in hashes):
         info = assemble.concat(videos, lesson_video, fps=fps)
+        if soundtrack is not None:
+            work = lesson_video.parent / "work" / f"lesson-{secrets.token_hex(4)}"
+            try:
+                soundtrack.finish_lesson(lesson_video, work)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
         return info.duration, info.frames
     key = cache_mod.lesson_key([h for h in hashes if h], fps)
     man.lesson_key = key
@@ -580,6 +638,8 @@ def _assemble(videos: list[Path], hashes: list[str | None], lesson_video: Path, 
         work = cache.job_dir("lesson")
         try:
             info = assemble.concat(videos, work / LESSON_VIDEO, fps=fps)
+            if soundtrack is not None:
+                soundtrack.finish_lesson(work / LESSON_VIDEO, work / "audio")
             rec = {"duration": info.duration, "frames": info.frames, "sections": hashes}
             cache.put_lesson(key, work / LESSON_VIDEO, rec)
         finally:

@@ -130,6 +130,11 @@ class Manifest:
     lesson_key: str | None = None  # the assembled video's cache key (its sections' hashes)
     cache_dir: str | None = None
     jobs: int | None = None  # worker processes used (0: nothing had to be rendered)
+    subtitles: list[str] = field(default_factory=list)  # lesson.srt, lesson.vtt
+    narration: dict | None = None  # voice, timing per step (declared and actual)
+    custom: list = field(default_factory=list)  # the Coder's code per custom element
+    repairs: list = field(default_factory=list)  # auto-fix: node, error, tries, tokens
+    usage: dict | None = None  # model calls per agent: tokens and time
     tools: dict = field(default_factory=tool_versions)
     created: str = field(default_factory=lambda: datetime.now(UTC)
                          .isoformat(timespec="seconds"))

@@ -139,8 +139,10 @@ def test_render_two_sections_and_assemble(tmp_path, compiler):
     lesson.write_text(LESSON)
     out_copy = tmp_path / "out" / "final.mp4"
     console, buf = _console()
+    # silent: this test is about the declared timeline (tests/test_render_narrated.py
+    # covers the voice, which may lengthen steps)
     rc = build.render_lessons([lesson], quality="low", output=out_copy, sections=None,
-                              build_root=tmp_path / "build", console=console)
+                              build_root=tmp_path / "build", console=console, voice="none")
     text = buf.getvalue()
     assert rc == 0, text
     root = tmp_path / "build" / "two"

@@ -358,19 +358,33 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
         ctx.occupancy.take_box(box)
     else:
         box = place_shape(el, ctx, None, None, default=(4.0, 3.0))
-    room = 0.45 if (x_label or y_label) else 0.0  # for the axis labels
+    # Axis labels sit beyond the right end of the x axis and above the top of the y axis:
+    # keep room for them there, as wide and tall as they really are.
+    lx = call("text_block", x_label or "", font_size=ctx.theme.label_font_size, color=color)
+    ly = call("text_block", y_label or "", font_size=ctx.theme.label_font_size, color=color)
+    right = ctx.measure(lx, el, (0.5, 0.3))[0] + 0.25 if x_label else 0.0
+    top = ctx.measure(ly, el, (0.5, 0.3))[1] + 0.25 if y_label else 0.0
+    inner = Box(box.cx - right / 2, box.cy - top / 2, max(box.w - right, 0.5), max(box.h - top, 0.5))
     expr = call("Axes", x_range=[Float(xr[0]), Float(xr[1]), Float(xs)],
                 y_range=[Float(yr[0]), Float(yr[1]), Float(ys)],
-                x_length=Float(max(box.w - room, 0.5)), y_length=Float(max(box.h - room, 0.5)),
+                x_length=Float(inner.w), y_length=Float(inner.h),
                 axis_config={"color": color, "include_tip": False, "font_size": 24},
                 x_axis_config={"include_numbers": True, "decimal_number_config": _decimals(xr[0], xs, color)},
                 y_axis_config={"include_numbers": True, "decimal_number_config": _decimals(yr[0], ys, color)})
+    # The tick numbers hang outside the axis lines: measure the whole and shrink it to fit.
+    w, h = ctx.measure(expr, el, (inner.w, inner.h))
+    fit = min(1.0, inner.w / max(w, 1e-6), inner.h / max(h, 1e-6))
+    if fit < 1.0 - 1e-9:
+        expr = expr.then("scale", Float(fit))
     after: tuple[str, ...] = ()
     if x_label or y_label:
-        lx = call("text_block", x_label or "", font_size=ctx.theme.label_font_size, color=color)
-        ly = call("text_block", y_label or "", font_size=ctx.theme.label_font_size, color=color)
         after = (f"{{var}}.add({{var}}.get_axis_labels(\n    {ir.render(lx)},\n    {ir.render(ly)},\n))",)
-    low = finish_shape(expr, el, ctx, box)
+    expr = expr.then("move_to", point(inner.cx, inner.cy))
+    extra = ctx.extra_scale(el)
+    if abs(extra - 1.0) > 1e-9:
+        expr = expr.then("scale", Float(extra))
+        box = Box(box.cx, box.cy, box.w * extra, box.h * extra)
+    low = Lowered(expr, box, natural=(box.w, box.h), scale=1.0, resizable=True)
     low.after = after
     return low
 

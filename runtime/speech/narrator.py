@@ -10,8 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from .base import (
     ENGINES,
@@ -69,6 +71,8 @@ class Speech:
         return self.frames / self.sample_rate
 
     def array(self) -> np.ndarray:
+        import numpy as np
+
         return np.frombuffer(self.samples, "<i2")
 
     def write_wav(self, path: str | os.PathLike[str]) -> Speech:

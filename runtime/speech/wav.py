@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .base import Audio, SpeechError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: a cached rebuild never needs it
+    import numpy as np
 
 
 def wav_bytes(audio: Audio) -> bytes:
@@ -72,6 +74,8 @@ def read_wav(source: bytes | str | os.PathLike[str]) -> Audio:
 
 
 def _to_float(payload: bytes, tag: int, bits: int) -> np.ndarray:
+    import numpy as np
+
     width = bits // 8
     payload = payload[: len(payload) - len(payload) % max(width, 1)]
     if tag == 1 and bits == 16:
@@ -92,6 +96,8 @@ def _to_float(payload: bytes, tag: int, bits: int) -> np.ndarray:
 
 
 def float_to_int16(samples: np.ndarray) -> bytes:
+    import numpy as np
+
     clipped = np.clip(np.asarray(samples, dtype=np.float64) * 32768.0, -32768, 32767)
     return np.round(clipped).astype("<i2").tobytes()
 
@@ -99,6 +105,8 @@ def float_to_int16(samples: np.ndarray) -> bytes:
 def resample(audio: Audio, rate: int) -> Audio:
     """Linear-interpolation resampling; only used when one narration mixes sample rates
     (a speech server that changed its output rate between cached sentences)."""
+    import numpy as np
+
     if audio.sample_rate == rate or not audio.samples:
         return Audio(audio.samples, rate)
     src = np.frombuffer(audio.samples, "<i2").astype(np.float64)
