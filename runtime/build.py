@@ -69,6 +69,7 @@ MODULE_NAME = "lesson_scenes.py"
 SOURCE_MAP_NAME = "sourcemap.json"
 LESSON_VIDEO = "lesson.mp4"
 MANIFEST_NAME = "manifest.json"
+MAX_REPAIR_ROUNDS = 3  # auto-fix: compile-and-render rounds after the first
 
 # `section_parts(lesson, section) -> dict`: extra inputs of a section's hash (the narration's
 # hash, the Coder's lock entries); any JSON-able values.
@@ -80,13 +81,15 @@ class CompilerMissing(RuntimeError):
 
 
 def compile_module(lesson: Lesson, *, base_dir: Path, fps: int,
-                   custom_functions: dict | None = None) -> CompiledModule:
+                   custom_functions: dict | None = None,
+                   overrides: dict | None = None) -> CompiledModule:
     """The compiler's `compile_lesson`, imported late (tests may replace this function)."""
     try:
         from lecture.compiler.lower import compile_lesson  # type: ignore[attr-defined]
     except ImportError as exc:
         raise CompilerMissing(f"the lowering stage is not available: {exc}") from None
-    return compile_lesson(lesson, base_dir=base_dir, fps=fps, custom_functions=custom_functions)
+    return compile_lesson(lesson, base_dir=base_dir, fps=fps, custom_functions=custom_functions,
+                          overrides=overrides)
 
 
 def default_cache_dir(build_root: str | Path = "build") -> Path:
@@ -282,13 +285,65 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                 return EXIT_LESSON_ERROR
 
         out_dir = Path(build_root) / path.stem
-        return render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
+        failed: list[failures.RenderFailure] = []
+        code = render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
                                settings=settings, out_dir=out_dir, sections=wanted,
                                output=output, console=console, timeout=timeout,
                                compile_failures=compile_failures, cache=cache, keys=keys,
                                cached=cached, pool=live, started=started,
                                soundtrack=soundtrack, burn_subtitles=burn_subtitles,
-                               extra={"custom": custom.to_json(), "usage": custom.usage_json()})
+                               extra={"custom": custom.to_json(), "usage": custom.usage_json()},
+                               failures_out=failed)
+        # Auto-fix at node scope: each failure names one node; repair it (a deterministic
+        # fallback, or the Coder for custom code), compile and render its section again.
+        fixer = None
+        for _round in range(MAX_REPAIR_ROUNDS):
+            if code != EXIT_RENDER_FAILED or not failed:
+                break
+            from lecture.agents.autofix import AutoFixer
+
+            if fixer is None:
+                fixer = AutoFixer(lesson, path, custom=custom.code, client_config=custom.config,
+                                  usage=custom.usage, console=console)
+            repaired = []
+            for failure in failed:
+                repair = fixer.fix(failure)
+                _print_diagnostics(console, repair.diagnostics, text)
+                if repair.ok and repair.section:
+                    repaired.append(repair.section)
+            if not repaired:
+                break
+            custom.reload()
+            overrides = {k: o.kind for k, o in fixer.overrides.items()}
+
+            def repaired_parts(lesson_: Lesson, section: Section, overrides: dict = overrides) -> dict:
+                # A repaired render is cached under its repairs: the next build compiles the
+                # section again and warns again, until the lesson itself is fixed.
+                out = parts(lesson_, section)
+                fixes = sorted(f"{e}:{kind}" for (sid, e), kind in overrides.items() if sid == section.id)
+                return {**out, "repairs": fixes} if fixes else out
+
+            keys = section_keys(lesson, settings, base_dir=base_dir, section_parts=repaired_parts)
+            cached = {sid: rec for sid in chosen if sid not in repaired
+                      and (rec := cache.record(keys[sid].hash)) is not None}
+            functions = custom.resolve(console, sections=repaired) or {}
+            compiled, compile_failures = compile_sections(
+                lesson, functools.partial(compile or compile_module, custom_functions=functions,
+                                          overrides=overrides),
+                base_dir=base_dir, fps=settings.fps, sections=repaired)
+            if live is None:
+                live = holder.get(len(repaired)) if isinstance(holder, _PoolHolder) else holder
+            failed = []
+            code = render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
+                                   settings=settings, out_dir=out_dir, sections=wanted,
+                                   output=output, console=console, timeout=timeout,
+                                   compile_failures=compile_failures, cache=cache, keys=keys,
+                                   cached=cached, pool=live, started=started,
+                                   soundtrack=soundtrack, burn_subtitles=burn_subtitles,
+                                   extra={"custom": custom.to_json(), "usage": custom.usage_json(),
+                                          "repairs": fixer.to_json()},
+                                   failures_out=failed)
+        return code
     finally:
         if own is not None:
             own.close()
@@ -355,7 +410,8 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                     cached: dict[str, dict] | None = None, pool: RenderPool | None = None,
                     jobs: int | None = None, started: float | None = None,
                     soundtrack: Soundtrack | None = None, burn_subtitles: bool = False,
-                    extra: dict | None = None) -> int:
+                    extra: dict | None = None,
+                    failures_out: list | None = None) -> int:
     """Render an already compiled lesson into `out_dir` (the part of the build that does
     not need the compiler; tests drive it with a hand-written module).
 
@@ -487,6 +543,8 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
         if own_pool is not None:
             own_pool.close()
 
+    if failures_out is not None:
+        failures_out.extend(failed)
     rendered = [Path(records[sid].output) for sid in chosen
                 if records[sid].status == "ok" and records[sid].output]
     code = EXIT_OK

@@ -52,17 +52,10 @@ class CustomParts:
         some custom element has no code (see `diagnostics`)."""
         if not self.has_custom:
             return {}
-        from lecture.agents.config import AgentError, resolve_config
         from lecture.agents.custom_nodes import resolve_custom_nodes
-        from lecture.agents.usage import UsageLog
 
-        try:
-            config = resolve_config()
-        except AgentError:
-            config = None
-        self._usage = UsageLog()
-        code = resolve_custom_nodes(self.lesson, self.lesson_path, client_config=config,
-                                    usage=self._usage, console=console)
+        code = resolve_custom_nodes(self.lesson, self.lesson_path, client_config=self.config,
+                                    usage=self.usage, console=console)
         self._code = code
         self.diagnostics = list(code.diagnostics)
         if not code.ok:
@@ -75,6 +68,31 @@ class CustomParts:
             if source:
                 functions[(sid, eid)] = (code.function_name(sid, eid), source)
         return functions
+
+    @property
+    def code(self) -> Any:
+        return self._code
+
+    @property
+    def usage(self) -> Any:
+        if self._usage is None:
+            from lecture.agents.usage import UsageLog
+
+            self._usage = UsageLog()
+        return self._usage
+
+    @property
+    def config(self) -> Any:
+        from lecture.agents.config import AgentError, resolve_config
+
+        try:
+            return resolve_config()
+        except AgentError:
+            return None
+
+    def reload(self) -> None:
+        """Read the lock file again (auto-fix may have written new code into it)."""
+        self._lock = None
 
     def to_json(self) -> list:
         return self._code.to_json() if self._code is not None else []

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import srt
-
 from lecture.runtime.audio import measure
 from lecture.runtime.render import probe
 
