@@ -216,7 +216,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                           output=Path(args.output) if args.output else None, sections=sections,
                           build_root=Path(args.build_dir), console=make_console(),
                           jobs=args.jobs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                          voice=args.voice, strict=args.strict, burn_subtitles=args.burn_subtitles)
+                          voice=args.voice, strict=args.strict, burn_subtitles=args.burn_subtitles,
+                          autofix=args.autofix)
 
 
 @command("watch")
@@ -365,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="treat warnings (a step shorter than its narration…) as errors")
     p.add_argument("--burn-subtitles", action="store_true", help="draw the subtitles into the picture")
+    p.add_argument("--no-autofix", dest="autofix", action="store_false",
+                   help="report a failing node instead of repairing it (a formula LaTeX rejects "
+                        "shown as text, a custom element's code rewritten…)")
 
     p = sub.add_parser("watch", help="live preview in the browser: re-render what you change")
     p.add_argument("file", metavar="FILE")

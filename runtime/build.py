@@ -164,7 +164,7 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
                    console: Any = None, timeout: float | None = None, jobs: int | None = None,
                    cache_dir: Path | None = None,
                    section_parts: SectionParts | None = None, voice: str | None = None,
-                   strict: bool = False, burn_subtitles: bool = False) -> int:
+                   strict: bool = False, burn_subtitles: bool = False, autofix: bool = True) -> int:
     """Render each lesson; the exit status is the worst of theirs (0 ok, 1 some sections
     failed to render, 2 a lesson has errors or cannot be rendered at all).
 
@@ -189,7 +189,7 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
                                build_root=build_root, console=console, timeout=timeout,
                                jobs=jobs, cache_dir=cache_dir, pool=holder,
                                section_parts=section_parts, voice=voice, strict=strict,
-                               burn_subtitles=burn_subtitles)
+                               burn_subtitles=burn_subtitles, autofix=autofix)
             status = max(status, rc)
     finally:
         holder.close()
@@ -203,7 +203,8 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                   jobs: int | None = None, cache_dir: Path | None = None,
                   pool: RenderPool | _PoolHolder | None = None,
                   section_parts: SectionParts | None = None, voice: str | None = None,
-                  strict: bool = False, burn_subtitles: bool = False) -> int:
+                  strict: bool = False, burn_subtitles: bool = False,
+                  autofix: bool = True) -> int:
     started = time.perf_counter()
     path = Path(path)
     try:
@@ -297,7 +298,7 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
         # Auto-fix at node scope: each failure names one node; repair it (a deterministic
         # fallback, or the Coder for custom code), compile and render its section again.
         fixer = None
-        for _round in range(MAX_REPAIR_ROUNDS):
+        for _round in range(MAX_REPAIR_ROUNDS if autofix else 0):
             if code != EXIT_RENDER_FAILED or not failed:
                 break
             from lecture.agents.autofix import AutoFixer

@@ -11,22 +11,17 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-import pytest
 from lecture.compiler import frontend
 from lecture.runtime import build, cache
 from lecture.runtime.pool import RenderPool
 from lecture.runtime.render import QUALITIES
 from rich.console import Console
-
-needs_tools = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
-                                 reason="needs ffmpeg")
 
 LESSON = """\
 # a tiny lesson
@@ -154,7 +149,6 @@ def test_stale_temporary_folders_are_removed(tmp_path):
 # ---------------------------------------------------------------- real renders
 
 
-@needs_tools
 def test_cache_hits_misses_and_no_manim(tmp_path):
     lesson = tmp_path / "cache.lecture"
     lesson.write_text(LESSON)
@@ -208,7 +202,6 @@ def test_cache_hits_misses_and_no_manim(tmp_path):
     assert not any((root / ".cache" / "tmp").iterdir())  # nothing left behind
 
 
-@needs_tools
 def test_two_concurrent_renders_of_one_lesson(tmp_path):
     lesson = tmp_path / "twice.lecture"
     lesson.write_text(LESSON)
@@ -267,7 +260,6 @@ def _job(tmp_path: Path, module: Path, scene: str, n: int) -> tuple[dict, Path]:
     return job, tmp_path / f"log{n}.txt"
 
 
-@needs_tools
 def test_a_dying_worker_takes_down_only_its_job(tmp_path):
     module = tmp_path / "scenes.py"
     module.write_text(POOL_MODULE)

@@ -33,8 +33,6 @@ from lecture.agents.evaluation.cli import add_eval_arguments, run_eval
 from lecture.agents.evaluation.video import load_evidence
 from rich.console import Console
 
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
-
 TOPIC = "Tiny Topic"
 BANK = {TOPIC: [
     {"question": "What is two plus two?", "options": {"A": "three", "B": "four", "C": "five", "D": "six"},
@@ -93,8 +91,6 @@ class S02Shape(LectureScene):
 
 @pytest.fixture(scope="session")
 def videos(tmp_path_factory) -> dict[str, Path]:
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed")
     root = tmp_path_factory.mktemp("videos")
     plain = make_mp4(root / "tiny-topic.mp4", ("red", "blue", "green", "white"))
     build = root / "build"
@@ -209,7 +205,6 @@ def report(out: Path) -> dict:
 # ------------------------------------------------------------------ TeachQuiz scores
 
 
-@needs_ffmpeg
 def test_scripted_answers_give_the_expected_stage_scores_and_gain(fake_openai, videos, bank_file, tmp_path):
     fake_openai.add(*[oracle(paper_policy)] * 200)
     out = tmp_path / "out"
@@ -236,7 +231,6 @@ def test_scripted_answers_give_the_expected_stage_scores_and_gain(fake_openai, v
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script" not in html
 
 
-@needs_ffmpeg
 def test_unlearning_that_fails_is_flagged(fake_openai, videos, bank_file, tmp_path):
     policy = lambda stage, transcript, q: "wrong" if stage == "1" else "right"  # noqa: E731
     fake_openai.add(*[oracle(policy)] * 200)
@@ -250,7 +244,6 @@ def test_unlearning_that_fails_is_flagged(fake_openai, videos, bank_file, tmp_pa
     assert "| Unlearning held (stage 2 <= stage 1) | NO |" in (out / "report.md").read_text(encoding="utf-8")
 
 
-@needs_ffmpeg
 def test_no_debias_asks_the_published_order_once(fake_openai, videos, bank_file, tmp_path):
     fake_openai.add(*[oracle(paper_policy)] * 50)
     out = tmp_path / "out"
@@ -308,7 +301,6 @@ def test_strict_parsing_accepts_only_the_formats():
             parse_quiz_answer(bad, mode)
 
 
-@needs_ffmpeg
 def test_a_malformed_answer_is_retried_once_then_counted_wrong_and_listed(fake_openai, videos, bank_file,
                                                                           tmp_path):
     def policy(stage, transcript, question):
@@ -334,7 +326,6 @@ def test_a_malformed_answer_is_retried_once_then_counted_wrong_and_listed(fake_o
     assert "## Malformed answers" in (out / "report.md").read_text(encoding="utf-8")
 
 
-@needs_ffmpeg
 def test_a_server_without_json_formats_is_asked_for_an_answer_line(fake_openai, videos, bank_file, tmp_path):
     def line(body: dict) -> str:
         assert "response_format" not in body
@@ -356,7 +347,6 @@ class Stop(KeyboardInterrupt):
     pass
 
 
-@needs_ffmpeg
 def test_a_killed_run_resumes_without_repeating_a_request(fake_openai, videos, bank_file, tmp_path,
                                                           monkeypatch):
     from lecture.agents.evaluation import runner
@@ -412,7 +402,6 @@ def test_a_torn_last_line_is_ignored(tmp_path):
 # ------------------------------------------------------------------ evidence
 
 
-@needs_ffmpeg
 def test_the_request_carries_the_step_frames_and_the_transcript(fake_openai, videos, bank_file, tmp_path):
     ev = load_evidence(videos["build"])
     assert ev.kind == "build" and [round(f.time, 2) for f in ev.frames] == [0.9, 1.4, 2.9]
@@ -442,7 +431,6 @@ def test_the_request_carries_the_step_frames_and_the_transcript(fake_openai, vid
                    if request_kind(r.body)[0] in "12" for p in user_parts(r.body))
 
 
-@needs_ffmpeg
 def test_a_plain_video_gives_scene_change_frames_capped_and_its_sidecar_subtitles(videos, tmp_path):
     ev = load_evidence(videos["plain"])
     assert ev.kind == "video" and [round(f.time) for f in ev.frames] == [1, 2, 3] and ev.transcript is None
@@ -469,7 +457,6 @@ def test_aes_answers_out_of_range_or_missing_a_dimension_are_rejected():
             parse_aes(bad)
 
 
-@needs_ffmpeg
 def test_aes_is_retried_once_then_listed(fake_openai, videos, tmp_path):
     fake_openai.add(aes_json(25), json.dumps({d: {"score": 10, "feedback": ""} for d in DIMS[:4]}))
     out = tmp_path / "out"
@@ -513,7 +500,6 @@ def test_the_packaged_bank_and_exclude_list():
     assert not exclusion_reasons("Which of the following is an example of a hyperbolic PDE?")
 
 
-@needs_ffmpeg
 def test_bench_over_a_folder_of_videos_named_by_topic(fake_openai, videos, tmp_path):
     bank = {**BANK, "Second Topic": [dict(BANK[TOPIC][0])], "No Video Topic": [dict(BANK[TOPIC][1])]}
     bank_path = tmp_path / "bank.json"
@@ -537,7 +523,6 @@ def test_bench_over_a_folder_of_videos_named_by_topic(fake_openai, videos, tmp_p
     assert "(no video)" in md and "$" in md
 
 
-@needs_ffmpeg
 def test_server_failures_are_not_stored_and_a_rerun_asks_only_them(fake_openai, videos, bank_file, tmp_path):
     fake_openai.add(Error(500, "overloaded"), *[oracle(paper_policy)] * 30)
     out = tmp_path / "out"

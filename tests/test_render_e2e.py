@@ -3,23 +3,19 @@ with ffprobe against the manifest.
 
 Until the compiler's lowering stage exists, `build.compile_module` is replaced by a
 hand-written compiled module for the same lesson; the tests marked `real_compiler` use
-the real `compile_lesson` and are skipped while it is missing.
+the real `compile_lesson`.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import pytest
 from lecture.compiler.sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
 from lecture.runtime import build, manifest
 from lecture.runtime.render import QUALITIES, SettingsError, probe, resolve_settings
 from rich.console import Console
-
-needs_tools = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
-                                 reason="needs ffmpeg")
 
 LESSON = """\
 lesson "Two sections"
@@ -133,7 +129,6 @@ def test_lesson_errors_exit_2(tmp_path):
 # ---------------------------------------------------------------- slow: real renders
 
 
-@needs_tools
 def test_render_two_sections_and_assemble(tmp_path, compiler):
     lesson = tmp_path / "two.lecture"
     lesson.write_text(LESSON)
@@ -179,7 +174,6 @@ def test_render_two_sections_and_assemble(tmp_path, compiler):
     assert out_copy.is_file() and abs(probe(out_copy).duration - info.duration) < frame
 
 
-@needs_tools
 def test_render_only_some_sections(tmp_path, compiler):
     lesson = tmp_path / "two.lecture"
     lesson.write_text(LESSON)

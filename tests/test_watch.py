@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,10 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 from lecture.runtime.watch import Watcher
-
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
 LESSON = """\
 lesson "Watched"

@@ -4,9 +4,11 @@ by name — and the per-section context they work in (layout state, measuring, v
 from __future__ import annotations
 
 import builtins
+import contextlib
 import keyword
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,6 +99,42 @@ def error(message: str, span: Span, hint: str | None = None, code: str = "loweri
 # ---------------------------------------------------------------- measuring
 
 
+_PRIVATE_MEDIA: Path | None = None
+
+
+def _private_media_dir() -> Path:
+    """This process's own Manim media folder. Manim rewrites and deletes files in its TeX
+    and text folders as it works, so processes (two renders, render and watch) must not
+    share one; formulas and texts are still typeset once for all, through the shared SVG
+    cache in `_cache_dir()` (see runtime.render.install_shared_svg_cache)."""
+    global _PRIVATE_MEDIA
+    if _PRIVATE_MEDIA is None:
+        from lecture.runtime.render import install_shared_svg_cache
+
+        shared = _cache_dir()
+        work = shared / "processes"
+        work.mkdir(parents=True, exist_ok=True)
+        for old in work.iterdir():  # folders of processes that have ended
+            with contextlib.suppress(ValueError, OSError):
+                pid = int(old.name)
+                if pid != os.getpid() and not _alive(pid):
+                    shutil.rmtree(old, ignore_errors=True)
+        _PRIVATE_MEDIA = work / str(os.getpid())
+        _PRIVATE_MEDIA.mkdir(parents=True, exist_ok=True)
+        install_shared_svg_cache(shared)
+    return _PRIVATE_MEDIA
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _cache_dir() -> Path:
     env = os.environ.get("LECTURE_CACHE_DIR")
     base = Path(env) if env else Path.home() / ".cache" / "lecture"
@@ -132,8 +170,7 @@ def measuring() -> Iterator[None]:
     directory (not the current one), its log quiet."""
     from manim import logger, tempconfig
 
-    media = _cache_dir()
-    media.mkdir(parents=True, exist_ok=True)
+    media = _private_media_dir()
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
