@@ -226,7 +226,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     return watch(Path(args.file), port=args.port, quality=args.quality, console=make_console(),
                  jobs=args.jobs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                 build_root=args.build_dir)
+                 build_root=args.build_dir, voice=args.voice)
 
 
 @command("new")
@@ -374,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     p.add_argument("-q", "--quality", default="low", choices=["low", "medium", "high", "4k"])
+    p.add_argument("--voice", metavar="VOICE", help="narration voice (default: the lesson's; none: silent)")
     _add_build_arguments(p)
     return parser
 

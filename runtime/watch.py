@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -56,8 +57,10 @@ from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
 from . import build, failures
 from . import cache as cache_mod
 from .cache import Cache
+from .custom_parts import CustomParts
 from .pool import JobResult, RenderPool, default_jobs
 from .render import probe, resolve_settings
+from .soundtrack import prepare_soundtrack
 
 DEFAULT_PORT = 8765
 DEFAULT_QUALITY = "low"
@@ -87,7 +90,7 @@ class Watcher:
                  quality: str = DEFAULT_QUALITY, console: Any = None, jobs: int | None = None,
                  cache_dir: str | Path | None = None, build_root: str | Path = "build",
                  debounce: float = DEBOUNCE_SECONDS,
-                 section_parts: build.SectionParts | None = None) -> None:
+                 section_parts: build.SectionParts | None = None, voice: str | None = None) -> None:
         self.path = Path(path).resolve()
         self.display = str(path)
         self.port = port
@@ -100,6 +103,7 @@ class Watcher:
         self.log_dir = self.build_root / self.path.stem / "watch-logs"
         self.debounce = debounce
         self.section_parts = section_parts
+        self.voice = voice
 
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -301,8 +305,22 @@ class Watcher:
         lesson, text = loaded.lesson, loaded.source.text
         files = [p for s in lesson.sections for p in cache_mod.section_files(s, self.path.parent)]
         self._set_watched_files(files)
+        # Narration as in `lecture render`: only new or edited sentences are spoken, and the
+        # timed lesson (steps as long as their speech) is what is hashed and compiled.
+        lesson, soundtrack, spoken = prepare_soundtrack(
+            lesson, voice=self.voice, strict=False, build_root=self.build_root, sections=None,
+            fps=self.settings.fps)
+        if soundtrack is None:
+            self._show_errors(spoken, text)
+            return
+        custom = CustomParts(lesson, self.path)
+
+        def parts(lesson_, section) -> dict:
+            out = dict(self.section_parts(lesson_, section)) if self.section_parts else {}
+            return {**out, **soundtrack.section_parts(section.id), **custom.section_parts(section)}
+
         keys = build.section_keys(lesson, self.settings, base_dir=self.path.parent,
-                                  section_parts=self.section_parts)
+                                  section_parts=parts)
         signature = (text, tuple(k.hash for k in keys.values()))
         was_errors = bool(self.errors)
         if signature == self._last_input and not was_errors:
@@ -312,7 +330,7 @@ class Watcher:
                 self.errors = []
             self._emit("clean", {"generation": gen})
             self._say(f"{self.display}: no errors", "green")
-        for d in loaded.diagnostics:  # warnings
+        for d in [*loaded.diagnostics, *spoken]:  # warnings
             self._say(d.render(text), "yellow")
 
         new = [{"id": s.id, "title": s.title.value, "hash": keys[s.id].hash}
@@ -364,9 +382,16 @@ class Watcher:
             self._last_input = signature
             return
         t_compile = time.monotonic()
+        functions = custom.resolve(self.console, sections=todo)
+        if functions is None:
+            self._show_errors(custom.diagnostics, text)
+            return
+        compile_fn = build.compile_module
+        if functions:
+            compile_fn = functools.partial(compile_fn, custom_functions=functions)
         try:
             compiled, compile_failures = build.compile_sections(
-                lesson, build.compile_module, base_dir=self.path.parent,
+                lesson, compile_fn, base_dir=self.path.parent,
                 fps=self.settings.fps, sections=todo)
         except DiagnosticError as exc:
             self._show_errors(exc.diagnostics, exc.source or text)
@@ -391,7 +416,7 @@ class Watcher:
                 continue
             h = keys[sid].hash
             ctx = {"sid": sid, "hash": h, "text": text, "module": module,
-                   "source_map": compiled.source_map, "gen": gen,
+                   "source_map": compiled.source_map, "gen": gen, "soundtrack": soundtrack,
                    "span": lesson.section(sid).span if lesson.section(sid) else None}
             with self._lock:
                 self._started.setdefault(h, time.monotonic())
@@ -461,6 +486,7 @@ class Watcher:
                 return
             if result.ok and kind == "video" and result.result.get("movie"):
                 movie = Path(result.result["movie"])
+                movie = ctx["soundtrack"].add_to_section(sid, movie, job_dir / "audio")  # with its voice
                 info = probe(movie)
                 self.cache.put_video(h, movie, {
                     "section": sid, "duration": info.duration, "frames": info.frames,
@@ -730,7 +756,7 @@ class _Handler(BaseHTTPRequestHandler):
 def watch(path: str | Path, *, port: int = DEFAULT_PORT, quality: str = DEFAULT_QUALITY,
           console: Any = None, jobs: int | None = None, cache_dir: str | Path | None = None,
           build_root: str | Path = "build",
-          section_parts: build.SectionParts | None = None) -> int:
+          section_parts: build.SectionParts | None = None, voice: str | None = None) -> int:
     """Watch a lesson and serve its live preview until Ctrl-C (or SIGTERM). Returns 0 when
     stopped, 2 when it cannot start (no such file, the port is taken, a bad quality)."""
     path = Path(path)
@@ -740,7 +766,7 @@ def watch(path: str | Path, *, port: int = DEFAULT_PORT, quality: str = DEFAULT_
     try:
         watcher = Watcher(path, port=port, quality=quality, console=console, jobs=jobs,
                           cache_dir=cache_dir, build_root=build_root,
-                          section_parts=section_parts)
+                          section_parts=section_parts, voice=voice)
     except ValueError as exc:
         build._plain(console, f"error: {exc}", "red")
         return build.EXIT_LESSON_ERROR

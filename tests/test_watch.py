@@ -153,6 +153,11 @@ def test_watch_end_to_end(tmp_path):
         status, headers, video = _get(url + updated["video"].lstrip("/"))
         assert status == 200 and headers["Content-Type"] == "video/mp4" and len(video) > 1000
         assert updated["video"] != first["b"]["video"]
+        served = tmp_path / "served.mp4"
+        served.write_bytes(video)
+        from lecture.runtime.render import probe
+
+        assert probe(served).has_audio  # the preview speaks, like the render
         print(f"edit -> updated: {latency:.2f}s")
 
         # 2. a syntax error: an error event at the right line:col; the videos stay
