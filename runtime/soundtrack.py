@@ -21,6 +21,11 @@ from lecture.compiler.model import Lesson
 from . import narration
 
 
+# AAC encoding raises true peaks by a few tenths of a dB: aim 0.5 dB under the −1.5 dBTP
+# ceiling so that the encoded track stays under it.
+AAC_TRUE_PEAK = -2.0
+
+
 @dataclass
 class Soundtrack:
     plan: narration.NarrationPlan
@@ -44,7 +49,7 @@ class Soundtrack:
 
         work.mkdir(parents=True, exist_ok=True)
         raw = audio.write_section_track(section, self.fps, work / f"{section_id}.raw.wav")
-        wav = audio.normalize(raw, work / f"{section_id}.wav")
+        wav = audio.normalize(raw, work / f"{section_id}.wav", true_peak=AAC_TRUE_PEAK)
         out = work / f"{section_id}.voiced.mp4"
         audio.mux_audio(movie, wav, out)
         return out
@@ -67,7 +72,7 @@ class Soundtrack:
 
         work.mkdir(parents=True, exist_ok=True)
         raw = audio.write_lesson_track(self.plan, self.fps, work / "lesson.raw.wav", sections=sections)
-        wav = audio.normalize(raw, work / "lesson.wav")
+        wav = audio.normalize(raw, work / "lesson.wav", true_peak=AAC_TRUE_PEAK)
         audio.mux_audio(video, wav, video)
         subs = self.write_subtitles(work / "lesson", sections)
         if subs is not None:
