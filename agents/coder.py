@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from lecture.runtime.theme import Theme
@@ -52,6 +50,7 @@ from lecture.runtime.theme import Theme
 from . import sandbox
 from .client import ModelClient
 from .config import AgentError
+from .prompt_files import fill, package_text, prompt  # noqa: F401 (fill, prompt: used by callers too)
 
 DEFAULT_MAX_TRIES = 3
 MAX_ERROR_CHARS = 4000
@@ -59,29 +58,8 @@ MAX_ERROR_CHARS = 4000
 
 # ------------------------------------------------------------------ resources
 
-def _text(*parts: str) -> str:
-    try:
-        return resources.files("lecture.agents").joinpath(*parts).read_text("utf-8")
-    except (FileNotFoundError, OSError):  # not in the package data: read it beside this file
-        return Path(__file__).parent.joinpath(*parts).read_text("utf-8")
-
-
-def prompt(name: str) -> str:
-    return _text("prompts", f"{name}.txt")
-
-
 def manim_sheet() -> str:
-    return _text("manim_sheet.txt")
-
-
-def fill(template: str, **values: object) -> str:
-    """Replace each {{name}} marker (other braces are left alone)."""
-    def sub(match: re.Match) -> str:
-        key = match.group(1)
-        if key not in values:
-            raise KeyError(f"prompt marker {{{{{key}}}}} has no value")
-        return str(values[key])
-    return re.sub(r"\{\{(\w+)\}\}", sub, template)
+    return package_text("manim_sheet.txt")
 
 
 def system_prompt() -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from lecture.agents.prompt_files import fill, prompt
 from lecture.compiler import frontend
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
 from lecture.compiler.format import format_lesson, quote
@@ -52,23 +53,8 @@ MAX_ERRORS_SENT = 12
 
 # ------------------------------------------------------------------ resources
 
-def prompt(name: str) -> str:
-    """The text of agents/prompts/NAME.txt."""
-    return resources.files("lecture.agents").joinpath("prompts", f"{name}.txt").read_text("utf-8")
-
-
 def outline_schema() -> dict:
     return json.loads(resources.files("lecture.agents").joinpath("outline.schema.json").read_text("utf-8"))
-
-
-def fill(template: str, **values: object) -> str:
-    """Replace each {{name}} marker (braces elsewhere, as in JSON, are left alone)."""
-    def sub(match: re.Match) -> str:
-        key = match.group(1)
-        if key not in values:
-            raise KeyError(f"prompt marker {{{{{key}}}}} has no value")
-        return str(values[key])
-    return re.sub(r"\{\{(\w+)\}\}", sub, template)
 
 
 def system_prompt() -> str:

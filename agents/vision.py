@@ -31,6 +31,7 @@ from lecture.runtime import theme as T
 
 from .config import AgentError, ClientConfig
 from .critic import AnchorEdit
+from .prompt_files import prompt
 from .usage import UsageLog
 
 MAX_FRAMES = 4
@@ -47,8 +48,6 @@ def schema() -> dict:
     return json.loads(path.read_text("utf-8"))
 
 
-def prompt(name: str) -> str:
-    return resources.files("lecture.agents").joinpath(f"prompts/{name}.txt").read_text("utf-8")
 
 
 # ---------------------------------------------------------------- the grid over a frame

@@ -8,6 +8,7 @@ Lecture itself, and then only with LECTURE_DEBUG=1.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -229,32 +230,25 @@ def cmd_watch(args: argparse.Namespace) -> int:
                  build_root=args.build_dir, voice=args.voice)
 
 
-@command("new")
-def cmd_new(args: argparse.Namespace) -> int:
-    from lecture.agents.planner import run_new
-
-    return run_new(args)
-
-
-@command("critique")
-def cmd_critique(args: argparse.Namespace) -> int:
-    from lecture.agents.critic import run_critique
-
-    return run_critique(args)
+# Commands that live with their agents: `module:function`, imported only when run (the
+# model client is slow to import, and `lecture check` never needs it).
+DELEGATED = {
+    "new": "lecture.agents.planner:run_new",
+    "critique": "lecture.agents.critic:run_critique",
+    "eval": "lecture.agents.evaluation.cli:run_eval",
+    "lock": "lecture.agents.custom_nodes:run_lock",
+}
 
 
-@command("eval")
-def cmd_eval(args: argparse.Namespace) -> int:
-    from lecture.agents.evaluation.cli import run_eval
+def _delegate(target: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        module, function = target.split(":")
+        return getattr(importlib.import_module(module), function)(args)
+    return run
 
-    return run_eval(args)
 
-
-@command("lock")
-def cmd_lock(args: argparse.Namespace) -> int:
-    from lecture.agents.custom_nodes import run_lock
-
-    return run_lock(args)
+for _name, _target in DELEGATED.items():
+    COMMANDS[_name] = _delegate(_target)
 
 
 @command("say")

@@ -202,7 +202,7 @@ def lesson_key(section_hashes: list[str], fps: int) -> str:
 # ---------------------------------------------------------------- the store
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -354,7 +354,7 @@ class Cache:
                 old = now - d.stat().st_mtime > max_age
             except OSError:
                 continue
-            if pid <= 0 or not _pid_alive(pid) or old:
+            if pid <= 0 or not pid_alive(pid) or old:
                 shutil.rmtree(d, ignore_errors=True)
         # modules nobody needs any more (kept a day: a concurrent run may still use one)
         mods = self.root / "modules"

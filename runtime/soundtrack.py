@@ -20,7 +20,6 @@ from lecture.compiler.model import Lesson
 
 from . import narration
 
-
 # AAC encoding raises true peaks by a few tenths of a dB: aim 0.5 dB under the −1.5 dBTP
 # ceiling so that the encoded track stays under it.
 AAC_TRUE_PEAK = -2.0

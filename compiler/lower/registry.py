@@ -109,6 +109,7 @@ def _private_media_dir() -> Path:
     cache in `_cache_dir()` (see runtime.render.install_shared_svg_cache)."""
     global _PRIVATE_MEDIA
     if _PRIVATE_MEDIA is None:
+        from lecture.runtime.cache import pid_alive
         from lecture.runtime.render import install_shared_svg_cache
 
         shared = _cache_dir()
@@ -117,22 +118,12 @@ def _private_media_dir() -> Path:
         for old in work.iterdir():  # folders of processes that have ended
             with contextlib.suppress(ValueError, OSError):
                 pid = int(old.name)
-                if pid != os.getpid() and not _alive(pid):
+                if pid != os.getpid() and not pid_alive(pid):
                     shutil.rmtree(old, ignore_errors=True)
         _PRIVATE_MEDIA = work / str(os.getpid())
         _PRIVATE_MEDIA.mkdir(parents=True, exist_ok=True)
         install_shared_svg_cache(shared)
     return _PRIVATE_MEDIA
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _cache_dir() -> Path:
