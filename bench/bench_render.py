@@ -93,8 +93,9 @@ def bench_render(lesson: Path, quality: str, runs: int, jobs: int | None, baseli
         with tempfile.TemporaryDirectory(prefix="lecture-bench-") as d:
             tmp = Path(d)
             env = fresh_env(tmp)
+            # silent, like the baseline: bench_narration.py measures what the voice adds
             cmd = [PY, "-m", "lecture", "render", str(lesson), "-q", quality,
-                   "--build-dir", str(tmp / "build")]
+                   "--build-dir", str(tmp / "build"), "--voice", "none"]
             if jobs:
                 cmd = _with_jobs(lesson, quality, tmp, jobs)
             wall, cpu = timed(cmd, env=env)
@@ -123,7 +124,7 @@ def bench_render(lesson: Path, quality: str, runs: int, jobs: int | None, baseli
 def _with_jobs(lesson: Path, quality: str, tmp: Path, jobs: int) -> list[str]:
     code = ("import sys\nfrom pathlib import Path\nfrom lecture.runtime.build import render_lessons\n"
             "sys.exit(render_lessons([Path(sys.argv[1])], quality=sys.argv[2], output=None, "
-            "sections=None, build_root=Path(sys.argv[3]), jobs=int(sys.argv[4])))\n")
+            "sections=None, build_root=Path(sys.argv[3]), jobs=int(sys.argv[4]), voice='none'))\n")
     return [PY, "-c", code, str(lesson), quality, str(tmp / "build"), str(jobs)]
 
 
