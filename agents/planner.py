@@ -430,5 +430,7 @@ def run_new(args: argparse.Namespace, *, console: Any = None) -> int:
     if getattr(args, "render", False):
         from lecture.runtime.build import render_lessons
 
-        return render_lessons([output], quality=None, output=None, sections=None, console=console)
+        # the build manifest keeps the Planner's model usage beside the Coder's
+        return render_lessons([output], quality=None, output=None, sections=None, console=console,
+                              usage=usage)
     return EXIT_OK

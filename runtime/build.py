@@ -164,7 +164,8 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
                    console: Any = None, timeout: float | None = None, jobs: int | None = None,
                    cache_dir: Path | None = None,
                    section_parts: SectionParts | None = None, voice: str | None = None,
-                   strict: bool = False, burn_subtitles: bool = False, autofix: bool = True) -> int:
+                   strict: bool = False, burn_subtitles: bool = False, autofix: bool = True,
+                   usage: Any = None) -> int:
     """Render each lesson; the exit status is the worst of theirs (0 ok, 1 some sections
     failed to render, 2 a lesson has errors or cannot be rendered at all).
 
@@ -189,7 +190,7 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
                                build_root=build_root, console=console, timeout=timeout,
                                jobs=jobs, cache_dir=cache_dir, pool=holder,
                                section_parts=section_parts, voice=voice, strict=strict,
-                               burn_subtitles=burn_subtitles, autofix=autofix)
+                               burn_subtitles=burn_subtitles, autofix=autofix, usage=usage)
             status = max(status, rc)
     finally:
         holder.close()
@@ -204,7 +205,7 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                   pool: RenderPool | _PoolHolder | None = None,
                   section_parts: SectionParts | None = None, voice: str | None = None,
                   strict: bool = False, burn_subtitles: bool = False,
-                  autofix: bool = True) -> int:
+                  autofix: bool = True, usage: Any = None) -> int:
     started = time.perf_counter()
     path = Path(path)
     try:
@@ -242,7 +243,7 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
     _print_diagnostics(console, spoken, text)
     if soundtrack is None:
         return EXIT_LESSON_ERROR
-    custom = CustomParts(lesson, path)
+    custom = CustomParts(lesson, path, usage=usage)
 
     def parts(lesson_: Lesson, section: Section) -> dict:
         out = dict(section_parts(lesson_, section)) if section_parts else {}

@@ -18,13 +18,13 @@ from lecture.compiler.model import Lesson, Section
 
 
 class CustomParts:
-    def __init__(self, lesson: Lesson, lesson_path: Path) -> None:
+    def __init__(self, lesson: Lesson, lesson_path: Path, usage: Any = None) -> None:
         self.lesson = lesson
         self.lesson_path = Path(lesson_path)
         self.has_custom = any(e.kind == "custom" for s in lesson.sections for e in s.elements)
         self.diagnostics: list[Diagnostic] = []
         self._code: Any = None
-        self._usage: Any = None
+        self._usage: Any = usage  # a UsageLog to add to (`lecture new --render` passes the Planner's)
         self._lock: Any = None
 
     def _lock_file(self) -> Any:
