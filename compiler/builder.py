@@ -17,7 +17,7 @@ from lark import Token, Transformer, Tree, v_args
 
 from . import model as m
 from .diagnostics import Diagnostic
-from .parser import Comment, _strip_comment
+from .parser import Comment, strip_comment
 from .span import Span
 
 CELL_RE = re.compile(r"^([A-Za-z])(\d+)$")
@@ -117,7 +117,7 @@ class _Builder(Transformer):
             newline = text.rfind("\n", start, end)
             line_start = newline + 1 if newline >= 0 else start
             line = text[line_start:end]
-            code = _strip_comment(line) if "#" in line else line.rstrip(" \t\f")
+            code = strip_comment(line) if "#" in line else line.rstrip(" \t\f")
             if code.strip():
                 return line_start + len(code)
             if line_start <= start:

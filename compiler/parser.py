@@ -167,9 +167,9 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
                 number = len(src.text.split("\n"))
             else:
                 number = token.line if token.type in ("_NL", "_DEDENT") else token.line - 1
-            while number > 1 and not _strip_comment(_line_of(src.text, number)).strip():
+            while number > 1 and not strip_comment(_line_of(src.text, number)).strip():
                 number -= 1
-            code_part = _strip_comment(_line_of(src.text, number))
+            code_part = strip_comment(_line_of(src.text, number))
             if code_part.endswith(":"):
                 return Diagnostic("error", "the ':' at the end of this line needs an indented "
                                   "block below it", Span(name, number, len(code_part), number,
@@ -189,7 +189,7 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
             # The line ended too early: point at its end.
             tline = token.line if token.line and token.line > 0 else line
             end_line_text = _line_of(src.text, tline)
-            code_part = _strip_comment(end_line_text)
+            code_part = strip_comment(end_line_text)
             tcol = len(code_part) + 1
             message = "this line ends too early"
             hint = _describe_expected(expected)
@@ -225,7 +225,7 @@ def _accepted(exc: UnexpectedToken) -> set[str]:
     return accepted or set(exc.expected)
 
 
-def _strip_comment(line: str) -> str:
+def strip_comment(line: str) -> str:
     # Good enough for pointing at a line's end: drop a trailing comment outside strings.
     in_string = False
     for i, ch in enumerate(line):
