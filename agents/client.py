@@ -13,6 +13,7 @@ and validates the answer, since not every server enforces the schema.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,10 @@ from .usage import CallRecord, UsageLog
 Message = dict[str, Any]  # {"role": ..., "content": str | list of content parts}
 
 RETRY_STATUSES = frozenset({408, 409, 429})
+
+# Manim installs a handler on the root logger; without this every request would be
+# printed as an INFO line by httpx (the openai client's transport).
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class ModelCallError(AgentError):
@@ -51,6 +56,7 @@ class Reply:
 def build_openai(config: ModelConfig) -> openai.OpenAI:
     """The `openai.OpenAI` client of one agent (retries are ModelClient's own)."""
     config.require()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # (again: a library may have lowered it)
     return openai.OpenAI(base_url=config.base_url or None, api_key=config.api_key,
                          timeout=config.timeout, max_retries=0)
 
