@@ -8,6 +8,7 @@ lowerings; `get_engine("piper")` (or a voice spec such as `"openai:alloy"`) buil
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -129,7 +130,7 @@ def best_language(wanted: str, available: list[str]) -> str | None:
     return next((a for a, n in zip(available, norm, strict=True) if language_matches(wanted, n)), None)
 
 
-class Engine:
+class Engine(ABC):
     """A speech engine. Subclasses set `name` and implement the methods below.
 
     - `resolve(voice, language)` checks that the engine can speak `language` with `voice`
@@ -147,17 +148,17 @@ class Engine:
     deterministic: ClassVar[bool] = True
     silent: ClassVar[bool] = False
 
-    def resolve(self, voice: str | None, language: str) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def resolve(self, voice: str | None, language: str) -> str: ...
 
-    def identity(self, voice: str) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def identity(self, voice: str) -> str: ...
 
-    def synthesize(self, text: str, *, voice: str, language: str, rate: float) -> Audio:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def synthesize(self, text: str, *, voice: str, language: str, rate: float) -> Audio: ...
 
-    def voices(self) -> list[VoiceInfo]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def voices(self) -> list[VoiceInfo]: ...
 
 
 ENGINES: dict[str, Callable[..., Engine]] = {}
