@@ -123,6 +123,19 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ schema / export / import
 
+def _load_or_report(path: str):
+    """The checked lesson, its warnings printed; None (errors printed) when it has errors."""
+    from lecture.compiler import frontend
+
+    try:
+        loaded = frontend.load_file(path)
+    except DiagnosticError as exc:
+        _print_diagnostics(exc.diagnostics, exc.source)
+        return None
+    _print_diagnostics(loaded.diagnostics, loaded.source.text)
+    return loaded
+
+
 @command("schema")
 def cmd_schema(args: argparse.Namespace) -> int:
     from lecture.compiler.jsonform import load_schema
@@ -133,15 +146,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 @command("export")
 def cmd_export(args: argparse.Namespace) -> int:
-    from lecture.compiler import frontend
     from lecture.compiler.jsonform import lesson_to_json
 
-    try:
-        loaded = frontend.load_file(args.file)
-    except DiagnosticError as exc:
-        _print_diagnostics(exc.diagnostics, exc.source)
+    loaded = _load_or_report(args.file)
+    if loaded is None:
         return EXIT_ERRORS
-    _print_diagnostics(loaded.diagnostics, loaded.source.text)
     print(json.dumps(lesson_to_json(loaded.lesson), indent=2, ensure_ascii=False))
     return EXIT_OK
 
@@ -188,15 +197,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 @command("compile")
 def cmd_compile(args: argparse.Namespace) -> int:
-    from lecture.compiler import frontend
     from lecture.compiler.lower import compile_lesson
 
-    try:
-        loaded = frontend.load_file(args.file)
-    except DiagnosticError as exc:
-        _print_diagnostics(exc.diagnostics, exc.source)
+    loaded = _load_or_report(args.file)
+    if loaded is None:
         return EXIT_ERRORS
-    _print_diagnostics(loaded.diagnostics, loaded.source.text)
     module = compile_lesson(loaded.lesson, base_dir=Path(args.file).resolve().parent)
     if args.output:
         from lecture.runtime.atomic import write_atomically

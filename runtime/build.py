@@ -287,15 +287,22 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                 return EXIT_LESSON_ERROR
 
         out_dir = Path(build_root) / path.stem
+
+        def render(failed: list, repairs: list | None = None) -> int:
+            """Render what is compiled now into out_dir; failures are added to `failed`."""
+            extra = {"custom": custom.to_json(), "usage": custom.usage_json()}
+            if repairs is not None:
+                extra["repairs"] = repairs
+            return render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
+                                   settings=settings, out_dir=out_dir, sections=wanted,
+                                   output=output, console=console, timeout=timeout,
+                                   compile_failures=compile_failures, cache=cache, keys=keys,
+                                   cached=cached, pool=live, started=started,
+                                   soundtrack=soundtrack, burn_subtitles=burn_subtitles,
+                                   extra=extra, failures_out=failed)
+
         failed: list[failures.RenderFailure] = []
-        code = render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
-                               settings=settings, out_dir=out_dir, sections=wanted,
-                               output=output, console=console, timeout=timeout,
-                               compile_failures=compile_failures, cache=cache, keys=keys,
-                               cached=cached, pool=live, started=started,
-                               soundtrack=soundtrack, burn_subtitles=burn_subtitles,
-                               extra={"custom": custom.to_json(), "usage": custom.usage_json()},
-                               failures_out=failed)
+        code = render(failed)
         # Auto-fix at node scope: each failure names one node; repair it (a deterministic
         # fallback, or the Coder for custom code), compile and render its section again.
         fixer = None
@@ -336,15 +343,7 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
             if live is None:
                 live = holder.get(len(repaired)) if isinstance(holder, _PoolHolder) else holder
             failed = []
-            code = render_compiled(compiled, lesson=lesson, source_text=text, lesson_path=path,
-                                   settings=settings, out_dir=out_dir, sections=wanted,
-                                   output=output, console=console, timeout=timeout,
-                                   compile_failures=compile_failures, cache=cache, keys=keys,
-                                   cached=cached, pool=live, started=started,
-                                   soundtrack=soundtrack, burn_subtitles=burn_subtitles,
-                                   extra={"custom": custom.to_json(), "usage": custom.usage_json(),
-                                          "repairs": fixer.to_json()},
-                                   failures_out=failed)
+            code = render(failed, repairs=fixer.to_json())
         return code
     finally:
         if own is not None:
