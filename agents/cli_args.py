@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--base-url, --api-key, --model, --timeout, --max-retries (shared by every agent command)."""
     group = parser.add_argument_group(
-        "model (else OPENAI_BASE_URL, OPENAI_API_KEY, LECTURE_MODEL, lecture.toml)")
+        "model (else OPENAI_BASE_URL, OPENAI_API_KEY, LECTURE_MODEL, ~/.config/lecture/config.toml, "
+        "lecture.toml)")
     group.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. http://localhost:11434/v1")
     group.add_argument("--api-key", metavar="KEY", help="API key (a server given by URL may need none)")
     group.add_argument("--model", metavar="NAME", help="model name")
@@ -42,4 +43,14 @@ def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--element", action="append", metavar="ID",
                         help="with --update: only this element (ID or SECTION/ID; repeatable)")
     parser.add_argument("--max-tries", type=int, metavar="N", help="Coder answers per element (default 3)")
+    parser.add_argument("--trust", action="store_true",
+                        help="show the locked code and trust it on this machine (as `lecture trust FILE`)")
+    parser.add_argument("--yes", action="store_true", help="with --trust: trust without asking")
     add_model_arguments(parser)
+
+
+def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `lecture trust`."""
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="a lesson (the code in its .lock file) or a lecture.toml")
+    parser.add_argument("--yes", action="store_true", help="trust without asking (after showing it)")

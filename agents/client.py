@@ -22,7 +22,7 @@ from typing import Any
 
 import openai
 
-from .config import AgentConfigError, AgentError, ClientConfig, ModelConfig
+from .config import AgentConfigError, AgentError, ClientConfig, ModelConfig, announce_settings
 from .usage import CallRecord, UsageLog
 
 Message = dict[str, Any]  # {"role": ..., "content": str | list of content parts}
@@ -105,6 +105,7 @@ class ModelClient:
 
     def __init__(self, config: ModelConfig, usage: UsageLog | None = None, *,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        announce_settings(config.files)  # every client is built here: the one place that says where from
         self.config = config.require()
         self.usage = usage if usage is not None else UsageLog()
         self._sleep = sleep

@@ -523,7 +523,8 @@ def run_critique(args: argparse.Namespace, *, out=None, err=None) -> int:
         from lecture.agents.vision import VisionCritic
 
         usage = UsageLog()
-        vlm = VisionCritic(config_from_args(args), usage=usage, say=lambda t: print(t, file=err))
+        vlm = VisionCritic(config_from_args(args, start=path.parent), usage=usage,
+                           say=lambda t: print(t, file=err))
     try:
         result = critique_source(src, base_dir=base_dir, vlm=vlm,
                                  time_limit=getattr(args, "time_limit", 120.0) or 120.0,

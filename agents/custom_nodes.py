@@ -35,7 +35,9 @@ from typing import Any
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
 from lecture.compiler.model import At, Auto, Element, In, Lesson, Relative, Section
 from lecture.compiler.span import Span
+from lecture.runtime.locked_code import vet
 from lecture.runtime.theme import Theme, get_theme
+from lecture.runtime.trust import TrustStore
 
 from .cli_args import add_lock_arguments  # noqa: F401  (the CLI's flags live there)
 from .lockfile import (
@@ -193,7 +195,9 @@ class CustomCode:
 def emit_function(code: str, name: str) -> str:
     """The snippet as module-level source defining `name(box)`: wrapped in a factory so
     that its imports and helpers stay its own, without its `from manim import *` (the
-    generated module has it; a star import cannot stand inside a function)."""
+    generated module has it; a star import cannot stand inside a function). Nothing of the
+    snippet runs when the module is imported — only when a scene draws the element, which
+    happens in an isolated worker (runtime/isolation.py)."""
     tree = ast.parse(code)
     lines = code.split("\n")
     drop: set[int] = set()
@@ -203,7 +207,7 @@ def emit_function(code: str, name: str) -> str:
     body = "\n".join(ln for i, ln in enumerate(lines) if i not in drop).strip("\n")
     factory = f"_make_{name}"
     return (f"def {factory}():\n{textwrap.indent(body, '    ')}\n    return build\n\n\n"
-            f"{name} = {factory}()\n")
+            f"def {name}(box):\n    return {factory}()(box)\n")
 
 
 # ------------------------------------------------------------------ collecting
@@ -244,6 +248,35 @@ def missing_code_message(element: str, lock_name: str) -> tuple[str, str]:
             "renders then need no model")
 
 
+# ------------------------------------------------------------------ checking, offline
+
+def check_locked_code(lesson: Lesson, lesson_path: str | Path) -> list[Diagnostic]:
+    """What `lecture check` says about custom elements' code, without a model or a layout:
+    every lock entry of each custom element goes through the gates of
+    runtime.locked_code (static allowlist, trust, isolation); an element without any entry
+    is a warning (a render needs a model then)."""
+    lesson_path = Path(lesson_path)
+    customs = [(s, el) for s in lesson.sections for el in s.elements if el.kind == "custom"]
+    if not customs:
+        return []
+    path = lock_path(lesson_path)
+    try:
+        lock = LockFile.load(path)
+    except LockFileError as exc:
+        return [Diagnostic("error", str(exc), Span.point(str(path), 1, 1), code="lock-file")]
+    store = TrustStore.default()
+    out: list[Diagnostic] = []
+    for section, el in customs:
+        entries = [lock.entries[k] for k in lock.keys_for(section.id, el.id)]
+        if not entries:
+            message, hint = missing_code_message(el.id, path.name)
+            out.append(Diagnostic("warning", message, el.span, hint, "custom-no-code"))
+        for entry in entries:
+            out += vet(entry.code, element=el.id, span=el.span, lesson_path=lesson_path, store=store,
+                       recorded_sha256=entry.recorded_sha256, actual_sha256=entry.code_sha256)
+    return out
+
+
 # ------------------------------------------------------------------ resolving
 
 def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_config: Any = None,
@@ -279,11 +312,22 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
     def regenerate(n: CustomNode) -> bool:
         return update and (wanted is None or n.element in wanted or f"{n.section}/{n.element}" in wanted)
 
+    store = TrustStore.default()
+
+    def take_locked(n: CustomNode, entry: LockEntry) -> None:
+        """Use the locked code when it passes the gates (runtime.locked_code), else say why."""
+        refused = vet(entry.code, element=n.element, span=n.span, lesson_path=lesson_path, store=store,
+                      recorded_sha256=entry.recorded_sha256, actual_sha256=entry.code_sha256)
+        if refused:
+            result.diagnostics.extend(refused)
+        else:
+            n.code, n.origin, n.entry = entry.code, "lock", entry
+
     todo = []
     for n in nodes:
         entry = lock.get(n.key)
         if entry is not None and not regenerate(n):
-            n.code, n.origin, n.entry = entry.code, "lock", entry
+            take_locked(n, entry)
         else:
             todo.append(n)
 
@@ -292,9 +336,11 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
         if coder is None and not model_ready:
             for n in todo:
                 message, hint = missing_code_message(n.element, lock_file)
-                if n.entry is None and lock.get(n.key) is not None:  # update without a model: keep it
-                    entry = lock.get(n.key)
-                    n.code, n.origin, n.entry = entry.code, "lock", entry
+                if client_config is not None and any(f.ignored for f in client_config.files):
+                    hint += f" ({client_config.settings_line()})"  # why the repository's server is not used
+                kept = lock.get(n.key)
+                if n.entry is None and kept is not None:  # update without a model: keep it
+                    take_locked(n, kept)
                     message = (f"custom element '{n.element}' was not regenerated: no model configured "
                                "(its locked code is kept)")
                     result.diagnostics.append(Diagnostic("warning", message, n.span, hint, "custom-no-model"))
@@ -323,6 +369,8 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
                     res = coder.write(n.task(lesson.title.value),
                                       **({"max_tries": max_tries} if max_tries else {}))
                     if res.ok and res.code:
+                        # written and accepted on this machine: trusted here (and only here)
+                        store.trust_code(res.code, lesson=str(lesson_path.resolve()), element=n.element)
                         entry = LockEntry(n.section, n.element, n.description, n.placement,
                                           rounded_box(n.box),
                                           n.theme.name, res.code, res.model or coder.client.model,
@@ -370,21 +418,25 @@ def run_lock(args: argparse.Namespace, *, console: Any = None) -> int:
     from lecture.compiler.diagnostics import render_all
 
     from .config import AgentError, config_from_args
+    from .trust_command import run_trust
     from .usage import UsageLog
 
+    if getattr(args, "trust", False):
+        return run_trust(args)
     if console is None:
         from lecture.terminal import make_console
 
         console = make_console()
-    try:
-        config = config_from_args(args)
-    except AgentError as exc:
-        _say(console, f"lecture lock: error: {exc}", "red")
-        return EXIT_FAILED
     usage = UsageLog()
     status = EXIT_OK
     for name in args.files:
         path = Path(name)
+        try:
+            config = config_from_args(args, start=path.parent)  # the lesson's own lecture.toml
+        except AgentError as exc:
+            _say(console, f"lecture lock: error: {exc}", "red")
+            status = EXIT_FAILED
+            continue
         try:
             loaded = frontend.load_file(path)
         except DiagnosticError as exc:

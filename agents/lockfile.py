@@ -10,6 +10,7 @@ someone else made since it was read (ConcurrentEditError).
         "<content key>": {
           "box": [0.1, -3.2, 5.9, 2.6],          # left, bottom, right, top
           "code": "from manim import *\\n\\ndef build(box):\\n ...",
+          "code_sha256": "9f86d0…",              # sha256 of "code": trust is keyed by it
           "date": "2025-01-31T12:00:00Z",
           "description": "Four copies of the triangle slide inside a square.",
           "element": "proof",
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from lecture.runtime.atomic import ConcurrentEditError, write_atomically
+from lecture.runtime.trust import content_hash
 
 FORMAT = 1
 GENERATOR = "lecture coder"
@@ -89,11 +91,19 @@ class LockEntry:
     tries: int
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    recorded_sha256: str = ""  # the code_sha256 the file holds ("" in entries written before it)
+
+    @property
+    def code_sha256(self) -> str:
+        """The sha256 of the code: what trust is recorded under, written beside the code so
+        that a reviewer sees in the diff when code changed."""
+        return content_hash(self.code)
 
     def to_json(self) -> dict:
         return {"section": self.section, "element": self.element, "description": self.description,
                 "placement": self.placement, "box": rounded_box(tuple(self.box)), "theme": self.theme,
-                "code": self.code, "model": self.model, "date": self.date, "tries": self.tries,
+                "code": self.code, "code_sha256": self.code_sha256, "model": self.model,
+                "date": self.date, "tries": self.tries,
                 "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens,
                            "total": self.prompt_tokens + self.completion_tokens}}
 
@@ -105,7 +115,7 @@ class LockEntry:
                          [float(v) for v in data.get("box", [0, 0, 0, 0])], str(data.get("theme", "")),
                          str(data["code"]), str(data.get("model", "")), str(data.get("date", "")),
                          int(data.get("tries", 0)), int(tokens.get("prompt", 0)),
-                         int(tokens.get("completion", 0)))
+                         int(tokens.get("completion", 0)), str(data.get("code_sha256", "")))
 
 
 @dataclass
@@ -140,7 +150,7 @@ class LockFile:
         for key, value in data.get("entries", {}).items():
             try:
                 entries[str(key)] = LockEntry.from_json(value)
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise LockFileError(f"{path}: entry {key[:12]}… is malformed ({exc!r})") from None
         extra = {k: v for k, v in data.items() if k not in ("entries", "format", "generator")}
         return LockFile(path, entries, raw, extra)

@@ -415,7 +415,7 @@ def run_new(args: argparse.Namespace, *, console: Any = None) -> int:
     if getattr(args, "minutes", None) is not None and not 0 < args.minutes <= 60:
         return error("--minutes must be between 0 and 60")
     try:
-        config = config_from_args(args)
+        config = config_from_args(args, start=output.parent)
         usage = UsageLog()
         result = plan_lesson(args.topic, audience=getattr(args, "audience", None),
                              minutes=getattr(args, "minutes", None), client_config=config, output=output,

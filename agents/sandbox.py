@@ -1,18 +1,8 @@
 """Checking a Coder snippet before it is used: a static check, then a run under limits.
 
-1. `check_code(code)` reads the code with `ast` and never runs it. Allowed: imports of
-   `manim` (`from manim import *` or names), `numpy` (and `numpy.linalg`, `numpy.random`)
-   and `math`; exactly one top-level function `build(box)` (helpers go inside it), plus
-   imports and a docstring. Refused, each with its line and a reason the model can act on:
-   other imports; the builtins that reach the interpreter or files (`open`, `exec`, `eval`,
-   `compile`, `__import__`, `globals`, `locals`, `vars`, `input`, `breakpoint`, ...);
-   the names of modules and file helpers Manim re-exports (`os`, `sys`, `config`,
-   `utils`, `SVGMobject`, `ImageMobject`, `Code`, `open_file`, ...); any dunder
-   attribute (`x.__class__`) or string holding a dunder name; `getattr` / `setattr` /
-   `delattr` / `hasattr` with a name that is not a plain literal; `str.format` on a
-   computed string; frame and code attributes (`gi_frame`, `f_globals`, ...); numpy's
-   file functions (`np.load`, `np.save`, `tofile`, `memmap`, ...); TeX primitives that
-   read or write files (`\\input`, `\\openout`, `\\write18`, ...) in string literals.
+1. `check_code(code)` reads the code with `ast` and never runs it: an allowlist of names,
+   attribute paths, imports and constructs (runtime/snippet_check.py, re-exported here),
+   each refusal a CodeProblem with its line and a reason the model can act on.
 
 2. `run_code(code, box)` runs it in a separate Python process (`python -m
    lecture.agents.sandbox --child RESULT`), so nothing it does touches the compiler's
@@ -35,7 +25,6 @@ depends on numpy only, so the generated module can import it from this module.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import signal
@@ -49,14 +38,19 @@ from pathlib import Path
 
 import numpy as np
 from lecture.runtime.custom_box import CustomBox
+from lecture.runtime.isolation import Isolation, IsolationUnavailable, Limits
+from lecture.runtime.snippet_check import (  # noqa: F401 - the static check, re-exported for the Coder
+    ALLOWED_IMPORTS,
+    FUNCTION_NAME,
+    CodeProblem,
+    check_code,
+)
 
 DEFAULT_TIMEOUT = 20.0  # seconds for build(box) and the dry run of its animations
 DEFAULT_MEMORY_MB = 2048  # address space of the child process
 STARTUP_ALLOWANCE = 40.0  # seconds for the child to start and import Manim, on top
 BOX_TOLERANCE = 0.15  # scene units a drawing may reach past its box
 MAX_FILE_BYTES = 256 * 1024 * 1024  # RLIMIT_FSIZE: TeX and text SVGs are small
-
-FUNCTION_NAME = "build"
 
 # ---------------------------------------------------------------- the box
 
@@ -67,180 +61,13 @@ FUNCTION_NAME = "build"
 
 # ---------------------------------------------------------------- static check
 
-ALLOWED_IMPORTS = ("manim", "numpy", "numpy.linalg", "numpy.random", "math")
-
+# The static check is an allowlist in the runtime, because the render checks every lock
+# entry again with it (the runtime may not import agents).
+# What the child's restricted builtins leave out (its `__import__` admits ALLOWED_IMPORTS).
 FORBIDDEN_CALLS = frozenset({
     "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "input",
     "breakpoint", "help", "exit", "quit", "memoryview", "__builtins__", "__loader__", "__spec__",
 })
-FORBIDDEN_MODULE_NAMES = frozenset({
-    "os", "sys", "subprocess", "socket", "pathlib", "shutil", "importlib", "builtins", "io", "ctypes",
-    "pickle", "marshal", "threading", "multiprocessing", "signal", "inspect", "gc", "types", "tempfile",
-    "urllib", "http", "requests", "resource",
-})
-# What `from manim import *` brings in that reaches files, processes or global state.
-FORBIDDEN_MANIM_NAMES = frozenset({
-    "config", "tempconfig", "logger", "console", "error_console", "capture", "Path",
-    "SVGMobject", "ImageMobject", "ImageMobjectFromCamera", "Code", "SceneFileWriter",
-    "open_file", "seek_full_path_from_defaults", "get_full_raster_image_path",
-    "get_full_sound_file_path", "ManimConfig",
-    # modules re-exported by manim (rate_functions, np, constants and color are fine)
-    "typing", "utils", "mobject", "animation", "data_structures", "renderer", "scene", "camera",
-    "manager", "opengl", "core", "plugins", "manim_colors",
-})
-FORBIDDEN_ATTRIBUTES = frozenset({
-    # frames, code objects and generators lead back to the interpreter
-    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_locals",
-    "f_builtins", "f_back", "f_code", "tb_frame", "tb_next", "co_code", "func_globals", "mro",
-    "format_map",
-    # numpy's file and foreign-code doors
-    "load", "loads", "save", "savez", "savez_compressed", "savetxt", "loadtxt", "genfromtxt",
-    "fromfile", "tofile", "memmap", "DataSource", "ctypeslib", "f2py", "distutils", "lib", "ctypes",
-    "fromregex", "dump", "dumps",
-    # manim objects that write files or hold the global config
-    "config", "file_writer", "renderer", "system", "popen",
-})
-ATTRIBUTE_FUNCTIONS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
-TEX_FILE_PRIMITIVES = ("\\input", "\\include", "\\openin", "\\openout", "\\write", "\\read",
-                       "\\immediate", "\\catcode", "\\csname", "\\directlua", "\\special", "\\newread",
-                       "\\newwrite")
-
-
-@dataclass(frozen=True)
-class CodeProblem:
-    line: int
-    column: int
-    message: str
-
-    def render(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
-
-
-def _dunder(name: str) -> bool:
-    return name.startswith("__") and name.endswith("__") and len(name) > 4
-
-
-def check_code(code: str) -> list[CodeProblem]:
-    """Why this code may not be run ([] when it may): see the module's docstring."""
-    try:
-        tree = ast.parse(code, "<custom>")
-    except SyntaxError as exc:
-        return [CodeProblem(exc.lineno or 0, exc.offset or 0, f"syntax error: {exc.msg}")]
-    problems: list[CodeProblem] = []
-
-    def bad(node: ast.AST, message: str) -> None:
-        problems.append(CodeProblem(getattr(node, "lineno", 0), getattr(node, "col_offset", 0) + 1, message))
-
-    # Top level: imports, a docstring, exactly one `def build(box)`.
-    functions = []
-    for i, node in enumerate(tree.body):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            continue
-        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
-                and isinstance(node.value.value, str):
-            continue
-        if isinstance(node, ast.FunctionDef):
-            functions.append(node)
-            continue
-        bad(node, f"only imports and one function `def {FUNCTION_NAME}(box):` may stand at the top level; "
-                  f"put this {type(node).__name__.lower()} statement inside {FUNCTION_NAME}")
-    if not functions:
-        problems.append(CodeProblem(0, 0, f"the code must define one top-level function "
-                                          f"`def {FUNCTION_NAME}(box):` returning (mobject, animations)"))
-    for fn in functions:
-        if fn.name != FUNCTION_NAME:
-            bad(fn, f"the top-level function must be called `{FUNCTION_NAME}`, not `{fn.name}`; define "
-                    f"helpers inside {FUNCTION_NAME}")
-        elif len([f for f in functions if f.name == FUNCTION_NAME]) > 1 and fn is not functions[-1]:
-            bad(fn, f"`{FUNCTION_NAME}` is defined twice")
-        args = fn.args
-        if fn.name == FUNCTION_NAME and (len(args.posonlyargs) + len(args.args) != 1 or args.vararg
-                                         or args.kwarg or args.kwonlyargs or args.defaults):
-            bad(fn, f"the signature must be exactly `def {FUNCTION_NAME}(box):`")
-        if fn.decorator_list:
-            bad(fn.decorator_list[0], "decorators are not allowed")
-
-    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    assigned |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
-                 for a in (*n.posonlyargs, *n.args, *n.kwonlyargs, n.vararg, n.kwarg) if a is not None}
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name not in ALLOWED_IMPORTS or alias.name == "manim":
-                    bad(node, f"`import {alias.name}` is not allowed; only `from manim import *` (or names), "
-                              "`import numpy as np` and `import math` may be imported")
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level or module not in ALLOWED_IMPORTS:
-                bad(node, f"`from {'.' * node.level}{module} import ...` is not allowed; only manim, numpy "
-                          "and math may be imported")
-            for alias in node.names:
-                if alias.name in FORBIDDEN_MANIM_NAMES or alias.name in FORBIDDEN_CALLS \
-                        or _dunder(alias.name):
-                    bad(node, f"importing `{alias.name}` is not allowed (it reaches files or global state)")
-            if any(a.name == "*" for a in node.names) and module != "manim":
-                bad(node, f"`from {module} import *` is not allowed; import the names you use")
-            if any(a.name == "*" for a in node.names) and not isinstance(_parent_of(tree, node), ast.Module):
-                bad(node, "`from manim import *` must stand at the top of the code")
-        elif isinstance(node, ast.Name):
-            name = node.id
-            if name in FORBIDDEN_CALLS or _dunder(name):
-                bad(node, f"`{name}` is not allowed: the code may not reach the interpreter, files or "
-                          "the network")
-            elif name in FORBIDDEN_MODULE_NAMES and name not in assigned:
-                bad(node, f"`{name}` is not allowed: no operating system, file or network access")
-            elif name in FORBIDDEN_MANIM_NAMES and name not in assigned:
-                bad(node, f"`{name}` is not allowed in custom code (it reaches files, processes or "
-                          "Manim's global configuration)")
-        elif isinstance(node, ast.Attribute):
-            if _dunder(node.attr) or node.attr.startswith("__"):
-                bad(node, f"the attribute `{node.attr}` is not allowed (no dunder attributes)")
-            elif node.attr in FORBIDDEN_ATTRIBUTES:
-                bad(node, f"the attribute `.{node.attr}` is not allowed (it reaches files, code objects "
-                          "or global state)")
-            elif node.attr == "format" and not (isinstance(node.value, ast.Constant)
-                                                and isinstance(node.value.value, str)):
-                bad(node, "`.format` is allowed only on a string literal; use an f-string")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in ATTRIBUTE_FUNCTIONS:
-            name = node.args[1] if len(node.args) > 1 else None
-            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
-                bad(node, f"`{node.func.id}` needs the attribute name as a plain string literal")
-            elif name.value.startswith("_") or name.value in FORBIDDEN_ATTRIBUTES:
-                bad(node, f"`{node.func.id}(..., {name.value!r})` is not allowed (no dunder or private "
-                          "attributes)")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if "__" in node.value and any(_dunder(w) for w in _words(node.value)):
-                bad(node, "strings naming dunder attributes are not allowed")
-            for prim in TEX_FILE_PRIMITIVES:
-                if prim in node.value:
-                    bad(node, f"the TeX command `{prim}` is not allowed (it reads or writes files)")
-                    break
-        elif isinstance(node, ast.Global):
-            bad(node, "`global` is not allowed")
-        elif isinstance(node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)):
-            bad(node, "async code is not allowed")
-    problems.sort(key=lambda p: (p.line, p.column))
-    unique: list[CodeProblem] = []
-    for p in problems:
-        if p not in unique:
-            unique.append(p)
-    return unique
-
-
-def _words(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"__\w+__", text)
-
-
-def _parent_of(tree: ast.AST, target: ast.AST) -> ast.AST | None:
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            if child is target:
-                return node
-    return None
 
 
 # ---------------------------------------------------------------- running
@@ -288,9 +115,18 @@ def run_code(code: str, box: CustomBox | tuple[float, float, float, float], *,
         result_path = Path(tmp) / "result.json"
         job = {"code": code, "box": list(edges), "timeout": timeout, "memory_mb": memory_mb,
                "tolerance": tolerance, "label": label, "cpu_seconds": int(timeout + startup_allowance) + 1}
-        proc = subprocess.Popen([sys.executable, "-m", "lecture.agents.sandbox", "--child", str(result_path)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=tmp, env=_child_env(), start_new_session=True)
+        # The OS isolates the run (no network, read-only files but `tmp`, no home; see
+        # runtime/isolation.py); the child also sets its own tighter limits.
+        isolation = Isolation(Path(tmp), limits=Limits(memory_mb=memory_mb + 512,
+                                                       cpu_seconds=int(timeout + startup_allowance) + 5),
+                              env={k: v for k, v in _child_env().items() if k.startswith(("OPENBLAS", "OMP",
+                                                                                          "MKL", "PYTHON"))})
+        try:
+            child = [sys.executable, "-m", "lecture.agents.sandbox", "--child", str(result_path)]
+            proc = isolation.popen(child, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+        except IsolationUnavailable as exc:
+            return RunResult(False, [str(exc)], seconds=time.monotonic() - start)
         try:
             _, err = proc.communicate(json.dumps(job).encode(), timeout=timeout + startup_allowance)
         except subprocess.TimeoutExpired:

@@ -11,13 +11,15 @@ import bisect
 import dataclasses
 import re
 import textwrap
+from functools import cached_property
 from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
 
 from . import model as m
 from .diagnostics import Diagnostic
-from .parser import Comment, strip_comment
+from .parser import Comment, gc_paused, strip_comment
+from .source import LineIndex
 from .span import Span
 
 CELL_RE = re.compile(r"^([A-Za-z])(\d+)$")
@@ -88,6 +90,15 @@ class _Builder(Transformer):
         self.source_text = text
         self.diagnostics: list[Diagnostic] = []
         self._value_span: Span = m.NO_SPAN
+        # Lark makes a new `v_args` wrapper (functools.update_wrapper) at every attribute
+        # look-up, once per node: binding each callback once makes long lessons ~30% faster.
+        for name, attr in vars(_Builder).items():
+            if hasattr(attr, "visit_wrapper"):
+                setattr(self, name, getattr(self, name))
+
+    @cached_property
+    def lines(self) -> LineIndex:
+        return LineIndex.of(self.source_text)
 
     # -------------------------------------------------------------- helpers
     def span(self, item: Any) -> Span:
@@ -103,8 +114,7 @@ class _Builder(Transformer):
         if end == meta.end_pos:
             return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column,
                         meta.start_pos, meta.end_pos)
-        end_line = self.source_text.count("\n", 0, end) + 1
-        end_column = end - (self.source_text.rfind("\n", 0, end) + 1) + 1
+        end_line, end_column = self.lines.line_column(end)
         return Span(self.file, meta.line, meta.column, end_line, end_column, meta.start_pos, end)
 
     def _content_end(self, start: int, end: int) -> int:
@@ -419,12 +429,13 @@ def attach_comments(lesson: m.Lesson, comments: list[Comment]) -> m.Lesson:
 def build(tree: Tree, comments: list[Comment], file: str,
           text: str = "") -> tuple[m.Lesson, list[Diagnostic]]:
     builder = _Builder(file, text)
-    header, sections = builder.transform(tree)
-    if header is None:
-        title, settings, span = m.Text(""), (), Span.point(file, 1, 1)
-        builder.error("the lesson has no header", span,
-                      'start the file with: lesson "Title of the lesson"', "no-header")
-    else:
-        _, title, settings, span = header
-    lesson = m.Lesson(title, settings, tuple(sections), file=file, span=span)
-    return attach_comments(lesson, comments), builder.diagnostics
+    with gc_paused():
+        header, sections = builder.transform(tree)
+        if header is None:
+            title, settings, span = m.Text(""), (), Span.point(file, 1, 1)
+            builder.error("the lesson has no header", span,
+                          'start the file with: lesson "Title of the lesson"', "no-header")
+        else:
+            _, title, settings, span = header
+        lesson = m.Lesson(title, settings, tuple(sections), file=file, span=span)
+        return attach_comments(lesson, comments), builder.diagnostics

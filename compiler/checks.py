@@ -31,6 +31,7 @@ from .kinds import (
 )
 from .kinds import NUMBER as NUMBER_TYPE
 from .span import Span
+from .tex_safety import tex_diagnostics
 
 GRID_ROWS = "ABCDEF"
 GRID_COLUMNS = range(1, 7)
@@ -374,6 +375,8 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                 yield from _expression_diagnostics(el.texts[0])
             if el.kind == "image" and el.texts:
                 yield from _image_diagnostics(el.texts[0], ctx)
+            if el.kind == "math" and el.texts:
+                yield from tex_diagnostics(el.texts[0])
             if el.kind == "math" and el.texts and ("\n" in el.texts[0].value or "\t" in el.texts[0].value):
                 yield warning("this formula contains a line break", el.texts[0].span,
                               "in \"…\" strings \\n is a line break (\\nabla, \\neq…): write LaTeX "

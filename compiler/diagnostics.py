@@ -11,8 +11,10 @@ A diagnostic prints like a compiler's::
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from .span import Span
@@ -30,23 +32,27 @@ class Diagnostic:
 
     def render(self, source: str | None = None) -> str:
         """Format as `file:line:col: severity: message`, the source line, a caret underline
-        of the span, and the hint."""
-        head = f"{self.span.file}:{self.span.line}:{self.span.column}: {self.severity}: {self.message}"
+        of the span, and the hint. Control characters and bidi overrides from the lesson are
+        shown escaped (see `printable`), so a lesson cannot drive the user's terminal."""
+        head = (f"{printable(self.span.file)}:{self.span.line}:{self.span.column}: {self.severity}: "
+                f"{printable(self.message)}")
         out = [head]
         text_line = _source_line(source, self.span.line)
         if text_line is not None:
             gutter = f"{self.span.line:>5} | "
-            shown = text_line.expandtabs(1)
-            out.append(gutter + shown)
+            plain = text_line.expandtabs(1)
             start = max(self.span.column - 1, 0)
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
             else:
-                width = max(len(shown.rstrip()) - start, 1)
-            width = max(1, min(width, max(len(shown) - start, 1)))
-            out.append(" " * (len(gutter) - 2) + "| " + " " * start + "^" * width)
+                width = max(len(plain.rstrip()) - start, 1)
+            width = max(1, min(width, max(len(plain) - start, 1)))
+            shown, column_of = _printable_columns(plain)
+            out.append(gutter + shown)
+            first, last = column_of(start), column_of(start + width)
+            out.append(" " * (len(gutter) - 2) + "| " + " " * first + "^" * max(last - first, 1))
         if self.hint:
-            out.append(f"  hint: {self.hint}")
+            out.append(f"  hint: {printable(self.hint)}")
         return "\n".join(out)
 
     def to_json(self) -> dict:
@@ -66,12 +72,49 @@ class Diagnostic:
 def _source_line(source: str | None, line: int) -> str | None:
     if source is None or line < 1:
         return None
-    lines = source.split("\n")
+    lines = _lines(source)
     if line > len(lines):
         return None
     text = lines[line - 1].rstrip("\r")
     # Never echo megabytes of a pathological line back to the terminal.
     return text if len(text) <= 400 else text[:400] + " …"
+
+
+@lru_cache(maxsize=4)
+def _lines(source: str) -> tuple[str, ...]:
+    """The lines of a source, split once for all its diagnostics (not once each: a long
+    lesson with many diagnostics would take quadratic time)."""
+    return tuple(source.split("\n"))
+
+
+# C0 controls but tab and line feed, DEL, C1 controls (ESC and CSI start terminal commands),
+# and the bidi embeddings, overrides, isolates and marks that reorder what the terminal shows.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """Lesson text made safe for a terminal: each control or bidi character becomes a
+    visible escape such as \\x1b or \\u202e."""
+    return _UNPRINTABLE.sub(lambda m: _escape(m.group()), text)
+
+
+def _printable_columns(line: str) -> tuple[str, Callable[[int], int]]:
+    """A line as `printable` shows it, and where its character at each index is shown, so
+    that the underline stays under the text it marks."""
+    if not _UNPRINTABLE.search(line):
+        return line, lambda index: index
+    starts = [0]
+    for char in line:
+        starts.append(starts[-1] + (len(_escape(char)) if _UNPRINTABLE.match(char) else 1))
+
+    def column_of(index: int) -> int:  # past the end of the line, one column per character
+        return starts[index] if index < len(starts) else starts[-1] + index - len(line)
+    return printable(line), column_of
 
 
 @dataclass

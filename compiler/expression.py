@@ -3,12 +3,16 @@ tree, then printed as a numpy expression by the compiler. Lesson text is never e
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 from lecture.grammar import GRAMMAR_DIR
+
+from .diagnostics import did_you_mean
 
 FUNCTIONS = {"sin": "np.sin", "cos": "np.cos", "tan": "np.tan", "exp": "np.exp", "log": "np.log",
              "sqrt": "np.sqrt", "abs": "np.abs"}
@@ -31,6 +35,11 @@ class Expression:
     tree: Tree | Token
 
 
+MAX_CHARACTERS = 10_000  # a real function is a line long
+MAX_LEVELS = 32  # parentheses, calls, signs and powers inside one another
+MAX_OPERATIONS = 1_000  # the numpy code is compiled by Python, which recurses once per operation
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     return Lark((GRAMMAR_DIR / "expression.lark").read_text(encoding="utf-8"), parser="lalr",
@@ -41,6 +50,10 @@ def parse_expression(text: str) -> Expression:
     """Parse a function of x; raise ExpressionError with the offending offset."""
     if not text.strip():
         raise ExpressionError("the function is empty", 0, 1, 'write a function of x, such as "x^2"')
+    if len(text) > MAX_CHARACTERS:
+        raise ExpressionError(f"the function is too long ({len(text)} characters; at most "
+                              f"{MAX_CHARACTERS})", 0, 1, _SIMPLER)
+    _check_size(text)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
@@ -55,55 +68,158 @@ def parse_expression(text: str) -> Expression:
         hint = "use ^ for powers" if "**" in text[max(pos - 1, 0):pos + 2] else None
         raise ExpressionError(f"unexpected {ch!r} in the function" if ch else "unexpected end",
                               pos, 1, hint) from None
-    _validate(tree, text)
+    _validate(tree)
     return Expression(text, tree)
 
 
-def _validate(node: Tree | Token, text: str) -> None:
-    if isinstance(node, Token):
-        return
-    if node.data == "name":
-        token = node.children[0]
-        name = str(token)
-        if name != VARIABLE and name not in CONSTANTS:
-            hint = (f"'{name}' is a function: write {name}(x)" if name in FUNCTIONS
-                    else "the variable is x; constants are pi and e")
-            raise ExpressionError(f"unknown name '{name}'", token.start_pos or 0, len(name), hint)
-    elif node.data == "call":
-        token = node.children[0]
-        name = str(token)
-        if name not in FUNCTIONS:
-            from .diagnostics import did_you_mean
-            hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(FUNCTIONS)
-            raise ExpressionError(f"unknown function '{name}'", token.start_pos or 0, len(name), hint)
-    for child in node.children:
-        _validate(child, text)
+_SIMPLER = "a plot's function should fit on a line; split a long formula into several plots"
 
 
-_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+def _check_size(text: str) -> None:
+    """Measure nesting and length on the tokens, before any tree is built: thousands of
+    parentheses, signs (`-----x`) or powers (`x^x^x^…`) would make deep trees, and the
+    generated Python would not compile. A level is one parenthesis or call, or the operand
+    of a sign or a `^`, that has not ended yet; `x+x+x` is flat however long it is."""
+    scopes: list[bool] = []  # open levels, innermost last: True for a parenthesis
+    operand_next = True  # the next token starts an operand (so + and - are signs)
+    after_name = False  # NAME "(" is a call, not an implicit product
+    deepest, deepest_at, operations = 0, -1, 0
+
+    def close_operators() -> None:  # an operand ends: so do the signs and powers it belonged to
+        while scopes and not scopes[-1]:
+            scopes.pop()
+
+    try:
+        for token in _parser().lex(text):
+            kind = token.type
+            if kind in ("PLUS", "MINUS") and operand_next:
+                scopes.append(False)
+            elif kind == "LPAR":
+                if not operand_next and not after_name:  # 2(x+1), (x)(x): an implicit product
+                    close_operators()
+                    operations += 1
+                scopes.append(True)
+                operand_next = True
+            elif kind == "RPAR":
+                close_operators()
+                if scopes:
+                    scopes.pop()
+                operand_next = False
+            elif kind == "CIRCUMFLEX":
+                scopes.append(False)
+                operations += 1
+                operand_next = True
+            elif kind in ("PLUS", "MINUS", "STAR", "SLASH"):
+                close_operators()
+                operations += 1
+                operand_next = True
+            else:  # NAME or NUMBER
+                if not operand_next:  # 2x, 3 sin(x): an implicit product
+                    close_operators()
+                    operations += 1
+                operand_next = False
+            after_name = kind == "NAME"
+            if len(scopes) > deepest:
+                deepest = len(scopes)
+                if deepest == MAX_LEVELS + 1:
+                    deepest_at = token.start_pos or 0
+    except UnexpectedInput:
+        pass  # the parser reports it, with its position
+    if deepest > MAX_LEVELS:
+        raise ExpressionError(f"expression nested too deep ({deepest} levels; at most {MAX_LEVELS})",
+                              deepest_at, 1, "write it more simply: parentheses, functions, signs "
+                              "and powers nest at most " + str(MAX_LEVELS) + " deep")
+    if operations > MAX_OPERATIONS:
+        raise ExpressionError(f"the function is too long ({operations} operations; at most "
+                              f"{MAX_OPERATIONS})", 0, 1, _SIMPLER)
+
+
+def _subtrees(root: Tree | Token) -> Iterator[Tree]:
+    """Every subtree, parents first, without recursion (a long sum is a deep tree)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tree):
+            yield node
+            stack.extend(reversed(node.children))
+
+
+def _validate(root: Tree | Token) -> None:
+    for node in _subtrees(root):
+        if node.data == "name":
+            token = node.children[0]
+            name = str(token)
+            if name != VARIABLE and name not in CONSTANTS:
+                hint = (f"'{name}' is a function: write {name}(x)" if name in FUNCTIONS
+                        else "the variable is x; constants are pi and e")
+                raise ExpressionError(f"unknown name '{name}'", token.start_pos or 0, len(name), hint)
+        elif node.data == "call":
+            token = node.children[0]
+            name = str(token)
+            if name not in FUNCTIONS:
+                hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(FUNCTIONS)
+                raise ExpressionError(f"unknown function '{name}'", token.start_pos or 0, len(name), hint)
+        elif node.data == "number":
+            token = node.children[0]
+            if not math.isfinite(float(str(token))):
+                raise ExpressionError(f"the number {token} is too large", token.start_pos or 0,
+                                      len(token), "write a number below 1e308")
+
+
+# Python operator precedence, loosest first: an operand is parenthesised only when it binds
+# more loosely than its place needs, so that a long flat sum stays flat (Python allows at
+# most 200 nested parentheses).
+_BINARY = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2), "div": ("/", 2), "pow": ("**", 4)}
+_NEG, _ATOM = 3, 5
 
 
 def to_numpy(expr: Expression, variable: str = "x") -> str:
     """The expression as Python source over numpy (`np`) and one variable."""
-    return _emit(expr.tree, variable)
+    code, precedence = _emit(expr.tree, variable)
+    return code if precedence == _ATOM else f"({code})"
 
 
-def _emit(node: Tree | Token, var: str) -> str:
-    if isinstance(node, Token):
-        raise TypeError(f"unexpected token {node!r}")
+def _emit(root: Tree | Token, var: str) -> tuple[str, int]:
+    """Post-order, with an explicit stack: each node's code and its precedence."""
+    done: list[tuple[str, int]] = []
+    stack: list[tuple[Tree | Token, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if isinstance(node, Token):
+            raise TypeError(f"unexpected token {node!r}")
+        operands = [c for c in node.children if isinstance(c, Tree)]
+        if not children_done and operands:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(operands))
+            continue
+        args = done[len(done) - len(operands):] if operands else []
+        del done[len(done) - len(operands):]
+        done.append(_emit_node(node, args, var))
+    return done[0]
+
+
+def _emit_node(node: Tree, args: list[tuple[str, int]], var: str) -> tuple[str, int]:
     kind = node.data
     if kind == "number":
-        return repr(float(str(node.children[0])))
+        return repr(float(str(node.children[0]))), _ATOM
     if kind == "name":
         name = str(node.children[0])
-        return var if name == VARIABLE else CONSTANTS[name]
+        return (var if name == VARIABLE else CONSTANTS[name]), _ATOM
     if kind == "call":
-        return f"{FUNCTIONS[str(node.children[0])]}({_emit(node.children[1], var)})"
+        return f"{FUNCTIONS[str(node.children[0])]}({args[0][0]})", _ATOM
     if kind == "neg":
-        return f"(-{_emit(node.children[0], var)})"
+        return "-" + _operand(args[0], _NEG), _NEG
     if kind in _BINARY:
-        left, right = node.children
-        return f"({_emit(left, var)} {_BINARY[kind]} {_emit(right, var)})"
-    if len(node.children) == 1:  # a transparent rule such as unary "+"
-        return _emit(node.children[0], var)
+        symbol, level = _BINARY[kind]
+        left, right = args
+        if kind == "pow":  # right-associative; its base binds tighter than a sign
+            return f"{_operand(left, _ATOM)} ** {_operand(right, _NEG)}", level
+        return f"{_operand(left, level)} {symbol} {_operand(right, level + 1)}", level
+    if len(args) == 1:  # a transparent rule such as unary "+"
+        return args[0]
     raise TypeError(f"unexpected expression node {kind}")
+
+
+def _operand(emitted: tuple[str, int], needed: int) -> str:
+    code, precedence = emitted
+    return code if precedence >= needed else f"({code})"

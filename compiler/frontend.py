@@ -19,8 +19,9 @@ class Loaded:
 
 def parse_source(src: source.Source) -> tuple[Lesson, list[Diagnostic]]:
     """Syntax and shape only: returns the model and the builder's diagnostics."""
-    tree, comments = parser.parse_tree(src)
-    return builder.build(tree, comments, src.name, src.text)
+    with parser.gc_paused():  # until the tree is gone: see gc_paused
+        tree, comments = parser.parse_tree(src)
+        return builder.build(tree, comments, src.name, src.text)
 
 
 def load_source(src: source.Source, *, base_dir: Path | None = None, strict: bool = False) -> Loaded:

@@ -7,7 +7,10 @@ missing final newline is added.
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .diagnostics import Diagnostic, DiagnosticError
@@ -23,6 +26,34 @@ class Source:
     name: str  # the path as the user wrote it, used in diagnostics
     text: str  # normalised: LF line ends, no BOM, ends with a newline (unless empty)
     original: str  # as decoded, for tools that rewrite the file byte-exactly
+
+    @cached_property
+    def lines(self) -> LineIndex:
+        return LineIndex.of(self.text)
+
+
+_NEWLINE = re.compile(r"\n")
+
+
+@dataclass(frozen=True)
+class LineIndex:
+    """Where each line of a text starts, so that an offset becomes (line, column) by binary
+    search: counting newlines from the start for every node made long lessons quadratic."""
+
+    starts: tuple[int, ...]  # the offset of the first character of each line; starts[0] == 0
+
+    @staticmethod
+    def of(text: str) -> LineIndex:
+        return LineIndex((0, *(m.end() for m in _NEWLINE.finditer(text))))
+
+    def line_column(self, pos: int) -> tuple[int, int]:
+        """The 1-based line and column (in characters) of a character offset."""
+        line = max(bisect.bisect_right(self.starts, pos), 1)
+        return line, pos - self.starts[line - 1] + 1
+
+    def line_start(self, pos: int) -> int:
+        """The offset where the line holding `pos` starts."""
+        return self.starts[max(bisect.bisect_right(self.starts, pos), 1) - 1]
 
 
 def _error(name: str, message: str, line: int = 1, column: int = 1, hint: str | None = None,

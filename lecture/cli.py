@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lecture.agents.config import AgentError
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, has_errors
+from lecture.runtime.safe_fs import UnsafePathError
 from lecture.terminal import make_console
 
 EXIT_OK, EXIT_CHANGED, EXIT_ERRORS = 0, 1, 2
@@ -59,6 +60,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             loaded = frontend.load_file(path, strict=args.strict)
             diagnostics = list(loaded.diagnostics)
             source = loaded.source.text
+            if any(el.kind == "custom" for s in loaded.lesson.sections for el in s.elements):
+                # the locked code's gates: allowlist, trust on this machine, isolation
+                from lecture.agents.custom_nodes import check_locked_code
+
+                diagnostics += check_locked_code(loaded.lesson, Path(path))
             if args.layout:
                 # The Critic's exact geometry: overlaps, off-frame, unreadable text… (no video)
                 from lecture.agents.critic import run_check_findings
@@ -242,6 +248,7 @@ DELEGATED = {
     "critique": "lecture.agents.critic:run_critique",
     "eval": "lecture.agents.evaluation.cli:run_eval",
     "lock": "lecture.agents.custom_nodes:run_lock",
+    "trust": "lecture.agents.trust_command:run_trust",
 }
 
 
@@ -332,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lock", help="write custom elements' code into NAME.lecture.lock (the Coder)")
     add_lock_arguments(p)
 
+    from lecture.agents.cli_args import add_trust_arguments
+
+    p = sub.add_parser("trust", help="show a lesson's locked code or a lecture.toml, and trust it here")
+    add_trust_arguments(p)
+
     from lecture.agents.critic import add_critique_arguments
 
     p = sub.add_parser("critique", help="rewrite anchors to fix overlapping or off-frame visuals")
@@ -402,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     except DiagnosticError as exc:
         _print_diagnostics(exc.diagnostics, exc.source)
         return EXIT_ERRORS
-    except AgentError as exc:
+    except (AgentError, UnsafePathError) as exc:
         print(f"lecture: error: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     except KeyboardInterrupt:

@@ -56,8 +56,11 @@ from . import assemble, failures, manifest
 from . import cache as cache_mod
 from .cache import Cache, SectionKey, place, write_text_atomic
 from .custom_parts import CustomParts
+from .isolated_render import IsolatedRenders, take_out
+from .isolation import adopt_file
 from .pool import JobResult, RenderPool, default_jobs
 from .render import RenderSettings, SettingsError, probe, resolve_settings
+from .safe_fs import UnsafePathError, safe_dir
 from .soundtrack import Soundtrack, prepare_soundtrack
 from .soundtrack import errors as soundtrack_errors
 
@@ -186,11 +189,15 @@ def render_lessons(paths: list[Path], *, quality: str | None, output: Path | Non
                                 f"{Path(build_root) / path.stem}; render them separately", "red")
                 status = EXIT_LESSON_ERROR
                 continue
-            rc = render_lesson(path, quality=quality, output=output, sections=sections,
-                               build_root=build_root, console=console, timeout=timeout,
-                               jobs=jobs, cache_dir=cache_dir, pool=holder,
-                               section_parts=section_parts, voice=voice, strict=strict,
-                               burn_subtitles=burn_subtitles, autofix=autofix, usage=usage)
+            try:
+                rc = render_lesson(path, quality=quality, output=output, sections=sections,
+                                   build_root=build_root, console=console, timeout=timeout,
+                                   jobs=jobs, cache_dir=cache_dir, pool=holder,
+                                   section_parts=section_parts, voice=voice, strict=strict,
+                                   burn_subtitles=burn_subtitles, autofix=autofix, usage=usage)
+            except UnsafePathError as exc:  # a link in the build folder (a cloned build/)
+                _plain(console, f"error: {exc}", "red")
+                rc = EXIT_LESSON_ERROR
             status = max(status, rc)
     finally:
         holder.close()
@@ -235,6 +242,9 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                 hint="the sections are: " + (", ".join(valid) or "(none)"),
                 code="unknown-section")
 
+    for sub in ("sections", "logs"):  # before any work: a link there is refused (safe_fs.py)
+        safe_dir(build_root, path.stem, sub)
+
     # Narration first: steps last as long as their speech, so the timed lesson is what is
     # hashed and compiled.
     lesson, soundtrack, spoken = prepare_soundtrack(lesson, voice=voice, strict=strict,
@@ -262,17 +272,24 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
     holder: _PoolHolder | RenderPool | None = pool
     if holder is None:
         own = holder = _PoolHolder(jobs, 1)
+    # sections drawing custom elements render isolated (see isolated_render.py)
+    isolated = IsolatedRenders(frozenset(), cache.run_dir / f"isolated-{secrets.token_hex(4)}",
+                               (base_dir, cache.root / "modules"), jobs=min(jobs or default_jobs(), 2))
     try:
         compiled = CompiledModule("", (), SourceMap(()))
         compile_failures: dict[str, list[Diagnostic]] = {}
         live: RenderPool | None = None
         if misses:
-            # Start the workers first: they import Manim while this process compiles.
-            live = holder.get(len(misses)) if isinstance(holder, _PoolHolder) else holder
+            # Start the workers first: they import Manim while this process compiles (the
+            # sections drawing custom elements get isolated workers of their own).
+            plain = [sid for sid in misses if not _draws_custom(lesson.section(sid))]
+            if plain:
+                live = holder.get(len(plain)) if isinstance(holder, _PoolHolder) else holder
             functions = custom.resolve(console, sections=misses)
             _print_diagnostics(console, custom.diagnostics, text)
             if functions is None:
                 return EXIT_LESSON_ERROR
+            isolated.sections = frozenset(sid for sid, _eid in functions)
             try:
                 compile_fn = compile or compile_module
                 if functions:
@@ -299,7 +316,7 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
                                    compile_failures=compile_failures, cache=cache, keys=keys,
                                    cached=cached, pool=live, started=started,
                                    soundtrack=soundtrack, burn_subtitles=burn_subtitles,
-                                   extra=extra, failures_out=failed)
+                                   extra=extra, failures_out=failed, isolated=isolated)
 
         failed: list[failures.RenderFailure] = []
         code = render(failed)
@@ -336,6 +353,7 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
             cached = {sid: rec for sid in chosen if sid not in repaired
                       and (rec := cache.record(keys[sid].hash)) is not None}
             functions = custom.resolve(console, sections=repaired) or {}
+            isolated.sections = frozenset(sid for sid, _eid in functions)
             compiled, compile_failures = compile_sections(
                 lesson, functools.partial(compile or compile_module, custom_functions=functions,
                                           overrides=overrides),
@@ -346,9 +364,14 @@ def render_lesson(path: Path, *, quality: str | None, output: Path | None,
             code = render(failed, repairs=fixer.to_json())
         return code
     finally:
+        isolated.close()
         if own is not None:
             own.close()
         cache.close()
+
+
+def _draws_custom(section: Section | None) -> bool:
+    return section is not None and any(el.kind == "custom" for el in section.elements)
 
 
 def _section_at(lesson: Lesson, span: Span) -> Section | None:
@@ -400,6 +423,7 @@ class _Running:
     log_tmp: Path
     record: manifest.SectionRecord
     section: Section | None
+    worker_dir: Path | None = None  # an isolated render's folder in the scratch (untrusted)
 
 
 def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: str,
@@ -412,7 +436,8 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                     jobs: int | None = None, started: float | None = None,
                     soundtrack: Soundtrack | None = None, burn_subtitles: bool = False,
                     extra: dict | None = None,
-                    failures_out: list | None = None) -> int:
+                    failures_out: list | None = None,
+                    isolated: IsolatedRenders | None = None) -> int:
     """Render an already compiled lesson into `out_dir` (the part of the build that does
     not need the compiler; tests drive it with a hand-written module).
 
@@ -420,12 +445,14 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
     they are reported and recorded as failed like sections whose render failed.
     `cache`/`keys`/`cached`: the render cache, every section's key, and the sections found
     in it (their records); without a cache every compiled section is rendered and nothing
-    is stored. `pool`: the worker pool to use (else one is started for this call)."""
+    is stored. `pool`: the worker pool to use (else one is started for this call);
+    `isolated`: the sections that run custom code, and the isolated pool they render in."""
     started = time.perf_counter() if started is None else started
     compile_failures = compile_failures or {}
     cached = dict(cached or {})
     keys = keys or {}
-    out_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("sections", "logs"):  # real folders, never links (a cloned build/ may hold any)
+        safe_dir(out_dir, sub)
     map_path = out_dir / SOURCE_MAP_NAME
     module_path = out_dir / MODULE_NAME
     render_module = module_path
@@ -434,6 +461,8 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
         write_text_atomic(map_path, compiled.source_map.to_json() + "\n")
         if cache is not None:  # workers import a copy named by its content: never rewritten
             render_module = cache.module(compiled.code)
+        else:  # they import this one: never bytecode found next to it (a cloned build/)
+            cache_mod.drop_bytecode(module_path)
     lesson_video = out_dir / LESSON_VIDEO
 
     scenes = {s.section_id: s for s in compiled.scenes}
@@ -501,11 +530,11 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                 _plain(console, failure.render(source_text), "red")
                 continue
             assert scene is not None
-            if pool is None:
+            if pool is None and (isolated is None or sid not in isolated):
                 own_pool = pool = RenderPool(min(jobs or default_jobs(), len(to_render)))
             token = secrets.token_hex(4)
             job_dir = cache.job_dir(sid) if cache is not None else \
-                (out_dir / "work" / f"{sid}-{token}").resolve()
+                safe_dir(out_dir, "work") / f"{sid}-{token}"
             job_dir.mkdir(parents=True, exist_ok=True)
             log_tmp = (out_dir / "logs" / f".{sid}.{token}.log").resolve()
             log_tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -516,8 +545,16 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                    "section": sid, "width": settings.width, "height": settings.height,
                    "fps": settings.fps, "media_dir": str(job_dir / "media"),
                    "cwd": str(Path(lesson_path).resolve().parent)}
-            fut = pool.submit(job, log_path=log_tmp, priority=(0, index), timeout=timeout)
-            running.append(_Running(sid, fut, job_dir, log_tmp, record, section))
+            worker_dir = None
+            target, job_timeout = pool, timeout
+            if isolated is not None and sid in isolated:
+                worker_dir = isolated.job_dir(sid)
+                job["media_dir"] = str(worker_dir.resolve() / "media")
+                log_tmp = place(log_tmp, worker_dir.resolve() / "render.log", move=True)
+                target, job_timeout = isolated.pool(), isolated.timeout(timeout)
+            assert target is not None
+            fut = target.submit(job, log_path=log_tmp, priority=(0, index), timeout=job_timeout)
+            running.append(_Running(sid, fut, job_dir, log_tmp, record, section, worker_dir))
             _plain(console, f"  rendering {sid} ({index}/{len(order)})…")
 
         by_future = {r.future: r for r in running}
@@ -537,9 +574,13 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                     failed.append(failure)
     finally:
         for r in running:
-            if not r.future.done() and pool is not None:
-                pool.cancel(r.future)
+            if not r.future.done():
+                owner = isolated.pool() if r.worker_dir is not None and isolated is not None else pool
+                if owner is not None:
+                    owner.cancel(r.future)
             shutil.rmtree(r.job_dir, ignore_errors=True)
+            if r.worker_dir is not None:
+                shutil.rmtree(r.worker_dir, ignore_errors=True)
             r.log_tmp.unlink(missing_ok=True)
         if own_pool is not None:
             own_pool.close()
@@ -577,7 +618,7 @@ def render_compiled(compiled: CompiledModule, *, lesson: Lesson, source_text: st
                 if output is not None:
                     result = assemble.concat(rendered, Path(output), fps=settings.fps)
                     if soundtrack is not None:
-                        work = out_dir / "work" / f"partial-{secrets.token_hex(4)}"
+                        work = safe_dir(out_dir, "work") / f"partial-{secrets.token_hex(4)}"
                         try:
                             soundtrack.finish_lesson(Path(output), work, sections=chosen)
                         finally:
@@ -612,6 +653,8 @@ def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cac
     """Store a finished render (cache, build folder, log) and report it."""
     sid, record, section = r.sid, r.record, r.section
     log_path = out_dir / "logs" / f"{sid}.log"
+    if r.worker_dir is not None:
+        result = _take_out(r, result)
     with contextlib.suppress(OSError):
         place(r.log_tmp, log_path, move=True)
     record.log = str(log_path)
@@ -642,9 +685,12 @@ def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cac
                             f"({info.duration:.2f}s of video)", "green")
             return None
         out_video.unlink(missing_ok=True)
-        failed = keep_tex_logs(result.result or {}, r.job_dir, out_dir / "logs" / f"{sid}.tex.log")
+        failed = keep_tex_logs(result.result or {}, r.worker_dir or r.job_dir,
+                               out_dir / "logs" / f"{sid}.tex.log", isolated=r.worker_dir is not None)
     finally:
         shutil.rmtree(r.job_dir, ignore_errors=True)
+        if r.worker_dir is not None:
+            shutil.rmtree(r.worker_dir, ignore_errors=True)
     failure = failures.diagnose(
         sid, failed, source_map=compiled.source_map,
         module_path=render_module, log_path=log_path,
@@ -657,17 +703,28 @@ def _finish_section(r: _Running, result: JobResult, *, out_dir: Path, cache: Cac
     return failure
 
 
-def keep_tex_logs(failure: dict, job_dir: Path, dest: Path) -> dict:
+def _take_out(r: _Running, result: JobResult) -> JobResult:
+    """An isolated render's log and video, copied out of its scratch folder."""
+    assert r.worker_dir is not None
+    result, r.log_tmp = take_out(result, r.worker_dir, r.job_dir, r.log_tmp)
+    return result
+
+
+def keep_tex_logs(failure: dict, job_dir: Path, dest: Path, *, isolated: bool = False) -> dict:
     """A failure whose message names a TeX log inside the job's folder (about to be
-    removed): the log is copied to `dest` and the failure made to name that instead."""
+    removed): the log is copied to `dest` and the failure made to name that instead
+    (from an isolated job's folder, without following links)."""
     message = str(failure.get("message") or "")
     root = str(Path(job_dir).resolve())
     found = re.search(r"(\S+\.log)\b", message)
     if not found or not found.group(1).startswith(root):
         return failure
     try:
-        place(Path(found.group(1)), dest)
-    except OSError:
+        if isolated:
+            adopt_file(found.group(1), Path(job_dir).resolve(), dest)
+        else:
+            place(Path(found.group(1)), dest)
+    except (OSError, ValueError):
         return failure
     out = dict(failure)
     for key in ("message", "traceback"):
@@ -684,7 +741,7 @@ def _assemble(videos: list[Path], hashes: list[str | None], lesson_video: Path, 
     if cache is None or any(h is None for h in hashes):
         info = assemble.concat(videos, lesson_video, fps=fps)
         if soundtrack is not None:
-            work = lesson_video.parent / "work" / f"lesson-{secrets.token_hex(4)}"
+            work = safe_dir(lesson_video.parent, "work") / f"lesson-{secrets.token_hex(4)}"
             try:
                 soundtrack.finish_lesson(lesson_video, work)
             finally:

@@ -29,6 +29,13 @@ Every file is written under a temporary name in `tmp/` and renamed into place, s
 A record (`.json`) is written after its video, so a video counts only when its record is
 there: a run killed in between renders the section again. The `tmp/` folder of a process
 that no longer runs is removed by the next one.
+
+A cache folder may come from a cloned repository (`build/.cache`), so nothing in it is
+trusted: its folders must be real folders, never links (safe_fs.py: UnsafePathError
+otherwise); a record is used only when it has the shape of ours and its video is a
+regular MP4 file (a still: a PNG), else it is a miss; a module file is used only when its
+bytes are the code (and its cached bytecode is removed); the cleaner removes only entries
+named like ours, and a link itself, never what it points to.
 """
 
 from __future__ import annotations
@@ -37,9 +44,12 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import re
 import secrets
 import shutil
+import stat
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +57,8 @@ from typing import Any
 
 from lecture.compiler.model import Comments, Lesson, Section, Word
 from lecture.compiler.span import Span
+
+from .safe_fs import place, read_regular, safe_dir, write_bytes_atomic
 
 CACHE_FORMAT = 1  # bump when the layout or the meaning of a hash changes
 KEY_SETTINGS = ("theme", "resolution", "fps", "voice", "language", "rate")
@@ -201,6 +213,12 @@ def lesson_key(section_hashes: list[str], fps: int) -> str:
 
 # ---------------------------------------------------------------- the store
 
+RECORD_LIMIT = 1 << 20  # bytes: a record is a few hundred; anything larger is not ours
+RUN_DIR_RE = re.compile(r"^([1-9][0-9]{0,9})-[0-9a-f]{1,32}$")  # tmp/<pid>-<token>
+MODULE_RE = re.compile(r"^m[0-9a-f]{24}\.py$")  # modules/m<sha>.py
+MP4_MAGIC = b"ftyp"  # an MP4 starts with its ftyp box (bytes 4-8)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
 
 def pid_alive(pid: int) -> bool:
     try:
@@ -212,47 +230,81 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def place(src: Path, dst: Path, *, move: bool = False) -> Path:
-    """Put `src` at `dst` atomically: a hard link (or a copy, across file systems, or the
-    file itself with move=True) under a temporary name next to `dst`, then a rename."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        if move:
-            try:
-                os.replace(src, dst)
-                return dst
-            except OSError:
-                shutil.copyfile(src, tmp)
-        else:
-            try:
-                os.link(src, tmp)
-            except OSError:
-                shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return dst
-
-
 def write_text_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What a record must hold to be used: field -> (check, required). Every field read back
+# is here; a record that does not fit (damaged, planted, from another version) is a miss.
+SECTION_RECORD = {
+    "duration": (lambda v: _is_number(v) and v >= 0, True),
+    "frames": (lambda v: v is None or _is_count(v), False),
+    "render_seconds": (lambda v: v is None or _is_number(v), False),
+    "class_name": (lambda v: v is None or isinstance(v, str), False),
+    "planned_duration": (lambda v: v is None or _is_number(v), False),
+}
+LESSON_RECORD = {
+    "duration": (lambda v: _is_number(v) and v >= 0, True),
+    "frames": (lambda v: v is None or _is_count(v), False),
+}
+
+
+def _read_record(path: Path, shape: dict) -> dict | None:
+    data = read_regular(path, RECORD_LIMIT + 1)
+    if data is None or len(data) > RECORD_LIMIT:
+        return None
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path
+        record = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    for name, (check, required) in shape.items():
+        if (name in record and not check(record[name])) or (required and name not in record):
+            return None
+    return record
+
+
+def _has_magic(path: Path, magic: bytes, offset: int = 0) -> bool:
+    """Whether `path` is a regular file (not a link) whose bytes at `offset` are `magic`:
+    a cached video is an MP4, a still a PNG, whatever their names say."""
+    head = read_regular(path, offset + len(magic))
+    return head is not None and head[offset:] == magic
+
+
+def _remove_own(path: Path, *, folder: bool) -> None:
+    """Remove an entry we made: a link is removed itself (never its target); a real folder
+    (when `folder`) with its contents (shutil.rmtree does not follow links inside, and
+    refuses a link at the top); a regular file; anything else is left alone."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    elif folder and stat.S_ISDIR(mode):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class Cache:
-    """The cache folder (see the module doc). Safe to share between processes."""
+    """The cache folder (see the module doc). Safe to share between processes, and safe
+    to find in a cloned repository: its folders are checked to be real folders (a link
+    raises UnsafePathError, see safe_fs.py), what is read back is checked before use, and
+    only entries named like ours are ever removed."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).resolve()
+        self.root = safe_dir(root)
+        for sub in ("sections", "lessons", "modules", "tmp"):
+            safe_dir(self.root, sub)
         self._run_dir: Path | None = None
 
     # -- paths
@@ -272,23 +324,19 @@ class Cache:
     # -- lookups
 
     def record(self, h: str) -> dict | None:
-        """The record of a finished video, or None when there is none (or its video is gone)."""
-        try:
-            data = json.loads(self.record_path(h).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if self.video_path(h).is_file() else None
+        """The record of a finished video, or None when there is none, it is not shaped like
+        ours, or its video is gone (or is not a regular MP4 file)."""
+        data = _read_record(self.record_path(h), SECTION_RECORD)
+        return data if data is not None and _has_magic(self.video_path(h), MP4_MAGIC, 4) else None
 
     def still(self, h: str) -> Path | None:
         p = self.still_path(h)
-        return p if p.is_file() else None
+        return p if _has_magic(p, PNG_MAGIC) else None
 
     def lesson_record(self, key: str) -> dict | None:
-        try:
-            data = json.loads((self.root / "lessons" / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if self.lesson_path(key).is_file() else None
+        data = _read_record(self.root / "lessons" / f"{key}.json", LESSON_RECORD)
+        return data if data is not None and _has_magic(self.lesson_path(key), MP4_MAGIC, 4) \
+            else None
 
     # -- stores
 
@@ -306,14 +354,19 @@ class Cache:
         return dst
 
     def module(self, code: str) -> Path:
-        """The generated module's file, by content (written once, never changed)."""
-        sha = hashlib.sha256(code.encode("utf-8")).hexdigest()[:24]
+        """The generated module's file, by content. An existing file is used only when it
+        holds exactly `code` (a cloned cache may hold a planted one under this predictable
+        name); anything else there is replaced. Python's bytecode for it is removed, so
+        the workers compile the verified source (a planted .pyc would otherwise run)."""
+        data = code.encode("utf-8")
+        sha = hashlib.sha256(data).hexdigest()[:24]
         path = self.root / "modules" / f"m{sha}.py"
-        if path.is_file():
+        if read_regular(path, len(data) + 1) == data:
             with contextlib.suppress(OSError):
-                os.utime(path)  # in use: not stale
+                os.utime(path, follow_symlinks=False)  # in use: not stale
         else:
-            write_text_atomic(path, code)
+            write_bytes_atomic(path, data)
+        drop_bytecode(path)
         return path
 
     # -- temporary work
@@ -324,42 +377,66 @@ class Cache:
         if self._run_dir is None:
             self.clean_stale()
             d = self.root / "tmp" / f"{os.getpid()}-{secrets.token_hex(4)}"
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir()  # new: never one found in the cache
             self._run_dir = d
         return self._run_dir
 
     def job_dir(self, label: str) -> Path:
         d = self.run_dir / f"{label}-{secrets.token_hex(4)}"
-        d.mkdir(parents=True, exist_ok=True)
+        d.mkdir()
         return d
 
     def close(self) -> None:
         """Remove this process's temporary folder."""
         if self._run_dir is not None:
-            shutil.rmtree(self._run_dir, ignore_errors=True)
+            _remove_own(self._run_dir, folder=True)
             self._run_dir = None
 
     def clean_stale(self, max_age: float = 7 * 24 * 3600) -> None:
-        """Remove the temporary folders of processes that no longer run (a killed run)."""
-        tmp = self.root / "tmp"
-        if not tmp.is_dir():
-            return
+        """Remove the temporary folders of processes that no longer run (a killed run), and
+        modules unused for a day. Only entries named like ours are touched; a link is
+        removed itself, never followed (see _remove_own)."""
         now = time.time()
-        for d in tmp.iterdir():
+        for entry in _entries(self.root / "tmp"):
+            found = RUN_DIR_RE.match(entry.name)
+            if found is None:
+                continue
             try:
-                pid = int(d.name.split("-", 1)[0])
-            except ValueError:
-                pid = -1
-            try:
-                old = now - d.stat().st_mtime > max_age
+                st = os.lstat(entry)
             except OSError:
                 continue
-            if pid <= 0 or not pid_alive(pid) or old:
-                shutil.rmtree(d, ignore_errors=True)
+            if stat.S_ISLNK(st.st_mode) or not pid_alive(int(found.group(1))) \
+                    or now - st.st_mtime > max_age:
+                _remove_own(entry, folder=True)
         # modules nobody needs any more (kept a day: a concurrent run may still use one)
-        mods = self.root / "modules"
-        if mods.is_dir():
-            for m in mods.iterdir():
-                with contextlib.suppress(OSError):
-                    if now - m.stat().st_mtime > 24 * 3600:
-                        m.unlink()
+        for entry in _entries(self.root / "modules"):
+            with contextlib.suppress(OSError):
+                if MODULE_RE.match(entry.name) and now - os.lstat(entry).st_mtime > 24 * 3600:
+                    _remove_own(entry, folder=False)
+                    drop_bytecode(entry)
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The entries of a real folder (none when `folder` is a link or not a folder)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return []
+        return [folder / name for name in os.listdir(folder)]
+    except OSError:
+        return []
+
+
+def drop_bytecode(module: Path) -> None:
+    """Remove Python's cached bytecode of `module` (`__pycache__/<stem>.*.pyc`): Python
+    would run a planted one (an unchecked hash-based .pyc) instead of the source. A link
+    named `__pycache__` is removed itself, so Python writes no bytecode through it."""
+    pycache = module.parent / "__pycache__"
+    try:
+        if stat.S_ISLNK(os.lstat(pycache).st_mode):
+            _remove_own(pycache, folder=False)
+            return
+    except OSError:
+        return
+    for entry in _entries(pycache):
+        if entry.name.startswith(module.stem + ".") and entry.name.endswith(".pyc"):
+            _remove_own(entry, folder=False)

@@ -86,7 +86,7 @@ class CustomParts:
         from lecture.agents.config import AgentError, resolve_config
 
         try:
-            return resolve_config()
+            return resolve_config(start=self.lesson_path.parent)
         except AgentError:
             return None
 

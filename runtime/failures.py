@@ -118,7 +118,7 @@ def tex_errors(message: str, log_text: str = "") -> tuple[tuple[str, ...], str |
 
 def _is_latex(failure: dict) -> bool:
     msg = failure.get("message", "")
-    return failure.get("type") == "ValueError" and (
+    return failure.get("type") in ("ValueError", "TexError") and (
         "error converting to" in msg and ("latex" in msg.lower() or "tex" in msg.lower()))
 
 

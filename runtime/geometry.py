@@ -38,7 +38,7 @@ from lecture.compiler.findings import (
 )
 from lecture.compiler.layout import Box
 from lecture.compiler.lower import section_contexts
-from lecture.compiler.lower.registry import SectionContext, _cache_dir, namespace
+from lecture.compiler.lower.registry import SectionContext, _private_media_dir, namespace
 from lecture.compiler.lower.writer import write_module
 from lecture.compiler.model import Lesson
 from lecture.compiler.sourcemap import CompiledModule
@@ -241,7 +241,7 @@ def run_views(compiled: CompiledLesson, *, sections: Sequence[int] | None = None
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        with tempconfig({"dry_run": True, "media_dir": str(_cache_dir()), "frame_rate": 15,
+        with tempconfig({"dry_run": True, "media_dir": str(_private_media_dir()), "frame_rate": 15,
                          "verbosity": "CRITICAL", "progress_bar": "none", "disable_caching": True}):
             for index, (scene_info, ctx) in enumerate(zip(compiled.module.scenes, compiled.contexts,
                                                           strict=True)):

@@ -36,9 +36,11 @@ import sys
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from .isolation import Isolation, IsolationUnavailable
 
 DEFAULT_TASKS_PER_WORKER = 100  # a worker is replaced after this many jobs (memory)
 
@@ -103,13 +105,18 @@ class _Worker:
 
     def _spawn(self) -> None:
         cmd = [self.pool.python, "-P", "-m", "lecture.runtime.pool"]
-        env = dict(os.environ)
+        isolation = self.pool.isolation
+        env = dict(os.environ) if isolation is None else isolation.environment()
         env.update(self.pool.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env["COLUMNS"] = env.get("LECTURE_LOG_COLUMNS", "160")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env, cwd=self.pool.cwd,
-                                     text=True, encoding="utf-8", bufsize=1)
+        streams: dict[str, Any] = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE,
+                                   "stderr": subprocess.DEVNULL, "text": True, "encoding": "utf-8",
+                                   "bufsize": 1}
+        if isolation is None:
+            self.proc = subprocess.Popen(cmd, env=env, cwd=self.pool.cwd, **streams)
+        else:  # untrusted code: bwrap's namespaces and limits (see isolation.py)
+            self.proc = replace(isolation, env=env).popen(cmd, **streams)
         self.tasks = 0
         self.pool._spawned += 1
 
@@ -160,7 +167,12 @@ class _Worker:
                     self._stop_child()
                     if pool._closing:
                         break
-                    self._spawn()
+                    try:
+                        self._spawn()
+                    except (OSError, IsolationUnavailable) as exc:
+                        if not self._fail_next(f"the Manim worker could not start: {exc}"):
+                            break
+                        continue
                     self.starting = True
                     ready = self._ready()
                     self.starting = False
@@ -168,14 +180,9 @@ class _Worker:
                         break
                     if not ready:
                         # could not even start (a broken environment): fail the next job
-                        item = pool._take()
-                        if item is None:
-                            break
                         rc = self.proc.wait() if self.proc else None
-                        self._finish(item, JobResult(False, {
-                            "ok": False, "kind": "crash", "type": "WorkerCrash",
-                            "message": f"the Manim worker could not start ({_signal_name(rc)})",
-                            "frames": []}, 0.0, rc, None))
+                        if not self._fail_next(f"the Manim worker could not start ({_signal_name(rc)})", rc):
+                            break
                         self._stop_child()
                         time.sleep(0.5)
                         continue
@@ -185,6 +192,15 @@ class _Worker:
                 self._do(item)
         finally:
             self._stop_child()
+
+    def _fail_next(self, message: str, returncode: int | None = None) -> bool:
+        """Answer the next job with a crash that says why no worker runs (False: none left)."""
+        item = self.pool._take()
+        if item is None:
+            return False
+        self._finish(item, JobResult(False, {"ok": False, "kind": "crash", "type": "WorkerCrash",
+                                             "message": message, "frames": []}, 0.0, returncode, None))
+        return True
 
     def _do(self, item: _Queued) -> None:
         assert self.proc and self.proc.stdin and self.proc.stdout
@@ -274,8 +290,10 @@ class RenderPool:
 
     def __init__(self, jobs: int | None = None, *, python: str | None = None,
                  env: dict[str, str] | None = None, cwd: str | Path | None = None,
-                 tasks_per_worker: int = DEFAULT_TASKS_PER_WORKER) -> None:
+                 tasks_per_worker: int = DEFAULT_TASKS_PER_WORKER,
+                 isolation: Isolation | None = None) -> None:
         self.jobs = max(1, int(jobs or default_jobs()))
+        self.isolation = isolation  # None: trusted work; else every worker runs isolated
         self.python = python or sys.executable
         self.env = dict(env or {})
         self.cwd = str(cwd) if cwd else None

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import tex
+
 # ---------------------------------------------------------------- settings
 
 
@@ -290,113 +292,15 @@ def _worker_failure(exc: BaseException, module_path: str) -> dict:
 
 
 def measure_cache_dir() -> Path:
-    """Where the compiler keeps the TeX and text SVGs it built while measuring (see
-    `compiler.lower.registry.measuring`). Workers read the same folders, so a formula the
-    compiler already typeset is not typeset again."""
-    env = os.environ.get("LECTURE_CACHE_DIR")
-    base = Path(env) if env else Path.home() / ".cache" / "lecture"
-    return base / "measure"
-
-
-def _usable_svg(path: Path) -> bool:
-    """A complete SVG file (another process may be writing it in place)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 64))
-            return size > 0 and b"</svg>" in f.read()
-    except OSError:
-        return False
-
-
-def _private_copy(hit: Path, folder: Path) -> Path:
-    """A copy of a shared SVG in this process's own folder: Manim writes a temporary
-    `<name>_.svg` next to the SVG it parses, which processes sharing a folder would race on."""
-    folder.mkdir(parents=True, exist_ok=True)
-    mine = folder / hit.name
-    if not mine.is_file():
-        tmp = folder / f".{hit.name}.{os.getpid()}.tmp"
-        tmp.write_bytes(hit.read_bytes())
-        os.replace(tmp, mine)
-    return mine
-
-
-def _publish_svg(src: Path, dst: Path) -> None:
-    """Copy an SVG made in a private folder into the shared one, atomically."""
-    if dst.exists() or not src.is_file():
-        return
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(src.read_bytes())
-        os.replace(tmp, dst)
-    except OSError:
-        pass
-
-
-_SVG_CACHE_INSTALLED = False
+    """The shared cache of typeset TeX and text SVGs (kept by runtime/tex.py)."""
+    return tex.measure_cache_dir()
 
 
 def install_shared_svg_cache(shared: Path | None = None) -> None:
-    """Make Manim, in this process, look for TeX and text SVGs in the shared measure cache
-    first, and publish the ones it makes (in config.tex_dir / config.text_dir, which should
-    be private to the process or job) into it with an atomic rename.
-
-    Manim's own caching writes files in place, writes a temporary `<name>_.svg` next to
-    every SVG it parses, and deletes every other non-SVG file of its TeX folder after each
-    formula, so processes sharing one folder break each other; this keeps the sharing (a
-    formula typeset once, by the compiler or any worker, is reused by all) without those
-    races: shared SVGs are copied into the private folder before Manim reads them."""
-    global _SVG_CACHE_INSTALLED
-    if _SVG_CACHE_INSTALLED:
-        return
-    from manim import ManimColor, config
-    from manim.mobject.text import tex_mobject, text_mobject
-    from manim.utils.tex_file_writing import tex_hash
-
-    root = shared or measure_cache_dir()
-    original_tex = tex_mobject.tex_to_svg_file
-
-    def tex_to_svg_file(expression, environment=None, tex_template=None):
-        hit = None
-        try:
-            tmpl = tex_template if tex_template is not None else config["tex_template"]
-            code = (tmpl.get_texcode_for_expression_in_env(expression, environment)
-                    if environment is not None else tmpl.get_texcode_for_expression(expression))
-            hit = root / "Tex" / (tex_hash(code) + ".svg")
-            if _usable_svg(hit):
-                return _private_copy(hit, config.get_dir("tex_dir"))
-        except Exception:  # noqa: BLE001 - fall back to Manim's own way
-            hit = None
-        svg = original_tex(expression, environment, tex_template)
-        if hit is not None:
-            _publish_svg(Path(svg), hit)
-        return svg
-
-    tex_mobject.tex_to_svg_file = tex_to_svg_file
-
-    def wrap(cls, convert):
-        original = cls._text2svg
-
-        def _text2svg(self, color):
-            hit = None
-            try:
-                hit = root / "texts" / (self._text2hash(convert(color)) + ".svg")
-                if _usable_svg(hit):
-                    return str(_private_copy(hit, config.get_dir("text_dir")))
-            except Exception:  # noqa: BLE001
-                hit = None
-            svg = original(self, color)
-            if hit is not None:
-                _publish_svg(Path(svg), hit)
-            return svg
-
-        cls._text2svg = _text2svg
-
-    wrap(text_mobject.Text, lambda c: c)
-    wrap(text_mobject.MarkupText, ManimColor)
-    _SVG_CACHE_INSTALLED = True
+    """Make Manim, in this process, typeset formulas with the confined TeX runner and share
+    TeX and text SVGs with the compiler and the other workers through the verified measure
+    cache (runtime/tex.py, the one home of both)."""
+    tex.install_svg_cache(shared)
 
 
 def run_job(job: dict) -> dict:

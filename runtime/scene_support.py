@@ -8,7 +8,11 @@ these functions when it measures a layout, so what it measures is what gets rend
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -185,9 +189,38 @@ def custom_element(build, left: float, bottom: float, right: float, top: float):
     animations that `play` runs."""
     from .custom_box import CustomBox
 
-    mobject, animations = build(CustomBox(left, bottom, right, top))
+    with time_limit(CUSTOM_BUILD_SECONDS, "build(box)"):
+        mobject, animations = build(CustomBox(left, bottom, right, top))
     mobject.lecture_animations = [prepare_animation(a) for a in animations]
     return mobject
+
+
+# A custom element's build(box) gets this much wall time (LECTURE_CUSTOM_SECONDS overrides);
+# the job's own timeout bounds the rest.
+CUSTOM_BUILD_SECONDS = float(os.environ.get("LECTURE_CUSTOM_SECONDS") or 20.0)
+
+
+class CustomTimeLimit(BaseException):
+    """A custom element's code ran past its time (a BaseException: `except Exception` in
+    the code cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Stop the code inside after `seconds` of wall time (main thread only: SIGALRM)."""
+    def expire(signum: int, frame: object) -> None:  # noqa: ARG001
+        raise CustomTimeLimit(f"{what} ran longer than {seconds:g} s and was stopped (an endless loop?)")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _PlayCustom(Succession):

@@ -25,8 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import write_atomically
 from .narration import NarrationPlan
+from .safe_fs import temporary_file, write_bytes_atomic
 
 MAX_CHARS = 42
 MAX_LINES = 2
@@ -188,8 +188,9 @@ def write_subtitles(plan: NarrationPlan, fps: float, stem: str | os.PathLike[str
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     srt_path, vtt_path = stem.with_name(stem.name + ".srt"), stem.with_name(stem.name + ".vtt")
-    write_atomically(srt_path, to_srt(cues))
-    write_atomically(vtt_path, to_vtt(cues))
+    # (a link at either path, as a cloned build/ may hold, is replaced, never written through)
+    write_bytes_atomic(srt_path, to_srt(cues).encode("utf-8"))
+    write_bytes_atomic(vtt_path, to_vtt(cues).encode("utf-8"))
     return srt_path, vtt_path
 
 
@@ -220,7 +221,7 @@ def add_soft_subtitles(mp4: str | os.PathLike[str], srt: str | os.PathLike[str],
     `language`: ISO 639-2 code written on the subtitle stream. `out` may be `mp4`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".subs.tmp.mp4")
+    tmp = temporary_file(out, ".subs.tmp.mp4")  # (a fixed name could be a planted link)
     try:
         _ffmpeg(["-i", str(mp4), "-i", str(srt), "-map", "0:v", "-map", "0:a?", "-map", "1:0",
                  "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text",
@@ -237,9 +238,9 @@ def burn_subtitles(mp4: str | os.PathLike[str], srt: str | os.PathLike[str],
     """`out` = `mp4` with the subtitles drawn into the picture (libass through ffmpeg's
     `subtitles` filter; the video re-encoded with H.264 yuv420p, the audio copied).
     `font_size` is in libass's units (a 288-line script scaled to the video's height)."""
-    out = Path(out).resolve()
+    out = Path(os.path.abspath(out))  # (ffmpeg runs in another folder; a link is not followed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".burn.tmp.mp4")
+    tmp = temporary_file(out, ".burn.tmp.mp4")  # (a fixed name could be a planted link)
     style = f"FontName={font},FontSize={font_size},Outline=1,Shadow=0,MarginV=12"
     try:
         with tempfile.TemporaryDirectory(prefix="lecture-subs-") as folder:

@@ -40,6 +40,7 @@ import queue
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -58,8 +59,10 @@ from . import build, failures
 from . import cache as cache_mod
 from .cache import Cache
 from .custom_parts import CustomParts
+from .isolated_render import IsolatedRenders, take_out
 from .pool import JobResult, RenderPool, default_jobs
 from .render import probe, resolve_settings
+from .safe_fs import UnsafePathError, safe_dir
 from .soundtrack import prepare_soundtrack
 
 DEFAULT_PORT = 8765
@@ -101,6 +104,7 @@ class Watcher:
         self.cache = Cache(cache_dir if cache_dir is not None
                            else build.default_cache_dir(build_root))
         self.log_dir = self.build_root / self.path.stem / "watch-logs"
+        safe_dir(self.build_root, self.path.stem, "watch-logs")  # a link there: UnsafePathError
         self.debounce = debounce
         self.section_parts = section_parts
         self.voice = voice
@@ -128,6 +132,7 @@ class Watcher:
         self.events: list[tuple[float, str, dict]] = []  # everything sent (for tests, bench)
 
         self.pool: RenderPool | None = None
+        self.isolated: IsolatedRenders | None = None
         self._post = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lecture-post")
         self._observer = None
         self._watches: dict[str, Any] = {}  # folder -> watchdog watch
@@ -149,6 +154,8 @@ class Watcher:
         self._server = _Server((HOST, self.port), _Handler)
         self._server.watcher = self  # type: ignore[attr-defined]
         self.pool = RenderPool(self.jobs, cwd=self.path.parent)
+        self.isolated = IsolatedRenders(frozenset(), self.cache.run_dir / "isolated",
+                                        (self.path.parent.resolve(), self.cache.root / "modules"))
         self._observer = Observer()
         self._watch_folder(self.path.parent)
         self._observer.start()
@@ -178,6 +185,8 @@ class Watcher:
                 self._observer.join(timeout=5)
         if self.pool is not None:
             self.pool.close()
+        if self.isolated is not None:
+            self.isolated.close()
         self._post.shutdown(wait=True, cancel_futures=True)
         if self._server is not None:
             self._server.shutdown()
@@ -389,6 +398,8 @@ class Watcher:
         compile_fn = build.compile_module
         if functions:
             compile_fn = functools.partial(compile_fn, custom_functions=functions)
+        if self.isolated is not None:  # sections drawing custom elements render isolated
+            self.isolated.sections = frozenset(sid for sid, _eid in functions)
         try:
             compiled, compile_failures = build.compile_sections(
                 lesson, compile_fn, base_dir=self.path.parent,
@@ -443,17 +454,21 @@ class Watcher:
     def _submit(self, ctx: dict, class_name: str, kind: str, priority: tuple) -> None:
         assert self.pool is not None
         job_dir = self.cache.job_dir(f"{ctx['sid']}-{kind}")
-        log = job_dir / "log.txt"
+        pool, work = self.pool, job_dir
+        if self.isolated is not None and ctx["sid"] in self.isolated:
+            pool, work = self.isolated.pool(), self.isolated.job_dir(f"{ctx['sid']}-{kind}").resolve()
+            ctx = {**ctx, "worker_dir": work}
+        log = work / "log.txt"
         job = {"module": str(ctx["module"]), "scene": class_name, "section": ctx["sid"],
                "width": self.settings.width, "height": self.settings.height,
-               "fps": self.settings.fps, "media_dir": str(job_dir / "media"),
+               "fps": self.settings.fps, "media_dir": str(work / "media"),
                "still": kind == "still", "cwd": str(self.path.parent)}
         if kind == "video":
             self._say(f"  rendering {ctx['sid']}…")
         with self._lock:
             if self._stopping:
                 return
-            fut = self.pool.submit(job, log_path=log, priority=priority)
+            fut = pool.submit(job, log_path=log, priority=priority)
             self._inflight[(ctx["hash"], kind)] = fut
         fut.add_done_callback(lambda f: self._post_submit(self._job_done, ctx, kind, job_dir, f))
 
@@ -476,6 +491,10 @@ class Watcher:
                     del self._inflight[(h, kind)]
             if result.cancelled or self._stopping:
                 return
+            if ctx.get("worker_dir") is not None:  # out of the isolated scratch, never via a link
+                result, taken_log = take_out(result, ctx["worker_dir"], job_dir,
+                                             ctx["worker_dir"] / "log.txt")
+                os.replace(taken_log, job_dir / "log.txt")
             spent = time.monotonic() - self._started.get(h, time.monotonic())
             if result.ok and kind == "still" and result.result.get("image"):
                 self.cache.put_still(h, Path(result.result["image"]))
@@ -510,13 +529,17 @@ class Watcher:
             log_path = self.log_dir / f"{sid}.log"
             with contextlib.suppress(OSError):
                 cache_mod.place(job_dir / "log.txt", log_path)
-            failed = build.keep_tex_logs(result.result, job_dir, self.log_dir / f"{sid}.tex.log")
+            failed = build.keep_tex_logs(result.result, ctx.get("worker_dir") or job_dir,
+                                         self.log_dir / f"{sid}.tex.log",
+                                         isolated=ctx.get("worker_dir") is not None)
             failure = failures.diagnose(sid, failed, source_map=ctx["source_map"],
                                         module_path=ctx["module"], log_path=log_path,
                                         section_span=ctx["span"], lesson_file=str(self.path))
             self._section_failed(sid, h, failure, ctx["text"])
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
+            if ctx.get("worker_dir") is not None:
+                shutil.rmtree(ctx["worker_dir"], ignore_errors=True)
 
     def _section_failed(self, sid: str, h: str, failure: failures.RenderFailure,
                         text: str | None) -> None:
@@ -701,11 +724,19 @@ class _Handler(BaseHTTPRequestHandler):
                     w._clients.remove(q)
 
     def _file(self, path: Path, ctype: str) -> None:
+        # Only a regular file of the cache, never through a link (a cloned cache may hold
+        # `sections/<hex>.mp4 -> ~/.ssh/id_rsa`): O_NOFOLLOW, and a regular file.
         try:
-            f = open(path, "rb")  # noqa: SIM115
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
+            fd = -1
+        if fd != -1 and not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            fd = -1
+        if fd == -1:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
             return
+        f = os.fdopen(fd, "rb")
         with f:
             size = os.fstat(f.fileno()).st_size
             start, end = 0, size - 1
@@ -767,7 +798,7 @@ def watch(path: str | Path, *, port: int = DEFAULT_PORT, quality: str = DEFAULT_
         watcher = Watcher(path, port=port, quality=quality, console=console, jobs=jobs,
                           cache_dir=cache_dir, build_root=build_root,
                           section_parts=section_parts, voice=voice)
-    except ValueError as exc:
+    except (ValueError, UnsafePathError) as exc:
         build._plain(console, f"error: {exc}", "red")
         return build.EXIT_LESSON_ERROR
     try:

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg libcairo2-dev libpango1.0-dev pkg-config texlive-latex-extra
-  texlive-fonts-recommended texlive-science dvisvgm espeak-ng chromium)
+  texlive-fonts-recommended texlive-science dvisvgm espeak-ng chromium bubblewrap)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

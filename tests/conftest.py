@@ -37,3 +37,12 @@ def write_lesson(tmp_path):
             path.write_bytes(content)
         return path
     return write
+
+
+@pytest.fixture(autouse=True)
+def private_user_config(tmp_path_factory, monkeypatch):
+    """Every test gets its own user config folder: what a test trusts (runtime/trust.py)
+    never reaches the real ~/.config/lecture, nor another test."""
+    folder = tmp_path_factory.mktemp("user-config")
+    monkeypatch.setenv("LECTURE_CONFIG_DIR", str(folder))
+    return folder

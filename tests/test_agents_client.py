@@ -14,6 +14,7 @@ from lecture.agents.config import (
     PLACEHOLDER_KEY,
     AgentConfigError,
     resolve_config,
+    trust_repository_config,
 )
 from lecture.agents.usage import AgentUsage, CallRecord, UsageLog
 
@@ -36,6 +37,7 @@ def test_precedence_flag_over_env_over_toml(clean_model_env, tmp_path):
     sub = tmp_path / "lessons" / "deep"
     sub.mkdir(parents=True)
     clean_model_env.chdir(sub)  # lecture.toml is found in a parent folder
+    trust_repository_config(tmp_path / "lecture.toml")  # else its base_url, api_key_env are ignored
 
     config = resolve_config()
     assert config.config_file == tmp_path / "lecture.toml"

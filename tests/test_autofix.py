@@ -20,6 +20,7 @@ from lecture.agents.coder import extract_code
 from lecture.agents.config import resolve_config
 from lecture.agents.custom_nodes import collect_custom_nodes, resolve_custom_nodes
 from lecture.agents.lockfile import LockEntry, LockFile, lock_path
+from lecture.runtime.trust import TrustStore
 from lecture.agents.usage import UsageLog
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.frontend import load_file
@@ -61,7 +62,7 @@ TRACEBACK = ('Traceback (most recent call last):\n  File "lesson_scenes.py", lin
 
 def setup(tmp_path: Path, server: FakeOpenAI):
     """A lesson whose two custom elements are locked (written straight into the lock file,
-    as a commit would bring it)."""
+    as a commit would bring it) and trusted on this machine."""
     path = tmp_path / "squares.lecture"
     path.write_text(LESSON, encoding="utf-8")
     (tmp_path / "missing.png").write_bytes(b"")  # present for the check; the render says otherwise
@@ -71,6 +72,7 @@ def setup(tmp_path: Path, server: FakeOpenAI):
         lock.set(node.key, LockEntry(node.section, node.element, node.description, node.placement,
                                      list(node.box), node.theme.name, extract_code(answer), "coder-model",
                                      DATE, 1, 1000, 200))
+        TrustStore.default().trust_code(extract_code(answer))  # as `lecture trust` would
     lock.save()
     cfg = resolve_config(base_url=server.base_url, model="coder-model", backoff_base=0.001)
     custom = resolve_custom_nodes(lesson, path, client_config=cfg)

@@ -90,17 +90,10 @@ def _video_for(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _guess_topic(bank, path: Path) -> str | None:
-    import json
-
+def _guess_topic(bank, path: Path, build) -> str | None:
     names = [path.stem, path.name, path.parent.name]
-    manifest = path / "manifest.json"
-    if manifest.is_file():
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            names += [str(data.get("title", "")), Path(str(data.get("lesson", ""))).stem]
-        except (OSError, ValueError):
-            pass
+    if build is not None:
+        names += [str(build.manifest.get("title", "")), Path(str(build.manifest.get("lesson", ""))).stem]
     from .bank import slug
 
     for name in names:
@@ -110,13 +103,9 @@ def _guess_topic(bank, path: Path) -> str | None:
     return None
 
 
-def _title(path: Path) -> str:
-    import json
-
-    try:
-        return str(json.loads((path / "manifest.json").read_text(encoding="utf-8"))["title"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return path.stem.replace("-", " ").replace("_", " ")
+def _title(path: Path, build) -> str:
+    title = build.manifest.get("title") if build is not None else None
+    return str(title) if title else path.stem.replace("-", " ").replace("_", " ")
 
 
 def run_eval(args: argparse.Namespace, *, console=None, client=None) -> int:
@@ -124,10 +113,12 @@ def run_eval(args: argparse.Namespace, *, console=None, client=None) -> int:
     (server failures: rerun to finish), 2 on a usage error, 130 when interrupted."""
     from lecture.agents.client import ModelClient
     from lecture.agents.config import AgentError, config_from_args
+    from lecture.runtime.safe_fs import UnsafePathError, safe_dir
 
     from lecture.terminal import make_console
 
     from .bank import BankError, load_bank, load_exclude, select_topics, slug
+    from .build_folder import BuildFolderError, is_build, load_build
     from .findings import lecture_findings
     from .report import write_reports
     from .results import compute_results
@@ -162,9 +153,10 @@ def run_eval(args: argparse.Namespace, *, console=None, client=None) -> int:
                     jobs.append(Job(topic, None, "(missing)"))
                     continue
                 ev = load_evidence(path, **evidence_args)
-                jobs.append(Job(topic, ev, path.name, lecture_findings(ev.build, ev.duration)))
+                jobs.append(Job(topic, ev, path.name, lecture_findings(ev.build_folder, ev.duration)))
         else:
             path = Path(args.video)
+            build = load_build(path) if is_build(path) else None  # its paths checked first
             if args.topic:
                 topic = bank.topic_by_slug(args.topic) or bank.topic_by_slug(slug(args.topic))
                 if topic is None and quiz:
@@ -173,15 +165,15 @@ def run_eval(args: argparse.Namespace, *, console=None, client=None) -> int:
                     return EXIT_ERROR
                 topic = topic or args.topic
             else:
-                topic = _guess_topic(bank, path)
+                topic = _guess_topic(bank, path, build)
                 if topic is None and not quiz:
-                    topic = _title(path)  # aesthetics: any topic is context enough
+                    topic = _title(path, build)  # aesthetics: any topic is context enough
                 if topic is None:
                     con.print("lecture eval: name the topic with --topic (the file name matches none)")
                     return EXIT_ERROR
-            ev = load_evidence(path, **evidence_args)
-            jobs.append(Job(topic, ev, path.name, lecture_findings(ev.build, ev.duration)))
-    except (BankError, EvidenceError) as exc:
+            ev = load_evidence(path, build=build, **evidence_args)
+            jobs.append(Job(topic, ev, path.name, lecture_findings(ev.build_folder, ev.duration)))
+    except (BankError, EvidenceError, BuildFolderError) as exc:
         con.print(f"lecture eval: {exc}")
         return EXIT_ERROR
 
@@ -196,8 +188,13 @@ def run_eval(args: argparse.Namespace, *, console=None, client=None) -> int:
         con.print(f"lecture eval: {exc}")
         return EXIT_ERROR
 
-    out = Path(args.out)
-    store = AnswerStore(out / "answers.jsonl")
+    try:  # the answers and reports go only into a real folder, never through a planted link
+        out = safe_dir(args.out)
+        store = AnswerStore(out / "answers.jsonl")
+    except UnsafePathError as exc:
+        con.print(f"lecture eval: {exc}")
+        return EXIT_ERROR
+
     tasks = plan_tasks(jobs, bank, settings, exclude_keys, model)
     todo = sum(1 for t in tasks if t.key not in store)
     images = sum(len(t.evidence.frames) for t in tasks if t.evidence is not None and t.key not in store)

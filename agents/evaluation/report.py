@@ -10,7 +10,7 @@ import html
 import json
 from pathlib import Path
 
-from lecture.runtime.atomic import write_atomically
+from lecture.runtime.safe_fs import safe_dir, write_bytes_atomic
 
 from .answers import AES_DIMENSIONS, AES_MAX, AES_TITLES
 from .bank import LETTERS
@@ -368,12 +368,15 @@ def to_json(r: Results) -> dict:
 
 
 def write_reports(r: Results, folder: str | Path, title: str = "Lecture evaluation") -> dict[str, Path]:
-    """report.md, report.html and report.json in `folder`, each replaced atomically."""
+    """report.md, report.html and report.json in `folder`, each replaced atomically: a new
+    file renamed over the old name, so a link planted there (an output folder that came with
+    a repository) is replaced, never written through. A link on the way to `folder` raises
+    UnsafePathError."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    safe_dir(folder)
     paths = {"md": folder / "report.md", "html": folder / "report.html", "json": folder / "report.json"}
-    write_atomically(paths["md"], to_markdown(r, title))
-    write_atomically(paths["html"], to_html(r, title))
-    write_atomically(paths["json"],
-                     json.dumps(to_json(r), indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    write_bytes_atomic(paths["md"], to_markdown(r, title).encode("utf-8"))
+    write_bytes_atomic(paths["html"], to_html(r, title).encode("utf-8"))
+    write_bytes_atomic(paths["json"], (json.dumps(to_json(r), indent=1, ensure_ascii=False, sort_keys=True)
+                                       + "\n").encode("utf-8"))
     return paths

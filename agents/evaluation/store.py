@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from lecture.runtime.safe_fs import UnsafePathError, read_regular
+
 STORE_VERSION = 1
+_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) \
+    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,10 @@ class AnswerStore:
         self._lock = threading.Lock()
         self._records: dict[str, dict] = {}
         self.torn_lines = 0
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+        _check_regular(self.path)
+        data = read_regular(self.path)
+        if data is not None:
+            for line in data.decode("utf-8", errors="replace").splitlines():
                 if not line.strip():
                     continue
                 try:
@@ -78,17 +85,27 @@ class AnswerStore:
             if key.text() in self._records:
                 return self._records[key.text()]
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as handle:
+            # never through a link (one planted in an output folder that came with a repository)
+            fd = os.open(self.path, _APPEND_FLAGS, 0o666)
+            with os.fdopen(fd, "r+b") as handle:
+                size = os.fstat(fd).st_size
                 # a torn line left by a crash: start on a fresh line
-                if handle.tell() > 0 and not self._ends_with_newline():
-                    handle.write("\n")
-                handle.write(line)
+                if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+                    handle.write(b"\n")
+                handle.write(line.encode("utf-8"))
                 handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
             self._records[key.text()] = record
         return record
 
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1) == b"\n"
+
+def _check_regular(path: Path) -> None:
+    """A store file that is there must be a regular file: a link or anything else raises
+    UnsafePathError (its answers would be read from, and appended to, someone else's file)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise UnsafePathError(path, "a symbolic link" if stat.S_ISLNK(mode) else "not a file",
+                              "eval keeps its answers in a file of its own there — delete it")

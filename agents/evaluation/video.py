@@ -11,6 +11,8 @@
   Sections are laid end to end by their rendered frame counts (lesson.mp4 is their
   concatenation). The transcript is lesson.srt (or lesson.vtt) beside lesson.mp4.
   More than `max_step_frames` steps: an evenly spaced subset is kept (said in `notes`).
+  The build is opened with build_folder.load_build: every file taken from it (the video,
+  the module, the subtitles) is one of its own, never one its manifest names elsewhere.
 - any other video file: frames at scene changes (ffmpeg `select='gt(scene,0.3)'`),
   at most `max_frames` (evenly spaced among the changes when there are more); a video
   with no scene change gets evenly spaced frames. The transcript is the first embedded
@@ -32,6 +34,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .build_folder import BuildFolder, is_build, load_build, read_text
 
 DEFAULT_MAX_FRAMES = 16
 DEFAULT_MAX_STEP_FRAMES = 48
@@ -65,6 +69,7 @@ class Evidence:
     build: Path | None = None  # the build folder, for a Lecture build
     notes: list[str] = field(default_factory=list)
     transcript_source: str | None = None
+    build_folder: BuildFolder | None = None  # the build as opened (its checked files), for a build
 
     @property
     def has_transcript(self) -> bool:
@@ -238,10 +243,6 @@ def _embedded_subtitles(video: Path, info: dict) -> str | None:
 # ------------------------------------------------------------------ Lecture builds
 
 
-def is_build(path: Path) -> bool:
-    return path.is_dir() and (path / "manifest.json").is_file()
-
-
 _CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
 _STEP = re.compile(r"self\.step\(\s*([0-9]+(?:\.[0-9]*)?)")
 
@@ -274,21 +275,19 @@ class StepMark:
     label: str
 
 
-def build_step_marks(build: Path, manifest: dict, fps: float) -> tuple[list[StepMark], str]:
+def build_step_marks(build: BuildFolder, fps: float) -> tuple[list[StepMark], str]:
     """The last frame of every step of a build, and where the timing came from."""
-    sections = [s for s in manifest.get("sections", []) if s.get("status") == "ok"]
+    sections = [s for s in build.manifest.get("sections", []) if s.get("status") == "ok"]
     per_class: dict[str, list[float]] = {}
     source = "sections"
-    module = Path(manifest.get("module") or "")
-    if not module.is_file():
-        module = build / "lesson_scenes.py"
-    if module.is_file():
-        per_class = module_step_seconds(module.read_text(encoding="utf-8", errors="replace"))
+    module = build.module()
+    module_text = read_text(module) if module is not None else None
+    if module_text is not None:
+        per_class = module_step_seconds(module_text)
         source = "module"
     per_section: dict[str, list[float]] | None = None
     if not any(per_class.get(s.get("class_name") or "") for s in sections):
-        lesson = Path(manifest.get("lesson") or "")
-        per_section = lesson_step_seconds(lesson) if lesson.is_file() else None
+        per_section = lesson_step_seconds(build.lesson) if build.lesson is not None else None
         source = "lesson" if per_section else "sections"
     marks: list[StepMark] = []
     offset = 0
@@ -332,18 +331,15 @@ def _evidence_key(digest: str, kind: str, settings: dict) -> str:
     return digest[:16] + "-" + hashlib.sha256(blob.encode()).hexdigest()[:6]
 
 
-def find_video(path: Path) -> tuple[Path, Path | None]:
-    """(video file, build folder or None) of a path given on the command line."""
+def find_video(path: Path) -> tuple[Path, BuildFolder | None]:
+    """(video file, build folder or None) of a path given on the command line. A build is
+    opened with load_build: a path its manifest gives outside it is a BuildFolderError."""
     if is_build(path):
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        candidates = [path / "lesson.mp4"]
-        for key in ("output", "copied_to"):
-            if manifest.get(key):
-                candidates.append(Path(manifest[key]))
-        for c in candidates:
-            if c.is_file():
-                return c, path
-        raise EvidenceError(f"{path}: the build has no lesson.mp4 (did its render fail?)")
+        build = load_build(path)
+        video = build.video()
+        if video is None:
+            raise EvidenceError(f"{path}: the build has no lesson.mp4 (did its render fail?)")
+        return video, build
     if path.is_dir():
         if (path / "lesson.mp4").is_file():
             return path / "lesson.mp4", None
@@ -358,8 +354,15 @@ def find_video(path: Path) -> tuple[Path, Path | None]:
 
 def load_evidence(path: str | Path, *, max_frames: int = DEFAULT_MAX_FRAMES,
                   max_step_frames: int = DEFAULT_MAX_STEP_FRAMES, width: int = DEFAULT_WIDTH,
-                  threshold: float = SCENE_THRESHOLD) -> Evidence:
-    video, build = find_video(Path(path))
+                  threshold: float = SCENE_THRESHOLD, build: BuildFolder | None = None) -> Evidence:
+    """The evidence of `path` (see the module doc); `build`: the build at `path`, when the
+    caller has opened it already. Raises EvidenceError, BuildFolderError."""
+    if build is not None:
+        video = build.video()
+        if video is None:
+            raise EvidenceError(f"{path}: the build has no lesson.mp4 (did its render fail?)")
+    else:
+        video, build = find_video(Path(path))
     info = probe_video(video)
     fps = _fps(info)
     duration = _duration(info)
@@ -368,11 +371,10 @@ def load_evidence(path: str | Path, *, max_frames: int = DEFAULT_MAX_FRAMES,
     transcript: str | None = None
     transcript_source: str | None = None
     if build is not None:
-        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-        fps = float(manifest.get("fps") or fps)
-        marks, source = build_step_marks(build, manifest, fps)
+        fps = float(build.manifest.get("fps") or fps)
+        marks, source = build_step_marks(build, fps)
         if not marks:
-            raise EvidenceError(f"{build}: the manifest lists no rendered section")
+            raise EvidenceError(f"{build.path}: the manifest lists no rendered section")
         if len(marks) > max_step_frames:
             notes.append(f"{len(marks)} steps; {max_step_frames} evenly spaced step ends kept")
             marks = evenly(marks, max_step_frames)
@@ -381,15 +383,15 @@ def load_evidence(path: str | Path, *, max_frames: int = DEFAULT_MAX_FRAMES,
         if len(images) != len(marks):
             raise EvidenceError(f"{video}: expected {len(marks)} step frames, ffmpeg gave {len(images)}")
         frames = [Frame(m.time, m.label, jpeg) for m, jpeg in zip(marks, images, strict=True)]
-        subs = _sidecar_subtitles(video) or next(
-            (p for p in (build / "lesson.srt", build / "lesson.vtt") if p.is_file()), None)
-        if subs is not None:
+        subs = build.subtitles()
+        subs_text = read_text(subs) if subs is not None else None
+        if subs is not None and subs_text is not None:
             transcript_source = subs.name
-            transcript = transcript_text(parse_subtitles(subs.read_text(encoding="utf-8", errors="replace")))
+            transcript = transcript_text(parse_subtitles(subs_text))
         key = _evidence_key(digest, "build", {"width": width, "max_step_frames": max_step_frames,
                                               "marks": [m.frame for m in marks], "subs": transcript or ""})
-        return Evidence(video, "build", frames, transcript or None, duration, key, build, notes,
-                        transcript_source)
+        return Evidence(video, "build", frames, transcript or None, duration, key, build.path, notes,
+                        transcript_source, build)
 
     scenes = scene_change_frames(video, threshold, width)
     if scenes:

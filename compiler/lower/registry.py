@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lecture.runtime.safe_fs import safe_dir
+from lecture.runtime.tex import install_svg_cache, measure_cache_dir
 from lecture.runtime.theme import Theme
 
 from .. import colors as color_table
@@ -105,31 +107,26 @@ _PRIVATE_MEDIA: Path | None = None
 def _private_media_dir() -> Path:
     """This process's own Manim media folder. Manim rewrites and deletes files in its TeX
     and text folders as it works, so processes (two renders, render and watch) must not
-    share one; formulas and texts are still typeset once for all, through the shared SVG
-    cache in `_cache_dir()` (see runtime.render.install_shared_svg_cache)."""
+    share one; formulas and texts are still typeset once for all, by the confined TeX
+    runner and through the verified SVG cache in `_cache_dir()` (see runtime/tex.py)."""
     global _PRIVATE_MEDIA
     if _PRIVATE_MEDIA is None:
         from lecture.runtime.cache import pid_alive
-        from lecture.runtime.render import install_shared_svg_cache
 
         shared = _cache_dir()
-        work = shared / "processes"
-        work.mkdir(parents=True, exist_ok=True)
+        work = safe_dir(shared, "processes")  # made where missing, never through a link
         for old in work.iterdir():  # folders of processes that have ended
             with contextlib.suppress(ValueError, OSError):
                 pid = int(old.name)
                 if pid != os.getpid() and not pid_alive(pid):
                     shutil.rmtree(old, ignore_errors=True)
-        _PRIVATE_MEDIA = work / str(os.getpid())
-        _PRIVATE_MEDIA.mkdir(parents=True, exist_ok=True)
-        install_shared_svg_cache(shared)
+        _PRIVATE_MEDIA = safe_dir(work, str(os.getpid()))
+        install_svg_cache(shared)
     return _PRIVATE_MEDIA
 
 
 def _cache_dir() -> Path:
-    env = os.environ.get("LECTURE_CACHE_DIR")
-    base = Path(env) if env else Path.home() / ".cache" / "lecture"
-    return base / "measure"
+    return measure_cache_dir()
 
 
 _NAMESPACE: dict[str, Any] | None = None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+from ..safe_fs import read_regular, safe_dir, write_bytes_atomic
 from .base import (
     ENGINES,
     Audio,
@@ -27,7 +28,7 @@ from .base import (
     parse_voice,
 )
 from .text import find_latex, normalise, speakable, split_sentences
-from .wav import read_wav, resample, write_wav
+from .wav import read_wav, resample, wav_bytes, write_wav
 
 DEFAULT_CACHE_DIR = Path("build/.speech-cache")
 DEFAULT_PAUSE = 0.3  # seconds of silence between two sentences, at rate 1
@@ -154,14 +155,28 @@ class Narrator:
             return None
         return self.cache_dir / self.spec.engine / f"{self.cache_key(spoken)}.wav"
 
+    def _cache_folder(self) -> Path | None:
+        """The engine's cache folder, checked to be a real folder (the cache may come with a
+        cloned build/: a link there raises UnsafePathError), or None when it cannot be made."""
+        if self.cache_dir is None:
+            return None
+        try:
+            return safe_dir(self.cache_dir, self.spec.engine)
+        except OSError:
+            return None  # a read-only cache only costs speed
+
     def sentence_audio(self, spoken: str) -> tuple[Audio, bool]:
         """The audio of one normalised sentence, from the cache when it is there; the flag says
-        whether it came from the cache."""
-        path = self.cache_path(spoken)
-        if path is not None and path.is_file():
+        whether it came from the cache. An entry is read only when it is a regular file (not
+        a link) and is a WAV (anything else is spoken again and replaced, never written
+        through)."""
+        folder = self._cache_folder()
+        path = folder / f"{self.cache_key(spoken)}.wav" if folder is not None else None
+        data = read_regular(path) if path is not None else None
+        if data is not None:
             try:
-                audio = read_wav(path)
-            except (OSError, SpeechError):
+                audio: Audio | None = read_wav(data)
+            except SpeechError:
                 audio = None  # a damaged entry is spoken again and replaced
             if audio is not None:
                 self.reused += 1
@@ -170,7 +185,7 @@ class Narrator:
         self.synthesized += 1
         if path is not None:
             try:
-                write_wav(path, audio)
+                write_bytes_atomic(path, wav_bytes(audio))
             except OSError:
                 pass  # a read-only cache only costs speed
         return audio, False
