@@ -260,11 +260,11 @@ def _placement_diagnostics(element: m.Element, section: m.Section) -> Iterator[D
 
 def _reference(ref: m.Ref, section: m.Section, *, element_only: bool = False,
                line_only: bool = False, what: str = "used") -> Iterator[Diagnostic]:
+    if (not line_only and section.element(ref.name)) or (not element_only and section.line(ref.name)):
+        return  # found: the list of known names is only for the hint
     names = [e.id for e in section.elements] if not line_only else []
     if not element_only:
         names += [ln.id for ln in section.lines]
-    if ref.name in names:
-        return
     if line_only and section.element(ref.name):
         yield error(f"'{ref.name}' is an element, not a lecture line", ref.span,
                     "highlight takes a lecture line id (line l1 \"…\")", "not-a-line")
@@ -411,12 +411,18 @@ def relation_cycles(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                 edges[el.id] = el.placement.target.name
                 spans[el.id] = el.placement.span
         reported: set[str] = set()
+        walked: set[str] = set()  # where earlier walks went: going on from there finds nothing new
         for start in edges:
+            if start in walked:
+                continue
             path = [start]
+            on_path = {start}
             node = start
             while node in edges:
                 node = edges[node]
-                if node in path:
+                if node in walked:
+                    break
+                if node in on_path:
                     cycle = path[path.index(node):]
                     if not reported.intersection(cycle):
                         reported.update(cycle)
@@ -426,6 +432,8 @@ def relation_cycles(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                                     "anchor one of them to the grid, e.g. `at C3`", "relation-cycle")
                     break
                 path.append(node)
+                on_path.add(node)
+            walked.update(path)
 
 
 # ------------------------------------------------------------------ timeline

@@ -8,6 +8,7 @@ part, because the formatter and the Critic must keep them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from .span import NO_SPAN, Span
@@ -268,10 +269,22 @@ class Section:
     id_span: Span = _span()
 
     def element(self, element_id: str) -> Element | None:
-        return next((e for e in self.elements if e.id == element_id), None)
+        return self._first_by_id[0].get(element_id)
 
     def line(self, line_id: str) -> LectureLine | None:
-        return next((ln for ln in self.lines if ln.id == line_id), None)
+        return self._first_by_id[1].get(line_id)
+
+    @cached_property
+    def _first_by_id(self) -> tuple[dict[str, Element], dict[str, LectureLine]]:
+        """The first element and lecture line of each id, indexed once: scanning them for
+        every reference made a section with thousands of elements quadratic."""
+        elements: dict[str, Element] = {}
+        lines: dict[str, LectureLine] = {}
+        for e in self.elements:
+            elements.setdefault(e.id, e)
+        for ln in self.lines:
+            lines.setdefault(ln.id, ln)
+        return elements, lines
 
 
 @dataclass(frozen=True)

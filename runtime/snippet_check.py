@@ -27,14 +27,17 @@ What is allowed (everything else is refused, with the reason):
   Assignments may not change Manim's or numpy's classes, constants and modules.
 - Strings: every string literal (and each literal part of an f-string) is checked with
   the lesson math rules (compiler/tex_safety: no `\\input`, `\\def`, `^^`, ...), and may
-  not name a dunder or a file-reading keyword. TeX may not be assembled at run time: a
-  string built by `+`, `%`, `.join`, `.format`, `.replace`, `str()` or an f-string with a
-  field that is not a number is "computed", and a computed string may be passed only to
-  Text, MarkupText and Paragraph (Pango, not TeX), to str/list helpers, or to the
-  snippet's own functions (whose parameters become computed too); the arguments of the
-  TeX classes that join their strings (Tex, MathTex, ...) and of Brace.get_text/get_tex
-  must be literals, f-strings of numbers, or local names bound only to those, and two
-  pieces may not meet in the middle of a command (`"\\in" + "put"`).
+  not name a dunder or a file-reading keyword (`background_image`, ...). TeX may not be
+  assembled at run time (snippet_strings): a string built by `+`, `%`, `.join`, `.format`,
+  `.replace`, `.split`, `str()`, a slice of a literal, numpy on strings, or an f-string
+  with a field that is not a number, is "computed"; a computed string may be passed only
+  to Text, MarkupText and Paragraph (Pango, not TeX), to str/list helpers, or to the
+  snippet's own functions (whose parameters become computed too). The arguments of the
+  TeX classes (Tex, MathTex, ..., which join their strings) and of Brace.get_text/get_tex
+  must be literals, f-strings of numbers, or local names and helper parameters bound only
+  to those; two pieces may not meet in the middle of a command (`"\\in" + "put"`), and a
+  TeX class may only be called, never passed around. `tex_environment` is one of a few.
+- Size: at most MAX_CODE_CHARS characters.
 
 What this check cannot see (strings read back from Manim objects and re-joined through
 an unknown callable) is covered by the run-time confinement of TeX and of the sandbox.
@@ -77,6 +80,7 @@ JOIN_METHODS = {"get_text": ("", 0), "get_tex": (" ", 0), "change_label": ("", 0
 # Classes whose `text` argument, when a list, is joined by their label constructor.
 LABEL_CLASSES = frozenset({"BraceLabel", "BraceText"})
 ALLOWED_IMPORTS = ("manim", "numpy", "numpy.linalg", "numpy.random", "math")
+MAX_CODE_CHARS = 50_000  # a custom element's code is a few dozen lines; this bounds the check's time
 # What `tex_environment=` may name: the lesson math environments and Manim's usual ones
 # (the name is pasted into \begin{...}).
 TEX_ENVIRONMENTS = ALLOWED_ENVIRONMENTS | frozenset(
@@ -98,6 +102,9 @@ class CodeProblem:
 
 def check_code(code: str) -> list[CodeProblem]:
     """Why this code may not be run ([] when it may): see the module's docstring."""
+    if len(code) > MAX_CODE_CHARS:
+        return [CodeProblem(0, 0, f"the code is {len(code):,} characters long; custom code may have at most "
+                                  f"{MAX_CODE_CHARS:,}: keep the element simple")]
     try:
         tree = ast.parse(code, "<custom>")
     except SyntaxError as exc:
@@ -151,6 +158,7 @@ class _Checker:
         self.chain_roots: set[int] = set()  # Names checked as the root of a module path
         self.parents: dict[int, ast.AST] = {}
         self.strict_args: set[int] = set()  # TeX arguments already refused as not literal
+        self.kinds: dict[tuple[int, str], frozenset[str]] = {}
 
     def bad(self, node: ast.AST | None, message: str) -> None:
         line = getattr(node, "lineno", 0) if node is not None else 0
@@ -164,10 +172,10 @@ class _Checker:
         for node in ast.walk(self.tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
-            body = getattr(node, "body", None)
-            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-                self.docstrings.add(id(body[0].value))
+            body = node.body if isinstance(node, (ast.Module, ast.FunctionDef)) else None
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                self.docstrings.add(id(body[0].value))  # never TeX: not checked as such
         self.visit(self.tree, module_scope)
 
     # ------------------------------------------------------------ structure
@@ -315,7 +323,7 @@ class _Checker:
             return
         found = lookup(node.id, scope)
         if found is not None:
-            kinds = {b.kind for b in found[1]}
+            kinds = self._kinds(found[0], node.id)
             if kinds == {"import"} and found[1][0].path in self.allow.tex_classes:
                 self._joiner_called(node, node.id)
             if "module" in kinds and kinds != {"module"}:
@@ -335,6 +343,12 @@ class _Checker:
                 self._joiner_called(node, node.id)
             return
         self.bad(node, self._name_refusal(node.id))
+
+    def _kinds(self, scope: Scope, name: str) -> frozenset[str]:
+        key = (id(scope), name)
+        if key not in self.kinds:
+            self.kinds[key] = frozenset(b.kind for b in scope.bindings[name])
+        return self.kinds[key]
 
     def _joiner_called(self, node: ast.AST, name: str) -> None:
         """A TeX class (or Brace.get_text...) joins the strings it is given; it is checked
@@ -497,7 +511,7 @@ class _Checker:
             for arg in (*node.args, *node.keywords):
                 self.visit(arg, scope)
             return
-        for kw in node.keywords:
+        for kw in node.keywords:  # `mob.set(file_name=...)` sets any attribute: keywords count
             if kw.arg in self.allow.denied_keywords:
                 self.bad(kw, f"the keyword `{kw.arg}` is not allowed: it makes Manim read a file")
             elif kw.arg == "tex_environment" and not (isinstance(kw.value, ast.Constant) and (

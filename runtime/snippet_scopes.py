@@ -260,6 +260,12 @@ class Binder:
                 scope.bind(elts[0].id, Binding("numeric"))
                 self._target(elts[1], value.args[0], scope, eval_scope, 1)  # type: ignore[attr-defined]
                 return
+            if depth == 1 and is_builtin_call(value, "zip", eval_scope) \
+                    and len(value.args) == len(elts) and not value.keywords \
+                    and not any(isinstance(e, ast.Starred) for e in (*value.args, *elts)):  # type: ignore
+                for elt, arg in zip(elts, value.args, strict=True):  # type: ignore[attr-defined]
+                    self._target(elt, arg, scope, eval_scope, 1)
+                return
             exact = depth == 0 and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts) \
                 and not any(isinstance(e, ast.Starred) for e in (*value.elts, *elts))
             for i, elt in enumerate(elts):

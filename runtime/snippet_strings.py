@@ -1,9 +1,10 @@
 """Where the strings of a custom-element snippet come from, so that TeX stays literal.
 
 A string is *computed* when the code builds it at run time: `+`, `*` or `%` with a string,
-`.join`, `.format` (unless every field formats a number), `.replace` with strings, `str()`
-of something that is not surely a number, an f-string with a field that is not surely a
-number, a slice of a string literal. Computedness flows through names, containers, the
+`.join`, `.format` (unless every field formats a number), `.replace` with strings,
+`.split`/`.strip`, `str()` of something that is not surely a number, an f-string with a
+field that is not surely a number, a slice of a string literal, numpy given strings, or
+reads it from a mobject (`get_tex_string()`). Computedness flows through names, containers, the
 snippet's own functions (their parameters and return values) and the builtins that pass
 their arguments on (list, sorted, zip, ...). Flow-insensitive: a name is computed when
 any of its bindings is; solved as a fixed point over the whole snippet.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+from collections.abc import Callable
 
 from .snippet_allowlist import Allowlist
 from .snippet_scopes import COMPREHENSIONS, Binder, Binding, Scope, all_args, is_builtin_call, lookup
@@ -31,7 +33,9 @@ PASS_THROUGH = frozenset("dict enumerate filter frozenset iter list map max min 
 NUMERIC_BUILTINS = frozenset("abs bool complex divmod float int len pow round".split())
 # Methods that build new strings from their receiver and arguments (pieces count too: a
 # split string's words can be joined again out of sight).
-STRING_BUILDERS = frozenset("join format replace split rsplit strip lstrip rstrip".split())
+STRING_BUILDERS = frozenset("join format replace split rsplit strip lstrip rstrip partition".split())
+# Allowed attributes holding a mobject's own strings: what they give is not a literal here.
+STRING_READERS = frozenset({"get_tex_string", "name"})
 BOX_NUMBERS = frozenset("left right bottom top width height cx cy".split())
 NUMERIC_FORMAT_TYPES = "bdoxXeEfFgGn"  # not `c` (a character by its code) nor `%`
 MAX_VALUES = 64  # candidate strings followed before giving up
@@ -98,13 +102,23 @@ class StringFlow:
         self.computed_params: set[tuple[ast.AST, str]] = set()
         self.sites: dict[ast.AST, list[tuple[ast.Call, Scope]]] = {}  # direct calls of local functions
         self.escaped: set[ast.AST] = set()  # local functions also used as values
-        self._memo: dict[tuple[int, int, int], list[str] | None] = {}
+        self._memo: dict[tuple, list[str] | None] = {}  # values()
+        # Within one round of a fixed point: results, and what is being worked out (a name
+        # defined through itself reads the last round's answer).
+        self._round: dict[tuple, bool] = {}
+        self._literal_names: dict[tuple[int, str], bool] = {}
+        self._name_of: dict[int, tuple[int, str]] = {}  # binding -> (its scope, its name)
+        self._computed_names: set[tuple[int, str]] = set()
+        self._functions: dict[tuple[int, str], set] = {}
+        self._busy: set[tuple] = set()
 
     # ------------------------------------------------------------ solving
 
     def solve(self) -> None:
         """Run once the binder has walked the module."""
         self.bindings = [b for s in self.binder.scopes.values() for bs in s.bindings.values() for b in bs]
+        self._name_of = {id(b): (id(s), name) for s in self.binder.scopes.values()
+                         for name, bs in s.bindings.items() for b in bs}
         for call, scope in self.binder.calls:
             for fn in self.local_functions(call.func, scope):
                 self.sites.setdefault(fn, []).append((call, scope))
@@ -117,63 +131,72 @@ class StringFlow:
         self._solve_computed()
 
     def _solve_numeric(self) -> None:
-        """Optimistic, then narrowed: a loop (`i = i + 1`) stays numeric if its start is."""
+        """Optimistic, then narrowed: a loop (`i = i + 1`) stays numeric if its start is.
+        Each round works out every binding once (depth first, remembered), so a chain of
+        names settles in a round or two."""
         changed = True
         while changed:
             changed = False
-            self._memo.clear()  # values() read the numbers of the last round
+            self._new_round()
             for b in self.bindings:
                 if id(b) not in self.not_numeric and not self._binding_numeric(b):
                     self.not_numeric.add(id(b))
                     changed = True
-        self._memo.clear()
+        self._new_round()
 
     def _solve_computed(self) -> None:
+        """Pessimistic, then widened: only what a computed string reaches is computed."""
         changed = True
         while changed:
-            changed = False
+            before = (len(self.computed), len(self.computed_returns), len(self.computed_params))
+            self._new_round()
             for b in self.bindings:
-                if id(b) not in self.computed and self._binding_computed(b):
-                    self.computed.add(id(b))
-                    changed = True
-            for fn, returns in self.binder.returns.items():
-                if fn not in self.computed_returns and any(self.is_computed(e, s) for e, s in returns):
-                    self.computed_returns.add(fn)
-                    changed = True
+                self._binding_computed(b)
+            for fn in self.binder.returns:
+                self.returns_computed(fn)
             for call, scope in self.binder.calls:
-                for param in self._computed_arguments_of(call, scope):
-                    if param not in self.computed_params:
-                        self.computed_params.add(param)
-                        changed = True
+                self._handed_over(call, scope)
+            changed = before != (len(self.computed), len(self.computed_returns), len(self.computed_params))
+        self._new_round()
 
-    def _computed_arguments_of(self, call: ast.Call, scope: Scope) -> set[tuple[ast.AST, str]]:
-        """The parameters of the snippet's own functions that this call gives a computed string."""
-        out: set[tuple[ast.AST, str]] = set()
+    def _new_round(self) -> None:
+        self._round.clear()
+        self._busy.clear()
+        self._memo.clear()  # values() read the numbers of the round before
+
+    def _remembered(self, key: tuple, when_busy: Callable[[], bool], work: Callable[[], bool]) -> bool:
+        """`work()`, once a round; while it runs, a question that needs itself gets
+        `when_busy()` (the answer of the round before)."""
+        if key in self._round:
+            return self._round[key]
+        if key in self._busy:
+            return when_busy()
+        self._busy.add(key)
+        try:
+            result = bool(work())
+        finally:
+            self._busy.discard(key)
+        self._round[key] = result
+        return result
+
+    def _handed_over(self, call: ast.Call, scope: Scope) -> None:
+        """A function of the snippet handed to another with computed strings
+        (`map(f, strings)`): its parameters may receive them."""
         args = [*call.args, *(k.value for k in call.keywords)]
-        if not any(self.is_computed(a, scope) for a in args):
-            return out
-        for fn in self.local_functions(call.func, scope):
-            names = [a.arg for a in all_args(fn.args)]  # type: ignore[attr-defined]
-            for i, arg in enumerate(call.args):
-                if self.is_computed(arg, scope):
-                    index = None if isinstance(arg, ast.Starred) else i
-                    out |= {(fn, n) for n in self._receiving(fn, index)}
-            for kw in call.keywords:
-                if self.is_computed(kw.value, scope):
-                    out |= {(fn, kw.arg)} if kw.arg in names else {(fn, n) for n in names}
-        for arg in args:  # a function handed over with computed strings (map(f, strings))
-            for fn in self.local_functions(arg, scope):
-                out |= {(fn, a.arg) for a in all_args(fn.args)}  # type: ignore[attr-defined]
-        return out
+        functions = {fn for a in args for fn in self.local_functions(a, scope)}
+        if functions and any(self.is_computed(a, scope) for a in args):
+            self.computed_params |= {(fn, a.arg) for fn in functions for a in all_args(fn.args)}  # type: ignore[attr-defined]
 
-    def _receiving(self, fn: ast.AST, index: int | None) -> list[str]:
-        args = fn.args  # type: ignore[attr-defined]
-        positional = [a.arg for a in (*args.posonlyargs, *args.args)]
-        if index is not None and index < len(positional):
-            return [positional[index]]
-        if index is not None and args.vararg is not None:
-            return [args.vararg.arg]
-        return [a.arg for a in all_args(args)]
+    def returns_computed(self, fn: ast.AST) -> bool:
+        """The snippet's function (or lambda) `fn` may return a computed string."""
+        def work() -> bool:
+            returned = self.binder.returns.get(fn, [])
+            return fn in self.computed_returns or any(self.is_computed(e, s) for e, s in returned)
+
+        result = self._remembered(("returns", id(fn)), lambda: fn in self.computed_returns, work)
+        if result:
+            self.computed_returns.add(fn)
+        return result
 
     def local_functions(self, expr: ast.AST, scope: Scope) -> set[ast.AST]:
         """The snippet's own functions `expr` may be (a lambda, or a name bound to a def or
@@ -185,24 +208,41 @@ class StringFlow:
         found = lookup(expr.id, scope)
         if found is None:
             return set()
-        out: set[ast.AST] = set()
-        for b in found[1]:
-            if b.kind == "function" and b.function is not None:
-                out.add(b.function)
-            elif b.kind == "value" and isinstance(b.expr, ast.Lambda):
-                out.add(b.expr)
-        return out
+        key = (id(found[0]), expr.id)
+        if key not in self._functions:
+            self._functions[key] = {b.function if b.kind == "function" else b.expr for b in found[1]
+                                    if (b.kind == "function" and b.function is not None)
+                                    or (b.kind == "value" and isinstance(b.expr, ast.Lambda))}
+        return self._functions[key]
 
     # ------------------------------------------------------------ computed strings
 
     def _binding_computed(self, b: Binding) -> bool:
-        if b.kind == "param":
-            return (b.function, b.name) in self.computed_params
-        if b.kind == "function":
-            return b.function in self.computed_returns
+        result = self._remembered(("computed", id(b)), lambda: id(b) in self.computed,
+                                  lambda: self._works_out(b))
+        if result:
+            self.computed.add(id(b))
+            self._computed_names.add(self._name_of.get(id(b), (0, "")))
+        return result
+
+    def _works_out(self, b: Binding) -> bool:
+        if id(b) in self.computed:
+            return True
+        if b.kind == "param" and b.function is not None:
+            return (b.function, b.name) in self.computed_params or any(
+                self._passes_computed(call, b.function, b.name, scope)
+                for call, scope in self.sites.get(b.function, []))
+        if b.kind == "function" and b.function is not None:
+            return self.returns_computed(b.function)
         if b.kind in ("value", "element", "member") and b.expr is not None and b.scope is not None:
             return self.is_computed(b.expr, b.scope)
         return False
+
+    def _passes_computed(self, call: ast.Call, fn: ast.AST, name: str, scope: Scope) -> bool:
+        arg = self._argument(call, fn, name)
+        if arg is not None:
+            return self.is_computed(arg, scope)
+        return any(self.is_computed(a, scope) for a in (*call.args, *(k.value for k in call.keywords)))
 
     def is_computed(self, node: ast.AST, scope: Scope) -> bool:  # noqa: C901 - one case per node type
         if isinstance(node, ast.Constant):
@@ -211,7 +251,11 @@ class StringFlow:
             return not self.numeric_fields(node, scope)
         if isinstance(node, ast.Name):
             found = lookup(node.id, scope)
-            return found is not None and any(id(b) in self.computed for b in found[1])
+            if found is None:
+                return False
+            key = (id(found[0]), node.id)
+            return self._remembered(("name computed", *key), lambda: key in self._computed_names,
+                                    lambda: any(self._binding_computed(b) for b in found[1]))
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, (ast.Add, ast.Mult, ast.Mod)) \
                     and (self.stringish(node.left, scope) or self.stringish(node.right, scope)):
@@ -222,7 +266,9 @@ class StringFlow:
         if isinstance(node, ast.Subscript):
             return self.is_computed(node.value, scope) or self.string_literal(node.value, scope)
         if isinstance(node, ast.Lambda):
-            return node in self.computed_returns
+            return self.returns_computed(node)
+        if isinstance(node, ast.Attribute) and node.attr in STRING_READERS:
+            return True
         if isinstance(node, COMPREHENSIONS):
             inner = self.binder.scopes.get(node, scope)
             parts = [getattr(node, p) for p in ("elt", "key", "value") if hasattr(node, p)]
@@ -237,7 +283,7 @@ class StringFlow:
         args = [*node.args, *(k.value for k in node.keywords)]
         local = self.local_functions(func, scope)
         if local:
-            return any(fn in self.computed_returns for fn in local)
+            return any(self.returns_computed(fn) for fn in local)
         if isinstance(func, ast.Name) and lookup(func.id, scope) is None:
             if func.id == "str":
                 return not all(self.numeric(a, scope) for a in node.args)
@@ -245,6 +291,8 @@ class StringFlow:
         if isinstance(func, ast.Attribute):
             if func.attr == "format":
                 return not self.format_is_numeric(func.value, node, scope)
+            if func.attr in STRING_READERS:
+                return True
             if func.attr in STRING_BUILDERS and (func.attr != "replace" or any(
                     self.stringish(a, scope) for a in node.args)):
                 return True
@@ -282,9 +330,14 @@ class StringFlow:
             return isinstance(node.value, str)
         if isinstance(node, ast.Name):
             found = lookup(node.id, scope)
-            return found is not None and any(
-                b.kind == "value" and (isinstance(b.expr, ast.JoinedStr) or (
-                    isinstance(b.expr, ast.Constant) and isinstance(b.expr.value, str))) for b in found[1])
+            if found is None:
+                return False
+            key = (id(found[0]), node.id)
+            if key not in self._literal_names:
+                self._literal_names[key] = any(
+                    b.kind == "value" and isinstance(b.expr, (ast.Constant, ast.JoinedStr))
+                    and self.string_literal(b.expr, scope) for b in found[1])
+            return self._literal_names[key]
         return False
 
     def format_is_numeric(self, receiver: ast.AST, call: ast.Call, scope: Scope) -> bool:
@@ -317,6 +370,10 @@ class StringFlow:
             return False
         text = spec_text(spec)
         return _numeric_spec(text) if text else self.numeric(field_.value, scope)
+
+    def _numeric_binding(self, b: Binding) -> bool:
+        return id(b) not in self.not_numeric and self._remembered(
+            ("numeric", id(b)), lambda: True, lambda: self._binding_numeric(b))
 
     def _binding_numeric(self, b: Binding) -> bool:
         if b.kind == "numeric":
@@ -359,7 +416,8 @@ class StringFlow:
             found = lookup(node.id, scope)
             if found is None:
                 return node.id.isupper() and node.id in self.allow.manim_names
-            return all(id(b) not in self.not_numeric for b in found[1])
+            return self._remembered(("name numeric", id(found[0]), node.id), lambda: True,
+                                    lambda: all(self._numeric_binding(b) for b in found[1]))
         if isinstance(node, ast.Attribute):
             path = self.module_path(node, scope)
             if path is not None:
@@ -470,12 +528,30 @@ class StringFlow:
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
             return self.values(node.elt, self.binder.scopes.get(node, scope), depth - 1)
         if isinstance(node, ast.Call):
-            if is_builtin_call(node, "range", scope) or (self._numpy_call(node, scope)
-                                                         and not self.numpy_text(node, scope)):
-                return ["0"]
-            if isinstance(node.func, ast.Name) and lookup(node.func.id, scope) is None \
-                    and node.func.id in SAME_ELEMENTS and len(node.args) == 1:
-                return self.values(node.args[0], scope, depth)
+            return self._call_values(node, scope, depth)
+        return None
+
+    def _call_values(self, node: ast.Call, scope: Scope, depth: int) -> list[str] | None:
+        """Elements (depth >= 1) of what a call builds from its arguments: range, numpy,
+        list(x), zip, enumerate, and a dict's items(), keys() and values()."""
+        func = node.func
+        if is_builtin_call(node, "range", scope) or (self._numpy_call(node, scope)
+                                                     and not self.numpy_text(node, scope)):
+            return ["0"]
+        builtin = func.id if isinstance(func, ast.Name) and lookup(func.id, scope) is None else ""
+        if builtin in SAME_ELEMENTS and len(node.args) == 1:
+            return self.values(node.args[0], scope, depth)
+        if builtin in ("zip", "enumerate") and node.args and not node.keywords:
+            if depth < 2:
+                return None  # the tuples themselves are not strings
+            out: list[str] | None = ["0"] if builtin == "enumerate" else []
+            for arg in node.args:
+                out = _union(out, self.values(arg, scope, depth - 1))
+            return out
+        if isinstance(func, ast.Attribute) and func.attr in ("items", "keys", "values") and not node.args:
+            if func.attr == "items":  # (key, value) pairs
+                return self.values(func.value, scope, depth - 1) if depth >= 2 else None
+            return self.values(func.value, scope, depth)
         return None
 
     def _string_values(self, node: ast.AST, scope: Scope) -> list[str] | None:
@@ -503,9 +579,16 @@ class StringFlow:
         found = lookup(node.id, scope)
         if found is None:
             return ["0"] if self.numeric(node, scope) else None
+        key = ("name", id(found[0]), node.id, depth)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = None  # a name defined through itself cannot be told
         out: list[str] | None = []
         for b in found[1]:
             out = _union(out, self._binding_values(b, depth))
+            if out is None:
+                break
+        self._memo[key] = out
         return out
 
     def _binding_values(self, b: Binding, depth: int) -> list[str] | None:

@@ -8,7 +8,8 @@ followed; saves in quick succession are taken as one (100 ms). On each change th
 is parsed and checked:
 
 - with errors, they are printed and sent to the page, which shows them over the last good
-  videos (file:line:col, message, the source line) until the next clean save;
+  videos (file:line:col, message, the source line) until the next clean save; a lesson
+  file that is deleted or renamed away is such an error too, until it is back;
 - clean, each section's content hash (cache.py) says which sections changed; only those
   are compiled and rendered, at preview quality, newest save first: work for a version of
   a section that is no longer current is cancelled. A section's still (its last frame,
@@ -54,6 +55,7 @@ from typing import Any
 
 from lecture.compiler import frontend, source
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
+from lecture.compiler.span import Span
 
 from . import build, failures
 from . import cache as cache_mod
@@ -304,8 +306,8 @@ class Watcher:
     def _cycle(self, gen: int) -> None:
         try:
             src = self._read()
-            if src is None:
-                self._say(f"{self.display}: the file is gone; waiting for it to come back", "yellow")
+            if src is None:  # on the page too, over the last good videos, until it is back
+                self._show_errors([self._gone()], None)
                 return
             loaded = frontend.load_source(src, base_dir=self.path.parent)
         except DiagnosticError as exc:
@@ -435,6 +437,13 @@ class Watcher:
                 self._submit(ctx, scene.class_name, "still", (-gen, 0, rank))
             if sid in need_video:
                 self._submit(ctx, scene.class_name, "video", (-gen, 1, rank))
+
+    def _gone(self) -> Diagnostic:
+        """The error shown while the lesson file is missing (deleted, or renamed away)."""
+        return Diagnostic("error", f"{self.path.name} was deleted or renamed; the preview shows the "
+                          "last good version", Span.point(self.display, 1, 1),
+                          f"save {self.path.name} again (or rename it back) and the preview "
+                          "continues", "lesson-file-missing")
 
     def _show_errors(self, diagnostics: list[Diagnostic], text: str | None) -> None:
         errors = [_diag_json(d, text) for d in diagnostics if d.severity == "error"] or \

@@ -135,6 +135,16 @@ BYPASSES = {  # name -> (code, what the refusal says)
     "TeX of a helper given pieces": (code(MANIM, "def lab(a, b):", "    return Tex(a, b)",
                                           "return lab('\\\\in', 'put'), []"),
                                      "in Tex, the piece '\\\\in' ends in the command `\\in`"),
+    "TeX read back from mobjects": (code(MANIM, "a = Axes()", "t = MathTex('\\\\in').get_tex_string()",
+                                         "u = MathTex('put').get_tex_string()",
+                                         "return a.get_graph_label(a.plot(abs), t + u), []"),
+                                    "may not be passed to `a.get_graph_label`"),
+    "TeX by a format spec written later": (code(MANIM, "a = Axes()", "t = f\"{92:{'c'}}input\"",
+                                                "return a.get_graph_label(a.plot(abs), t), []"),
+                                           "may not be passed to `a.get_graph_label`"),
+    "TeX by format's c": (code(MANIM, "a = Axes()", "t = '{:c}input'.format(92)",
+                               "return a.get_graph_label(a.plot(abs), t), []"),
+                          "may not be passed to `a.get_graph_label`"),
     "dunder in a format string": (code("", "x = '{0.__class__}'", "return x, []"),
                                   "strings naming dunder attributes are not allowed"),
 }
@@ -188,7 +198,7 @@ SHIPPED = {
             numbers = VGroup(*[MathTex(f"{v}", font_size=24) for v in values]).arrange(RIGHT)
             ticks = VGroup(*[MathTex(f"x = {t:.2f}") for t in np.linspace(0, 1, 3)])
             terms = [r"\frac{1}{2}", r"\frac{1}{4}"]
-            parts = VGroup(*[MathTex(t) for t in terms], Tex(*terms))
+            parts = VGroup(*[MathTex(t) for t in terms], MathTex(*terms))
             words = VGroup(*[Text(f"{i + 1}. {w}", font_size=20) for i, w in enumerate(["a", "b"])])
             group = VGroup(axes, graph, label, numbers, ticks, parts, words).move_to(box.center)
             box.fit(group)
@@ -220,6 +230,25 @@ SHIPPED = {
             group = VGroup(path, chords, dot, label)
             box.fit(group)
             return group, [Create(path), t.animate.set_value(1), Indicate(label), Wiggle(dot)]
+    ''',
+    "labels from containers": r'''
+        from manim import *
+
+        def build(box):
+            places = {"A": UP, "B": DOWN}
+            dots = VGroup()
+            for name, where in places.items():
+                dots.add(VGroup(Dot(where), MathTex(name).next_to(where, RIGHT)))
+            for label, height in zip(["a", "b"], [1, 2]):
+                dots.add(MathTex(label, "=", str(height)).shift(LEFT * height))
+            square = Square()
+            brace = BraceLabel(square, r"\ell", brace_direction=DOWN)
+            axes = Axes(x_length=3, y_length=2)
+            area = 2.5
+            group = VGroup(dots, square, brace, axes, axes.get_axis_labels(x_label="x", y_label="f(x)"),
+                           Tex("Area: ", f"{area:.2f}"), *[Tex(f"Step {i}") for i in range(3)])
+            box.fit(group)
+            return group, [FadeIn(dots), GrowFromCenter(brace)]
     ''',
 }
 

@@ -10,9 +10,10 @@ would end up in front of a vision model (frames, the transcript) or in the repor
 - `manifest.json` is read only as a regular file (never through a link, never a FIFO);
 - the paths the manifest gives for the build's own files (`module`, `source_map`,
   `output`, `subtitles[]`, `sections[].output`, `sections[].log`) are taken relative to
-  the folder the manifest was written in (the folder of its `module`, `build/<lesson>/`
-  when it was written), so a build that was moved or copied (`videos/<slug>/` of a bench)
-  still finds its own files; a path not below that folder is not a file of this build;
+  the folder the manifest was written in (the folder of its `module`, which is always
+  `<build root>/<lesson>/lesson_scenes.py` as written), so a build that was moved or copied
+  (`videos/<slug>/` of a bench) still finds its own files; a path not below that folder
+  (absolute elsewhere, `../..`) is not a file of this build;
 - each of those, and each file eval takes from the folder by name (`lesson.mp4`,
   `lesson_scenes.py`, `lesson.srt`, `lesson.vtt`), is then resolved (links followed, `..`
   folded) and must lie inside the build folder and be a regular file (lstat), or be
@@ -38,16 +39,16 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from lecture.runtime.build import LESSON_VIDEO, MANIFEST_NAME, MODULE_NAME
 from lecture.runtime.safe_fs import UnsafePathError, read_regular, safe_dir, shown
 
-MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 MAX_TEXT_BYTES = 32 * 1024 * 1024  # a generated module or a subtitle file
 MAX_LESSON_BYTES = 8 * 1024 * 1024
 
 _FILE_FIELDS = ("module", "source_map", "output")  # the build's own files, named in the manifest
 _SECTION_FILE_FIELDS = ("output", "log")
-_BY_NAME = ("lesson.mp4", "lesson_scenes.py", "lesson.srt", "lesson.vtt")  # taken by name
+_BY_NAME = (LESSON_VIDEO, MODULE_NAME, "lesson.srt", "lesson.vtt")  # files taken by name
 
 
 class BuildFolderError(Exception):
@@ -68,10 +69,10 @@ class BuildFolder:
         return next((self.files[n] for n in names if n in self.files and self.files[n].exists()), None)
 
     def video(self) -> Path | None:
-        return self.first("lesson.mp4", "output")
+        return self.first(LESSON_VIDEO, "output")
 
     def module(self) -> Path | None:
-        return self.first("module", "lesson_scenes.py")
+        return self.first("module", MODULE_NAME)
 
     def subtitles(self) -> Path | None:
         named = sorted(n for n in self.files if n.startswith("subtitles["))
@@ -80,7 +81,7 @@ class BuildFolder:
 
 def is_build(path: Path) -> bool:
     """A folder with a manifest.json (a link there counts: load_build refuses it)."""
-    return path.is_dir() and os.path.lexists(path / MANIFEST)
+    return path.is_dir() and os.path.lexists(path / MANIFEST_NAME)
 
 
 def read_text(path: Path, limit: int = MAX_TEXT_BYTES) -> str | None:
@@ -98,8 +99,8 @@ def load_build(path: str | os.PathLike[str]) -> BuildFolder:
     except UnsafePathError as exc:
         raise BuildFolderError(f"{exc} (eval reads a build only from its own folder)") from None
     root = Path(os.path.realpath(given))
-    manifest_path = given / MANIFEST
-    data = read_regular(root / MANIFEST, MAX_MANIFEST_BYTES)
+    manifest_path = given / MANIFEST_NAME
+    data = read_regular(root / MANIFEST_NAME, MAX_MANIFEST_BYTES)
     if data is None:
         raise BuildFolderError(f"{shown(manifest_path)} is not a regular file (a link, a folder or "
                                "unreadable); eval reads only a build's own manifest — render the "
@@ -110,14 +111,15 @@ def load_build(path: str | os.PathLike[str]) -> BuildFolder:
         raise BuildFolderError(f"{shown(manifest_path)}: not a valid manifest ({exc})") from None
     if not isinstance(manifest, dict):
         raise BuildFolderError(f"{shown(manifest_path)}: not a valid manifest (not a JSON object)")
-    files = {name: build_file(root, PurePath(name), f"{name} of the build", name, manifest_path)
-             for name in _BY_NAME}
-    home = _written_in(manifest)
+    home = _written_in(manifest, manifest_path)
+    files: dict[str, Path] = {}
     for field, value in _named_files(manifest):
         if value is not None:
             what = f"the manifest field `{field}`"
             files[field] = build_file(root, _below(home, value, what, manifest_path), what, value,
                                       manifest_path)
+    for name in _BY_NAME:
+        files[name] = build_file(root, PurePath(name), f"{name} of the build", name, manifest_path)
     lesson, note = _lesson(root, manifest.get("lesson"))
     return BuildFolder(given, root, manifest, files, lesson, note)
 
@@ -134,14 +136,17 @@ def _named_files(manifest: dict) -> list[tuple[str, object]]:
     return out
 
 
-def _written_in(manifest: dict) -> str | None:
-    """The folder the manifest's paths were written from: the folder of its module (of its
-    source map or video, failing that), as written."""
-    for field in _FILE_FIELDS:
-        value = manifest.get(field)
-        if isinstance(value, str) and value and "\0" not in value:
-            return os.path.dirname(os.path.normpath(value))
-    return None
+def _written_in(manifest: dict, manifest_path: Path) -> str | None:
+    """The folder the manifest's paths were written from (`build/<lesson>` as written): the
+    folder of its `module`, which a build always names lesson_scenes.py; None without one."""
+    module = manifest.get("module")
+    if module is None:
+        return None
+    if not isinstance(module, str) or "\0" in module or PurePath(module).name != MODULE_NAME:
+        raise BuildFolderError(f"{shown(manifest_path)}: the manifest field `module` names {module!r}, "
+                               f"which is not a build's {MODULE_NAME}; eval reads only the build's own "
+                               "files — render the lesson again")
+    return os.path.dirname(os.path.normpath(module))
 
 
 def _below(home: str | None, value: object, what: str, manifest_path: Path) -> PurePath:
@@ -154,11 +159,12 @@ def _below(home: str | None, value: object, what: str, manifest_path: Path) -> P
         with contextlib.suppress(ValueError):
             rel = PurePath(os.path.normpath(value)).relative_to(home or ".")
     if rel is None or not rel.parts or rel.parts[0] == "..":
+        where = (f"it lies outside {home or '.'}, the folder the manifest was written in" if home is not None
+                 else "the manifest names no module, so no folder of its own")
         raise BuildFolderError(
             f"{shown(manifest_path)}: {what} names {value!r}, which is not a file of this build "
-            f"(it lies outside the folder the manifest was written in, {home!r}); eval reads only "
-            "the build's own files — render the lesson again, or delete the build folder if it "
-            "came with a repository")
+            f"({where}); eval reads only the build's own files — render the lesson again, or "
+            "delete the build folder if it came with a repository")
     return rel
 
 
@@ -204,5 +210,6 @@ def _lesson(root: Path, value: object) -> tuple[Path | None, str]:
             continue
         if regular and real.suffix == ".lecture" and real.is_relative_to(project):
             return real, ""
-    return None, (f"the manifest's lesson {value} is not a .lecture file in the build's project folder "
-                  f"{shown(project)}; not read")
+    if not any(real.is_relative_to(project) for real in existing):
+        return None, f"the manifest's lesson {value} lies outside the folder the build belongs to; not read"
+    return None, f"the manifest's lesson {value} is not a regular .lecture file; not read"

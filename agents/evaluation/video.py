@@ -371,8 +371,11 @@ def load_evidence(path: str | Path, *, max_frames: int = DEFAULT_MAX_FRAMES,
     transcript: str | None = None
     transcript_source: str | None = None
     if build is not None:
-        fps = float(build.manifest.get("fps") or fps)
-        marks, source = build_step_marks(build, fps)
+        try:
+            fps = float(build.manifest.get("fps") or fps)
+            marks, source = build_step_marks(build, fps)
+        except (AttributeError, TypeError, ValueError) as exc:  # a field of the wrong type
+            raise EvidenceError(f"{build.path}: not a valid manifest ({type(exc).__name__}: {exc})") from None
         if not marks:
             raise EvidenceError(f"{build.path}: the manifest lists no rendered section")
         if len(marks) > max_step_frames:
