@@ -41,6 +41,8 @@ from lecture.runtime.custom_box import CustomBox
 from lecture.runtime.isolation import Isolation, IsolationUnavailable, Limits
 from lecture.runtime.snippet_check import (  # noqa: F401 - the static check, re-exported for the Coder
     ALLOWED_IMPORTS,
+    BUILTINS,
+    EXCEPTIONS,
     FUNCTION_NAME,
     CodeProblem,
     check_code,
@@ -63,13 +65,6 @@ MAX_FILE_BYTES = 256 * 1024 * 1024  # RLIMIT_FSIZE: TeX and text SVGs are small
 
 # The static check is an allowlist in the runtime, because the render checks every lock
 # entry again with it (the runtime may not import agents).
-# What the child's restricted builtins leave out (its `__import__` admits ALLOWED_IMPORTS).
-FORBIDDEN_CALLS = frozenset({
-    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "input",
-    "breakpoint", "help", "exit", "quit", "memoryview", "__builtins__", "__loader__", "__spec__",
-})
-
-
 # ---------------------------------------------------------------- running
 
 
@@ -207,7 +202,9 @@ def _restricted_builtins() -> dict:
             raise ImportError(f"importing {name!r} is not allowed in custom code")
         return real_import(name, globals, locals, fromlist, level)
 
-    safe = {k: v for k, v in vars(builtins).items() if k not in FORBIDDEN_CALLS}
+    # the same allowlist as the static check: a name it refuses is not even there
+    safe = {k: getattr(builtins, k) for k in (*BUILTINS, *EXCEPTIONS, "None", "True", "False")
+            if hasattr(builtins, k)}
     safe["__import__"] = guarded_import
     return safe
 

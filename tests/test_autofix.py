@@ -20,11 +20,11 @@ from lecture.agents.coder import extract_code
 from lecture.agents.config import resolve_config
 from lecture.agents.custom_nodes import collect_custom_nodes, resolve_custom_nodes
 from lecture.agents.lockfile import LockEntry, LockFile, lock_path
-from lecture.runtime.trust import TrustStore
 from lecture.agents.usage import UsageLog
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.frontend import load_file
 from lecture.runtime.failures import RenderFailure
+from lecture.runtime.trust import TrustStore
 
 LESSON = '''lesson "Squares"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import builtins
 import json
-import math
 import os
 import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -481,13 +481,10 @@ def test_one_reference_outside_the_allowlist_anywhere_is_refused(body, bad, data
     assert any(p.line == line_of_probe for p in problems), (code, messages(code))
 
 
-def test_refusals_are_fast_enough_for_the_coder_loop():
-    """A long but ordinary snippet checks in well under a second."""
-    import time
-
+def test_a_long_snippet_checks_quickly():
+    """A long but ordinary snippet checks in well under the time a render takes."""
     body = [f"v{i} = Circle(radius={i % 5 + 1}).shift(UP * {i}).set_color(RED)" for i in range(300)]
     code = assemble([*body, "return VGroup(" + ", ".join(f"v{i}" for i in range(300)) + "), []"])
     start = time.perf_counter()
     assert check_code(code) == []
     assert time.perf_counter() - start < 2.0
-    assert math.isfinite(start)
