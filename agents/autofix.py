@@ -35,6 +35,7 @@ from typing import Any
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.model import Element, Lesson, Section
 from lecture.compiler.span import Span
+from lecture.runtime.failures import is_latex, is_missing_file
 
 from .custom_nodes import CustomCode, CustomNode, collect_custom_nodes, description_of
 from .lockfile import ConcurrentEditError, LockFile, LockFileError, lock_path, utc_now
@@ -166,17 +167,6 @@ def error_text_of(failure: Any) -> str:
     return "\n".join(parts)
 
 
-def _is_latex(diag: Diagnostic) -> bool:
-    text = diag.message.lower()
-    return diag.code == "render-latex" or "latex" in text or "tex " in text
-
-
-def _is_missing_file(diag: Diagnostic) -> bool:
-    text = diag.message.lower()
-    return diag.code in ("render-missing-file", "missing-image") or "not found" in text \
-        or "no such file" in text or "missing" in text or "cannot identify image" in text
-
-
 def _one_line(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + " …"
@@ -219,7 +209,7 @@ def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text
         what = f"section '{section.id}'" if section else "the lesson"
         return no_repair(f"the failure is not inside an element of {what} ({message})")
 
-    if el.kind == "math" and _is_latex(diag):
+    if el.kind == "math" and is_latex(diag):
         tex = el.texts[0].value if el.texts else ""
         ov = Override(MATH_AS_TEXT, section.id, el.id, tex)
         w = warning(f"LaTeX could not typeset formula '{el.id}'; it is shown as plain text instead",
@@ -227,7 +217,7 @@ def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text
         return Repair(MATH_AS_TEXT, True, section.id, el.id, record(MATH_AS_TEXT, True), override=ov,
                       diagnostics=[w])
 
-    if el.kind == "image" and (_is_missing_file(diag) or diag.code == "build-failed"):
+    if el.kind == "image" and (is_missing_file(diag) or diag.code == "build-failed"):
         rel = el.texts[0].value if el.texts else ""
         ov = Override(IMAGE_PLACEHOLDER, section.id, el.id, rel)
         w = warning(f"image '{el.id}' ({rel}) cannot be read; a placeholder box is shown instead",

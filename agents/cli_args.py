@@ -54,3 +54,14 @@ def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="a lesson (the code in its .lock file) or a lecture.toml")
     parser.add_argument("--yes", action="store_true", help="trust without asking (after showing it)")
+
+
+def add_critique_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `lecture critique` (the Critic itself loads Manim and numpy)."""
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--dry-run", action="store_true", help="print the diff; write nothing")
+    parser.add_argument("--vlm", action="store_true",
+                        help="also ask a vision model (agent 'critic') about key frames")
+    parser.add_argument("--time-limit", type=float, default=120.0, metavar="S",
+                        help="seconds the geometric search may take (default 120)")
+    add_model_arguments(parser)

@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lecture.runtime.theme import Theme
+from lecture.compiler.theme import Theme
 
 from . import sandbox
 from .client import ModelClient

@@ -48,7 +48,7 @@ import shlex
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -193,12 +193,6 @@ class ClientConfig:
     def settings_line(self) -> str:
         return settings_line(self.files)
 
-    def with_backoff(self, base: float, maximum: float | None = None) -> ClientConfig:
-        """A copy with another backoff (tests use a tiny one)."""
-        return replace(self, agents={
-            k: replace(v, backoff_base=base, backoff_max=v.backoff_max if maximum is None else maximum)
-            for k, v in self.agents.items()})
-
 
 # ------------------------------------------------------------------ finding and reading files
 
@@ -217,8 +211,9 @@ def find_config_file(start: Path | None = None) -> Path | None:
     return None
 
 
-_TABLE_KEYS = {"base_url": str, "api_key_env": str, "model": str, "timeout": (int, float),
-               "max_retries": int, "backoff_base": (int, float)}
+_TABLE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "base_url": str, "api_key_env": str, "model": str, "timeout": (int, float),
+    "max_retries": int, "backoff_base": (int, float)}
 Tables = dict[str, dict[str, Any]]
 
 
@@ -255,7 +250,7 @@ def parse_config(path: Path, data: bytes) -> Tables:
             if not isinstance(value, expected) or isinstance(value, bool):
                 raise AgentConfigError(f"{name}: [{table_name}] {key} has the wrong type "
                                        f"({type(value).__name__})")
-            if expected is not str and value < 0:
+            if isinstance(value, int | float) and value < 0:  # the numeric keys
                 raise AgentConfigError(f"{name}: [{table_name}] {key} must not be negative")
         tables[table_name] = dict(table)
     return tables

@@ -36,6 +36,7 @@ from typing import Any
 
 from lecture.compiler import frontend, source
 from lecture.compiler import layout as L
+from lecture.compiler import theme as T
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
 from lecture.compiler.edits import TextEdit, apply_edits, option_edit, placement_edit, unified_diff
 from lecture.compiler.findings import (
@@ -50,10 +51,14 @@ from lecture.compiler.findings import (
     to_diagnostics,
 )
 from lecture.compiler.format import placement as placement_text
-from lecture.compiler.kinds import KINDS
+from lecture.compiler.kinds import KINDS, LINE, NONE, RELATION
 from lecture.compiler.layout import Box
-from lecture.compiler.model import At, Cell, Element, In, Lesson, Option, Placement, Relative, Section
-from lecture.runtime import theme as T
+from lecture.compiler.lower import ir
+from lecture.compiler.lower.registry import SectionContext
+from lecture.compiler.model import At, Cell, Element, In, Lesson, Option, Relative, Section
+from lecture.runtime.measure import ManimMeasurer
+
+from .anchor_edit import AnchorEdit
 
 ROWS = T.GRID_ROWS
 RELATION_ORDER = ("below", "above", "right of", "left of")
@@ -62,30 +67,7 @@ MAX_ROUNDS = 24
 MAX_PASSES = 3
 
 
-# ---------------------------------------------------------------- anchor edits
-
-
-@dataclass(frozen=True)
-class AnchorEdit:
-    """A new anchor for one element: a placement, a scale option, or both."""
-
-    section: str
-    element: str
-    placement: Placement | None = None
-    scale: float | None = None  # the new value of the element's scale= option
-    cost: float = 0.0
-    source: str = "geometry"  # or "vision"
-
-    def describe(self, old: Element | None = None) -> str:
-        parts = []
-        if self.placement is not None:
-            had = old.placement if old is not None else None
-            before = placement_text(had) if had is not None else "(none)"
-            parts.append(f"{before} -> {placement_text(self.placement)}")
-        if self.scale is not None:
-            before = old.option("scale", 1) if old is not None else 1
-            parts.append(f"scale {before} -> {self.scale:g}")
-        return f"{self.section}/{self.element}: " + ", ".join(parts)
+# ---------------------------------------------------------------- anchor edits (anchor_edit.py)
 
 
 def text_edits(lesson: Lesson, edits: Iterable[AnchorEdit]) -> list[TextEdit]:
@@ -126,6 +108,21 @@ def with_edit(section: Section, edit: AnchorEdit) -> Section:
 # ---------------------------------------------------------------- predicting a layout
 
 
+class _MemoMeasurer:
+    """The runtime's measurer with its answers remembered in `memo` (the search lays the same
+    elements out again and again)."""
+
+    def __init__(self, memo: dict[str, tuple[float, float]]) -> None:
+        self.memo = memo
+        self.inner = ManimMeasurer()
+
+    def size(self, expr: ir.Call) -> tuple[float, float]:
+        key = ir.render(expr)
+        if key not in self.memo:
+            self.memo[key] = self.inner.size(expr)
+        return self.memo[key]
+
+
 class _MemoContext:
     """Lays a section out again (the compiler's own layout) with measuring memoised."""
 
@@ -133,19 +130,7 @@ class _MemoContext:
 
     @classmethod
     def boxes(cls, lesson: Lesson, section: Section, theme: Any, base_dir: Path) -> dict[str, Box | None]:
-        from lecture.compiler.lower import ir
-        from lecture.compiler.lower.registry import SectionContext
-
-        memo = cls.measured
-
-        class Ctx(SectionContext):
-            def measure(self, expr, el, estimate):  # noqa: ANN001
-                key = ir.render(expr)
-                if key not in memo:
-                    memo[key] = super().measure(expr, el, estimate)
-                return memo[key]
-
-        ctx = Ctx(lesson, section, theme, base_dir, measure=True)
+        ctx = SectionContext(lesson, section, theme, base_dir, measurer=_MemoMeasurer(cls.measured))
         out: dict[str, Box | None] = {}
         for el in section.elements:
             try:
@@ -159,7 +144,7 @@ def _transform(fp: Footprint, old: Box, new: Box) -> Footprint:
     sx = new.w / old.w if old.w > 1e-6 else 1.0
     sy = new.h / old.h if old.h > 1e-6 else 1.0
     dx, dy = new.cx - old.cx, new.cy - old.cy
-    if fp.role != "line":
+    if fp.role != LINE:
         s = sx if old.w > 1e-6 else sy
         return fp.transformed(s, dx, dy, about=old.center)
     return fp.transformed(sx, dx, dy, about=old.center, sy=sy)
@@ -242,7 +227,7 @@ class SectionSearch:
         if el is None:
             return []
         spec = KINDS.get(el.kind)
-        if spec is None or spec.placement == "none" or el.endpoints is not None:
+        if spec is None or spec.placement == NONE or el.endpoints is not None:
             return []  # plots follow their axes; lines from X to Y follow their ends
         sid = self.section.id
         out: list[AnchorEdit] = []
@@ -251,7 +236,7 @@ class SectionSearch:
             for rel in RELATION_ORDER:
                 if rel != p.relation:
                     out.append(AnchorEdit(sid, eid, Relative(rel, p.target), cost=1.0))
-        if spec.placement != "relation":
+        if spec.placement != RELATION:
             anchor = self._anchor_cell(eid, el)
             extra = 0.0 if isinstance(p, At) else 1.0
             if isinstance(p, In):
@@ -272,14 +257,15 @@ class SectionSearch:
                         d = abs(r - ar) + abs(c - ac)
                         if d or not isinstance(p, At):
                             out.append(AnchorEdit(sid, eid, At(Cell(ROWS[r], c + 1)), cost=d + extra))
-        if el.kind not in ("plot", "brace"):
+        if spec.scalable:  # only where the lesson may say scale= (a plot follows its axes)
             original = self.section.element(eid)
             base = original.option("scale", 1.0) if original is not None else 1.0
             base = float(base) if isinstance(base, int | float) and not isinstance(base, bool) else 1.0
-            now = el.option("scale", base)
+            scale = el.option("scale", base)
+            now = float(scale) if isinstance(scale, int | float) and not isinstance(scale, bool) else base
             for i, factor in enumerate(SCALE_STEPS, start=1):
                 value = round(base * factor, 3)
-                if abs(value - float(now)) > 1e-9 and value < float(now):
+                if abs(value - now) > 1e-9 and value < now:
                     out.append(AnchorEdit(sid, eid, scale=value, cost=float(i)))
         kind_order = {At: 0, In: 0, Relative: 1}
         out.sort(key=lambda e: (e.cost, e.scale is not None, kind_order.get(type(e.placement), 2),
@@ -393,7 +379,7 @@ class CritiqueResult:
 def search_edits(lesson: Lesson, checked: Checked, base_dir: Path, checker: Checker,
                  *, deadline: float | None = None) -> tuple[list[AnchorEdit], list[str]]:
     from lecture.compiler.lower import lesson_theme
-    from lecture.runtime.theme import get_theme
+    from lecture.compiler.theme import get_theme
 
     theme = get_theme(lesson_theme(lesson))
     edits: list[AnchorEdit] = []

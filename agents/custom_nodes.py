@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
+from lecture.compiler import layout
+from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, Severity
 from lecture.compiler.model import At, Auto, Element, In, Lesson, Relative, Section
 from lecture.compiler.span import Span
+from lecture.compiler.theme import Theme, get_theme
 from lecture.runtime.locked_code import vet
-from lecture.runtime.theme import Theme, get_theme
+from lecture.runtime.measure import ManimMeasurer
 from lecture.runtime.trust import TrustStore
 
 from .cli_args import add_lock_arguments  # noqa: F401  (the CLI's flags live there)
@@ -85,9 +87,7 @@ def lesson_theme(lesson: Lesson) -> Theme:
     return get_theme(name)
 
 
-def edges_of(box: Any) -> Edges | None:
-    if box is None:
-        return None
+def edges_of(box: layout.Box) -> Edges:
     return (float(box.left), float(box.bottom), float(box.right), float(box.top))
 
 
@@ -99,11 +99,13 @@ def section_boxes(lesson: Lesson, section: Section, theme: Theme, base_dir: Path
     from lecture.compiler.lower import elements as _elements  # noqa: F401  (fills the registry)
     from lecture.compiler.lower.registry import SectionContext
 
-    ctx = SectionContext(lesson, section, theme, Path(base_dir), measure=measure)
+    ctx = SectionContext(lesson, section, theme, Path(base_dir),
+                         measurer=ManimMeasurer() if measure else None)
     boxes: dict[str, Edges | None] = {}
     for el in section.elements:
         try:
-            boxes[el.id] = edges_of(ctx.resolve(el.id, el.span).box)
+            box = ctx.resolve(el.id, el.span).box
+            boxes[el.id] = edges_of(box) if box is not None else None
         except DiagnosticError:
             boxes[el.id] = None
     return boxes
@@ -112,14 +114,12 @@ def section_boxes(lesson: Lesson, section: Section, theme: Theme, base_dir: Path
 def fallback_box(el: Element) -> Edges:
     """The box of a custom element computed from its placement alone (when the section
     cannot be lowered): what `lower_custom` gives an area or a cell; the grid otherwise."""
-    from lecture.compiler import layout
-
     if isinstance(el.placement, In):
-        return edges_of(layout.area_box(el.placement.first, el.placement.last).inset(layout.MARGIN))  # type: ignore[return-value]
+        return edges_of(layout.area_box(el.placement.first, el.placement.last).inset(layout.MARGIN))
     if isinstance(el.placement, At):
         x, y = layout.cell_center(el.placement.cell)
-        return edges_of(layout.clamp_into(layout.Box(x, y, 3.0, 2.0)))  # type: ignore[return-value]
-    return edges_of(layout.GRID.inset(layout.MARGIN))  # type: ignore[return-value]
+        return edges_of(layout.clamp_into(layout.Box(x, y, 3.0, 2.0)))
+    return edges_of(layout.GRID.inset(layout.MARGIN))
 
 
 # ------------------------------------------------------------------ results
@@ -284,7 +284,7 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
                          base_dir: Path | None = None, measure: bool = True,
                          only: Iterable[str] | None = None, prune: bool = False,
                          max_tries: int | None = None, coder: Any = None,
-                         missing_severity: str = "error", now: Any = None) -> CustomCode:
+                         missing_severity: Severity = "error", now: Any = None) -> CustomCode:
     """Each custom element's code: see the module docstring.
 
     client_config: a ClientConfig (None, or one without a coder model: no model calls);
@@ -345,7 +345,7 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
                                "(its locked code is kept)")
                     result.diagnostics.append(Diagnostic("warning", message, n.span, hint, "custom-no-model"))
                     continue
-                result.diagnostics.append(Diagnostic(missing_severity, message, n.span, hint,  # type: ignore[arg-type]
+                result.diagnostics.append(Diagnostic(missing_severity, message, n.span, hint,
                                                      "custom-no-code"))
         else:
             if coder is None:
@@ -452,8 +452,9 @@ def run_lock(args: argparse.Namespace, *, console: Any = None) -> int:
         for n in custom.nodes.values():
             if n.code is None:
                 continue
-            how = ("locked" if n.origin == "lock" else
-                   f"written by {n.entry.model} in {n.entry.tries} tr{'ies' if n.entry.tries != 1 else 'y'}")
+            e = n.entry  # a node written now carries its new lock entry
+            how = ("locked" if n.origin == "lock" or e is None else
+                   f"written by {e.model} in {e.tries} tr{'ies' if e.tries != 1 else 'y'}")
             _say(console, f"  {n.section}/{n.element}: {how}")
         if not custom.nodes:
             _say(console, f"{path}: no custom elements")

@@ -100,8 +100,10 @@ class LockEntry:
         return content_hash(self.code)
 
     def to_json(self) -> dict:
+        left, bottom, right, top = self.box
         return {"section": self.section, "element": self.element, "description": self.description,
-                "placement": self.placement, "box": rounded_box(tuple(self.box)), "theme": self.theme,
+                "placement": self.placement, "box": rounded_box((left, bottom, right, top)),
+                "theme": self.theme,
                 "code": self.code, "code_sha256": self.code_sha256, "model": self.model,
                 "date": self.date, "tries": self.tries,
                 "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens,

@@ -44,6 +44,7 @@ from lecture.runtime.atomic import write_atomically
 from .cli_args import DEFAULT_MAX_REPAIRS, DEFAULT_MINUTES, add_arguments, add_model_arguments  # noqa: F401
 from .client import ModelClient, make_client
 from .config import AgentError, ClientConfig, config_from_args
+from .custom_code_source import build_collaborators
 from .usage import UsageLog
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 2, 2
@@ -200,7 +201,8 @@ class Planner:
                 audience=audience or "not given: choose a sensible one and name it",
                 schema=json.dumps(self.schema, indent=2))},
         ]
-        answer, errors = "", []
+        answer = ""
+        errors: list[str] = []
         for turn in range(self.max_repairs + 1):
             if turn:
                 self.repairs += 1
@@ -431,6 +433,5 @@ def run_new(args: argparse.Namespace, *, console: Any = None) -> int:
         from lecture.runtime.build import render_lessons
 
         # the build manifest keeps the Planner's model usage beside the Coder's
-        return render_lessons([output], quality=None, output=None, sections=None, console=console,
-                              usage=usage)
+        return render_lessons([output], console=console, collaborators=build_collaborators(usage))
     return EXIT_OK

@@ -255,7 +255,7 @@ def _bounds(mobjects) -> tuple[float, float, float, float] | None:
         return None
     allp = np.vstack(chunks)
     if not np.all(np.isfinite(allp)):
-        return (float("nan"),) * 4  # type: ignore[return-value]
+        return (float("nan"),) * 4
     lo, hi = allp.min(axis=0), allp.max(axis=0)
     return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 

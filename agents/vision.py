@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from lecture.compiler import layout as L
+from lecture.compiler import theme as T
 from lecture.compiler.findings import Finding
 from lecture.compiler.format import placement as placement_text
 from lecture.compiler.kinds import KINDS
 from lecture.compiler.model import At, Cell, In, Lesson, Placement, Relative
-from lecture.runtime import theme as T
 
+from .anchor_edit import AnchorEdit
 from .config import AgentError, ClientConfig
-from .critic import AnchorEdit
 from .prompt_files import prompt
 from .usage import UsageLog
 
@@ -170,7 +170,7 @@ def valid_edits(answer: dict, lesson: Lesson) -> tuple[list[AnchorEdit], list[st
         if placement is None and scale is None:
             rejected.append(f"{sid}/{eid}: neither a placement nor a scale")
             continue
-        edits.append(AnchorEdit(sid, eid, placement, float(scale) if scale is not None else None,
+        edits.append(AnchorEdit(str(sid), el.id, placement, float(scale) if scale is not None else None,
                                 source="vision"))
     return edits, rejected
 

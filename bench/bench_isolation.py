@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 from unittest import mock
 
+from lecture.agents.custom_code_source import build_collaborators
 from lecture.agents.custom_nodes import collect_custom_nodes
 from lecture.agents.lockfile import LockEntry, LockFile, lock_path, rounded_box
 from lecture.compiler import frontend
 from lecture.runtime import pool as pool_mod
-from lecture.runtime.build import render_lesson
+from lecture.runtime.build import RenderOptions, render_lesson
 from lecture.runtime.trust import TrustStore
 
 SECTIONS = 4
@@ -73,8 +74,8 @@ def render_once(path: Path, build: Path, *, isolated: bool) -> float:
         else mock.patch.object(pool_mod.RenderPool, "__init__", real_init)
     with open(os.devnull, "w") as quiet, patch, mock.patch("sys.stdout", quiet):
         t = time.perf_counter()
-        status = render_lesson(path, quality="low", output=None, sections=None, voice="none",
-                               build_root=build, autofix=False)
+        status = render_lesson(path, RenderOptions(quality="low", voice="none", build_root=build,
+                                                   autofix=False), collaborators=build_collaborators())
         wall = time.perf_counter() - t
     if status != 0:
         sys.exit(f"render failed ({'isolated' if isolated else 'baseline'}): status {status}")

@@ -1,4 +1,7 @@
-"""Time the front end on a generated 5,000-line valid lesson: parse, build, check.
+"""Time the front end on a generated 5,000-line valid lesson: parse (and build), check; then
+show that it is linear: the time per kB of a 2 MB lesson against that of a 128 kB one,
+measured in the same run (a ratio near 1 is linear; counting lines from the start of the
+file for every node, as the front end once did, made it 3-4 and a 2 MB lesson take 60 s).
 
     python bench/bench_parse.py [LINES] [REPEATS]
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 
-from lecture.compiler import builder, checks, parser, source
+from lecture.compiler import builder, checks, source
 from lecture.compiler.frontend import load_text
 
 
@@ -35,13 +38,25 @@ def section_text(n: int) -> str:
     )
 
 
+HEAD = '# generated\nlesson "Benchmark"\n  audience: "anyone"\n  theme: chalkboard\n\n'
+
+
 def generate(lines: int) -> str:
-    head = '# generated\nlesson "Benchmark"\n  audience: "anyone"\n  theme: chalkboard\n\n'
-    parts, count, n = [head], head.count("\n"), 0
+    parts, count, n = [HEAD], HEAD.count("\n"), 0
     while count < lines:
         chunk = section_text(n)
         parts.append(chunk)
         count += chunk.count("\n")
+        n += 1
+    return "".join(parts)
+
+
+def generate_bytes(size: int) -> str:
+    """A valid lesson of whole sections, at most `size` bytes."""
+    parts, total, n = [HEAD], len(HEAD.encode()), 0
+    while total + len(section_text(n).encode()) <= size:
+        parts.append(section_text(n))
+        total += len(parts[-1].encode())
         n += 1
     return "".join(parts)
 
@@ -60,10 +75,9 @@ def main() -> None:
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     text = generate(lines)
     src = source.from_text(text, "bench.lecture")
-    parser.parse_tree(source.from_text('lesson "warm"\nsection a "A"\n  line l "x"\n'))  # build the parser
+    builder.build(source.from_text('lesson "warm"\nsection a "A"\n  line l "x"\n'))  # load the tables
 
-    t_parse, (tree, comments) = best(lambda: parser.parse_tree(src), repeats)
-    t_build, (lesson, _) = best(lambda: builder.build(tree, comments, src.name), repeats)
+    t_parse, (lesson, _) = best(lambda: builder.build(src), repeats)
     t_check, found = best(lambda: checks.check(lesson), repeats)
     t_total, loaded = best(lambda: load_text(text, "bench.lecture"), repeats)
     errors = [d for d in loaded.diagnostics if d.severity == "error"]
@@ -71,10 +85,21 @@ def main() -> None:
 
     print(f"lesson: {text.count(chr(10))} lines, {len(text) / 1024:.0f} kB, "
           f"{len(lesson.sections)} sections, {len(found)} diagnostics")
-    print(f"parse  {t_parse * 1000:8.1f} ms")
-    print(f"build  {t_build * 1000:8.1f} ms")
+    print(f"parse  {t_parse * 1000:8.1f} ms  (lex, parse and build the model: one pass)")
     print(f"check  {t_check * 1000:8.1f} ms")
     print(f"total  {t_total * 1000:8.1f} ms  (load_text: parse + build + check, best of {repeats})")
+    linearity(repeats)
+
+
+def linearity(repeats: int) -> None:
+    small, large = generate_bytes(128 * 1024), generate_bytes(2_000_000)
+    t_small, _ = best(lambda: load_text(small, "small.lecture"), repeats)
+    t_large, _ = best(lambda: load_text(large, "large.lecture"), max(1, repeats // 3))
+    rows = [(small, t_small), (large, t_large)]
+    per_kb = [t * 1000 / (len(text.encode()) / 1024) for text, t in rows]
+    for label, (text, t), per in zip(("scale ", "      "), rows, per_kb, strict=True):
+        print(f"{label} {len(text.encode()) / 1024:6.0f} kB lesson {t * 1000:8.1f} ms = {per:.2f} ms/kB")
+    print(f"       time per kB, 2 MB / 128 kB: {per_kb[1] / per_kb[0]:.2f}x  (1.0 is linear)")
 
 
 if __name__ == "__main__":

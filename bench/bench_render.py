@@ -69,10 +69,12 @@ def generate_module(lesson: Path, quality: str, out: Path, env: dict) -> None:
     code = (
         "import sys\nfrom pathlib import Path\n"
         "from lecture.compiler import frontend\nfrom lecture.compiler.lower import compile_lesson\n"
+        "from lecture.runtime.measure import ManimMeasurer\n"
         "from lecture.runtime.render import resolve_settings\n"
         "p = Path(sys.argv[1]); loaded = frontend.load_file(p)\n"
         "s = resolve_settings(sys.argv[2], loaded.lesson)\n"
-        "m = compile_lesson(loaded.lesson, base_dir=p.resolve().parent, fps=s.fps)\n"
+        "m = compile_lesson(loaded.lesson, base_dir=p.resolve().parent, measurer=ManimMeasurer(),\n"
+        "                   fps=s.fps)\n"
         "Path(sys.argv[3]).write_text(m.code)\n")
     subprocess.run([PY, "-c", code, str(lesson), quality, str(out)], env=env, check=True)
 
@@ -122,9 +124,10 @@ def bench_render(lesson: Path, quality: str, runs: int, jobs: int | None, baseli
 
 
 def _with_jobs(lesson: Path, quality: str, tmp: Path, jobs: int) -> list[str]:
-    code = ("import sys\nfrom pathlib import Path\nfrom lecture.runtime.build import render_lessons\n"
-            "sys.exit(render_lessons([Path(sys.argv[1])], quality=sys.argv[2], output=None, "
-            "sections=None, build_root=Path(sys.argv[3]), jobs=int(sys.argv[4]), voice='none'))\n")
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from lecture.runtime.build import RenderOptions, render_lessons\n"
+            "sys.exit(render_lessons([Path(sys.argv[1])], RenderOptions(quality=sys.argv[2], "
+            "build_root=Path(sys.argv[3]), jobs=int(sys.argv[4]), voice='none')))\n")
     return [PY, "-c", code, str(lesson), quality, str(tmp / "build"), str(jobs)]
 
 
@@ -165,7 +168,7 @@ class SSE:
 
 
 def bench_watch(lesson: Path, runs: int, jobs: int | None) -> dict:
-    from lecture.runtime.watch import Watcher
+    from lecture.runtime.watch import Watcher, WatchOptions
 
     with tempfile.TemporaryDirectory(prefix="lecture-bench-watch-") as d:
         tmp = Path(d)
@@ -175,7 +178,7 @@ def bench_watch(lesson: Path, runs: int, jobs: int | None) -> dict:
             if extra.suffix.lower() in (".png", ".jpg", ".jpeg", ".svg") and extra.is_file():
                 shutil.copy(extra, tmp / extra.name)
         text = copy.read_text()
-        w = Watcher(copy, port=0, quality="low", jobs=jobs, build_root=tmp / "build",
+        w = Watcher(copy, WatchOptions(port=0, quality="low", jobs=jobs, build_root=tmp / "build"),
                     console=_Quiet())
         url = w.start()
         try:

@@ -1,4 +1,5 @@
-"""Lark parse tree -> lesson model (frozen dataclasses with spans and comments).
+"""Lesson text -> lesson model (frozen dataclasses with spans and comments), built as the
+parser reduces each rule.
 
 The builder decodes literals and shapes statements. What can be told from one statement
 alone (a cell name that is not a cell, a lecture line with a placement) is reported here;
@@ -14,15 +15,16 @@ import textwrap
 from functools import cached_property
 from typing import Any
 
-from lark import Token, Transformer, Tree, v_args
-
 from . import model as m
 from .diagnostics import Diagnostic
-from .parser import Comment, gc_paused, strip_comment
-from .source import LineIndex
+from .lalr import Function, Lexeme, Pos
+from .parser import Comment, gc_paused, parse, strip_comment
+from .source import LineIndex, Source
 from .span import Span
 
 CELL_RE = re.compile(r"^([A-Za-z])(\d+)$")
+# The escapes of a "string": \" \\ and \n. Any other backslash stays, so LaTeX such as \frac survives.
+_ESCAPE = re.compile(r'\\(["\\n])')
 
 
 def decode_string(raw: str) -> str:
@@ -32,24 +34,9 @@ def decode_string(raw: str) -> str:
     if raw.startswith("$"):
         return raw[1:-1]
     body = raw[1:-1]
-    out = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in '"\\':
-                out.append(nxt)
-                i += 2
-                continue
-            if nxt == "n":
-                out.append("\n")
-                i += 2
-                continue
-            # Any other backslash stays as written, so LaTeX such as \frac survives.
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    if "\\" not in body:
+        return body
+    return _ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), body)
 
 
 def decode_block(body: str) -> str:
@@ -80,46 +67,46 @@ def parse_number(raw: str) -> int | float:
     return float(raw)
 
 
-class _Builder(Transformer):
-    """Bottom-up construction. Statement nodes are built without comments; `attach_comments`
-    adds them afterwards, by line."""
+class _Builder:
+    """Bottom-up construction: the parser calls the method named after each grammar rule (or
+    its alias) with the rule's children and its extent, the start of its first token and the
+    end of its last (see lalr.py). Statement nodes are built without comments;
+    `attach_comments` adds them afterwards, by line."""
 
     def __init__(self, file: str, text: str = "") -> None:
-        super().__init__(visit_tokens=False)
         self.file = file
         self.source_text = text
         self.diagnostics: list[Diagnostic] = []
         self._value_span: Span = m.NO_SPAN
-        # Lark makes a new `v_args` wrapper (functools.update_wrapper) at every attribute
-        # look-up, once per node: binding each callback once makes long lessons ~30% faster.
-        for name, attr in vars(_Builder).items():
-            if hasattr(attr, "visit_wrapper"):
-                setattr(self, name, getattr(self, name))
+
+    def functions(self) -> dict[str, Function]:
+        """The rule functions, by rule name, for the parser."""
+        return {name: getattr(self, name) for name in _RULES}
 
     @cached_property
     def lines(self) -> LineIndex:
         return LineIndex.of(self.source_text)
 
     # -------------------------------------------------------------- helpers
-    def span(self, item: Any) -> Span:
-        if isinstance(item, Token):
-            end_line = item.end_line or item.line or 0
-            end_col = item.end_column or (item.column or 0) + len(item)
-            return Span(self.file, item.line or 0, item.column or 0, end_line, end_col,
-                        item.start_pos or 0, item.end_pos or 0)
-        meta = item.meta if isinstance(item, Tree) else item
-        if getattr(meta, "empty", True):
+    def span(self, start: Pos | None, end: Pos | None) -> Span:
+        """A rule's span: from its first token to its last character of code."""
+        if start is None or end is None:
             return m.NO_SPAN
-        end = self._content_end(meta.start_pos, meta.end_pos)
-        if end == meta.end_pos:
-            return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column,
-                        meta.start_pos, meta.end_pos)
-        end_line, end_column = self.lines.line_column(end)
-        return Span(self.file, meta.line, meta.column, end_line, end_column, meta.start_pos, end)
+        start_pos, line, column = start
+        end_pos, end_line, end_column = end
+        content_end = self._content_end(start_pos, end_pos)
+        if content_end == end_pos:
+            return Span(self.file, line, column, end_line, end_column, start_pos, end_pos)
+        end_line, end_column = self.lines.line_column(content_end)
+        return Span(self.file, line, column, end_line, end_column, start_pos, content_end)
+
+    def token_span(self, token: Lexeme) -> Span:
+        (start_pos, line, column), (end_pos, end_line, end_column) = token.start, token.end
+        return Span(self.file, line, column, end_line, end_column, start_pos, end_pos)
 
     def _content_end(self, start: int, end: int) -> int:
-        """A statement's tree ends with its newline token, which also holds the blank and
-        comment lines after it: its span stops at its last character of code instead."""
+        """A statement ends with its newline token, which also holds the blank and comment
+        lines after it: its span stops at its last character of code instead."""
         text = self.source_text
         if not text or end > len(text):
             return end
@@ -138,173 +125,147 @@ class _Builder(Transformer):
     def error(self, message: str, span: Span, hint: str | None = None, code: str = "") -> None:
         self.diagnostics.append(Diagnostic("error", message, span, hint, code))
 
-    def cell(self, token: Token) -> m.Cell:
-        span = self.span(token)
-        match = CELL_RE.match(str(token))
+    def cell(self, token: Lexeme) -> m.Cell:
+        span = self.token_span(token)
+        match = CELL_RE.match(token.text)
         if not match:
-            self.error(f"'{token}' is not a cell of the anchor grid", span,
+            self.error(f"'{token.text}' is not a cell of the anchor grid", span,
                        f"cells are a row A-F and a column 1-6, such as B2; to place beside "
-                       f"an element write `next to {token}`", "bad-cell")
+                       f"an element write `next to {token.text}`", "bad-cell")
             return m.Cell("?", 0, span)
         return m.Cell(match.group(1).upper(), int(match.group(2)), span)
 
     # -------------------------------------------------------------- values
-    @v_args(meta=True)
-    def text(self, meta, children):
+    def text(self, children: list, start: Pos | None, end: Pos | None) -> m.Text:
         token = children[0]
-        return m.Text(decode_string(str(token)), self.span(token))
+        return m.Text(decode_string(token.text), self.token_span(token))
 
-    @v_args(meta=True)
-    def point(self, meta, children):
-        return m.Point(parse_number(str(children[0])), parse_number(str(children[1])), self.span(meta))
+    def point(self, children: list, start: Pos | None, end: Pos | None) -> m.Point:
+        return m.Point(parse_number(children[0].text), parse_number(children[1].text), self.span(start, end))
 
-    @v_args(meta=True)
-    def ref(self, meta, children):
-        return m.Ref(str(children[0]), self.span(children[0]))
+    def ref(self, children: list, start: Pos | None, end: Pos | None) -> m.Ref:
+        return m.Ref(children[0].text, self.token_span(children[0]))
 
-    def refs(self, children):
-        return list(children)
+    def refs(self, children: list, start: Pos | None, end: Pos | None) -> list:
+        return children
 
-    @v_args(meta=True)
-    def endpoints(self, meta, children):
-        return m.Endpoints(children[0], children[1], self.span(meta))
+    def endpoints(self, children: list, start: Pos | None, end: Pos | None) -> m.Endpoints:
+        return m.Endpoints(children[0], children[1], self.span(start, end))
 
-    @v_args(meta=True)
-    def target(self, meta, children):
-        return m.Target(children[0], self.span(meta))
+    def target(self, children: list, start: Pos | None, end: Pos | None) -> m.Target:
+        return m.Target(children[0], self.span(start, end))
 
     # A value is the last child of its option or setting, so the span of the value just
     # built is the one those two take as their value_span.
-    def _value(self, children, value):
-        first, last = self.span(children[0]), self.span(children[-1])
-        self._value_span = Span(self.file, first.line, first.column, last.end_line, last.end_column,
-                                first.start_pos, last.end_pos)
+    def _value(self, children: list, value: Any) -> Any:
+        first, last = children[0], children[-1]
+        (start_pos, line, column), (end_pos, end_line, end_column) = first.start, last.end
+        self._value_span = Span(self.file, line, column, end_line, end_column, start_pos, end_pos)
         return value
 
-    def number(self, children):
-        return self._value(children, parse_number(str(children[0])))
+    def number(self, children: list, start: Pos | None, end: Pos | None) -> Any:
+        return self._value(children, parse_number(children[0].text))
 
-    def word(self, children):
-        return self._value(children, m.Word(str(children[0])))
+    def word(self, children: list, start: Pos | None, end: Pos | None) -> Any:
+        return self._value(children, m.Word(children[0].text))
 
-    def color(self, children):
-        return self._value(children, m.Color(str(children[0]).lower()))
+    def color(self, children: list, start: Pos | None, end: Pos | None) -> Any:
+        return self._value(children, m.Color(children[0].text.lower()))
 
-    def size(self, children):
-        return self._value(children, str(children[0]))
+    def size(self, children: list, start: Pos | None, end: Pos | None) -> Any:
+        return self._value(children, children[0].text)
 
-    def range(self, children):
-        return self._value(children, m.Range(parse_number(str(children[0])),
-                                             parse_number(str(children[1]))))
+    def range(self, children: list, start: Pos | None, end: Pos | None) -> Any:
+        return self._value(children, m.Range(parse_number(children[0].text),
+                                             parse_number(children[1].text)))
 
-    @v_args(meta=True)
-    def option(self, meta, children):
+    def option(self, children: list, start: Pos | None, end: Pos | None) -> m.Option:
         key, value = children
         value_span = value.span if isinstance(value, m.Text) else self._value_span
         if isinstance(value, m.Text):
             value = value.value
-        return m.Option(str(key), value, self.span(meta), value_span)
+        return m.Option(key.text, value, self.span(start, end), value_span)
 
     # -------------------------------------------------------------- placements
-    @v_args(meta=True)
-    def at(self, meta, children):
-        return m.At(self.cell(children[0]), self.span(meta))
+    def at(self, children: list, start: Pos | None, end: Pos | None) -> m.At:
+        return m.At(self.cell(children[0]), self.span(start, end))
 
-    @v_args(meta=True)
-    def within(self, meta, children):
-        return m.In(self.cell(children[0]), self.cell(children[1]), self.span(meta))
+    def within(self, children: list, start: Pos | None, end: Pos | None) -> m.In:
+        return m.In(self.cell(children[0]), self.cell(children[1]), self.span(start, end))
 
-    def _relative(self, relation: str, meta, children):
-        return m.Relative(relation, children[0], self.span(meta))
+    def below(self, children: list, start: Pos | None, end: Pos | None) -> m.Relative:
+        return m.Relative("below", children[0], self.span(start, end))
 
-    @v_args(meta=True)
-    def below(self, meta, children):
-        return self._relative("below", meta, children)
+    def above(self, children: list, start: Pos | None, end: Pos | None) -> m.Relative:
+        return m.Relative("above", children[0], self.span(start, end))
 
-    @v_args(meta=True)
-    def above(self, meta, children):
-        return self._relative("above", meta, children)
+    def left_of(self, children: list, start: Pos | None, end: Pos | None) -> m.Relative:
+        return m.Relative("left of", children[0], self.span(start, end))
 
-    @v_args(meta=True)
-    def left_of(self, meta, children):
-        return self._relative("left of", meta, children)
+    def right_of(self, children: list, start: Pos | None, end: Pos | None) -> m.Relative:
+        return m.Relative("right of", children[0], self.span(start, end))
 
-    @v_args(meta=True)
-    def right_of(self, meta, children):
-        return self._relative("right of", meta, children)
+    def next_to(self, children: list, start: Pos | None, end: Pos | None) -> m.Relative:
+        return m.Relative("next to", children[0], self.span(start, end))
 
-    @v_args(meta=True)
-    def next_to(self, meta, children):
-        return self._relative("next to", meta, children)
-
-    @v_args(meta=True)
-    def auto(self, meta, children):
-        return m.Auto(self.span(meta))
+    def auto(self, children: list, start: Pos | None, end: Pos | None) -> m.Auto:
+        return m.Auto(self.span(start, end))
 
     # -------------------------------------------------------------- actions
-    @v_args(meta=True)
-    def say(self, meta, children):
+    def say(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
         name, text = children
-        targets = (m.Ref(str(name), self.span(name)),) if name is not None else ()
-        return m.Action("say", targets, text=text, span=self.span(meta), verb_span=self.span(meta))
+        targets = (m.Ref(name.text, self.token_span(name)),) if name is not None else ()
+        span = self.span(start, end)
+        return m.Action("say", targets, text=text, span=span, verb_span=span)
 
-    def _verb_span(self, meta, words: int) -> Span:
-        span = self.span(meta)
-        return span
+    def fade_in(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        span = self.span(start, end)
+        return m.Action("fade in", tuple(children[0]), span=span, verb_span=span)
 
-    @v_args(meta=True)
-    def fade_in(self, meta, children):
-        return m.Action("fade in", tuple(children[0]), span=self.span(meta), verb_span=self.span(meta))
+    def fade_out(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        span = self.span(start, end)
+        return m.Action("fade out", tuple(children[0]), span=span, verb_span=span)
 
-    @v_args(meta=True)
-    def fade_out(self, meta, children):
-        return m.Action("fade out", tuple(children[0]), span=self.span(meta), verb_span=self.span(meta))
+    def morph(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        span = self.span(start, end)
+        return m.Action("transform", (children[0],), into=children[1], span=span, verb_span=span)
 
-    @v_args(meta=True)
-    def morph(self, meta, children):
-        return m.Action("transform", (children[0],), into=children[1], span=self.span(meta),
-                        verb_span=self.span(meta))
+    def move(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        span = self.span(start, end)
+        return m.Action("move", tuple(children[0]), to=children[1], span=span, verb_span=span)
 
-    @v_args(meta=True)
-    def move(self, meta, children):
-        return m.Action("move", tuple(children[0]), to=children[1], span=self.span(meta),
-                        verb_span=self.span(meta))
-
-    @v_args(meta=True)
-    def verb(self, meta, children):
+    def verb(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
         name, targets = children
-        return m.Action(str(name), tuple(targets), span=self.span(meta), verb_span=self.span(name))
+        return m.Action(name.text, tuple(targets), span=self.span(start, end),
+                        verb_span=self.token_span(name))
 
-    def actions(self, children):
-        return list(children)
+    def actions(self, children: list, start: Pos | None, end: Pos | None) -> list:
+        return children
 
     # -------------------------------------------------------------- statements
-    @v_args(meta=True)
-    def step_inline(self, meta, children):
+    def _step(self, duration: Lexeme | None, actions: tuple, start: Pos | None,
+              end: Pos | None) -> m.Step:
+        return m.Step(parse_duration(duration.text) if duration is not None else None,
+                      actions, span=self.span(start, end),
+                      duration_span=self.token_span(duration) if duration is not None else m.NO_SPAN)
+
+    def step_inline(self, children: list, start: Pos | None, end: Pos | None) -> m.Step:
         duration, actions = children
-        return m.Step(parse_duration(str(duration)) if duration is not None else None,
-                      tuple(actions), span=self.span(meta),
-                      duration_span=self.span(duration) if duration is not None else m.NO_SPAN)
+        return self._step(duration, tuple(actions), start, end)
 
-    @v_args(meta=True)
-    def step_block(self, meta, children):
+    def step_block(self, children: list, start: Pos | None, end: Pos | None) -> m.Step:
         duration, *groups = children
-        actions = tuple(a for group in groups for a in group)
-        return m.Step(parse_duration(str(duration)) if duration is not None else None,
-                      actions, span=self.span(meta),
-                      duration_span=self.span(duration) if duration is not None else m.NO_SPAN)
+        return self._step(duration, tuple(a for group in groups for a in group), start, end)
 
-    @v_args(meta=True)
-    def wait(self, meta, children):
+    def wait(self, children: list, start: Pos | None, end: Pos | None) -> m.Step:
         duration = children[0]
-        return m.Step(parse_duration(str(duration)), (), is_wait=True, span=self.span(meta),
-                      duration_span=self.span(duration))
+        return m.Step(parse_duration(duration.text), (), is_wait=True, span=self.span(start, end),
+                      duration_span=self.token_span(duration))
 
-    def row(self, children):
+    def row(self, children: list, start: Pos | None, end: Pos | None) -> tuple:
         return tuple(children)
 
-    @v_args(meta=True)
-    def element(self, meta, children):
+    def element(self, children: list, start: Pos | None, end: Pos | None) -> m.Element | m.LectureLine:
         kind, ident, *rest = children
         rows = tuple(c for c in rest if isinstance(c, tuple))
         options = tuple(c for c in rest if isinstance(c, m.Option))
@@ -314,52 +275,57 @@ class _Builder(Transformer):
             self.error("an element has one placement", extra.span,
                        "keep one of them; it is already placed by the first", "two-placements")
         args = tuple(c for c in rest if isinstance(c, m.Text | m.Point | m.Endpoints | m.Target))
-        span = self.span(meta)
-        kind_s = str(kind)
-        if kind_s == "line" and self._is_lecture_line(args, rows):
+        span = self.span(start, end)
+        if kind.text == "line" and self._is_lecture_line(args, rows):
             text = next(a for a in args if isinstance(a, m.Text))
-            extra = [a for a in args if a is not text]
-            if len(extra) or placement is not None or options or rows:
-                where = (extra[0].span if extra else placement.span if placement is not None
+            others = [a for a in args if a is not text]
+            if len(others) or placement is not None or options or rows:
+                where = (others[0].span if others else placement.span if placement is not None
                          else options[0].span if options else span)
                 self.error("a lecture line takes only an id and its sentence", where,
                            'lecture lines sit in the left panel: line l1 "One sentence." — for a '
                            "drawn line give two points or `from A1 to C3`", "line-extra")
-            return m.LectureLine(str(ident), text, span=span, id_span=self.span(ident))
-        return m.Element(kind_s, str(ident), args, placement, options, rows, span=span,
-                         kind_span=self.span(kind), id_span=self.span(ident))
+            return m.LectureLine(ident.text, text, span=span, id_span=self.token_span(ident))
+        return m.Element(kind.text, ident.text, args, placement, options, rows, span=span,
+                         kind_span=self.token_span(kind), id_span=self.token_span(ident))
 
     @staticmethod
     def _is_lecture_line(args: tuple, rows: tuple) -> bool:
         has_geometry = any(isinstance(a, m.Point | m.Endpoints) for a in args)
         return not has_geometry and any(isinstance(a, m.Text) for a in args)
 
-    @v_args(meta=True)
-    def setting(self, meta, children):
+    def setting(self, children: list, start: Pos | None, end: Pos | None) -> m.Setting:
         key, value = children
         value_span = value.span if isinstance(value, m.Text) else self._value_span
         if isinstance(value, m.Text):
             value = value.value
-        return m.Setting(str(key), value, span=self.span(meta), value_span=value_span)
+        return m.Setting(key.text, value, span=self.span(start, end), value_span=value_span)
 
-    @v_args(meta=True)
-    def section(self, meta, children):
+    def section(self, children: list, start: Pos | None, end: Pos | None) -> m.Section:
         ident, title, duration, *statements = children
         lines = tuple(s for s in statements if isinstance(s, m.LectureLine))
         elements = tuple(s for s in statements if isinstance(s, m.Element))
         steps = tuple(s for s in statements if isinstance(s, m.Step))
-        return m.Section(str(ident), title,
-                         parse_duration(str(duration)) if duration is not None else None,
-                         lines, elements, steps, span=self.span(meta), id_span=self.span(ident))
+        return m.Section(ident.text, title,
+                         parse_duration(duration.text) if duration is not None else None,
+                         lines, elements, steps, span=self.span(start, end),
+                         id_span=self.token_span(ident))
 
-    @v_args(meta=True)
-    def lesson(self, meta, children):
+    def lesson(self, children: list, start: Pos | None, end: Pos | None) -> tuple:
         title, *settings = children
-        return ("lesson", title, tuple(s for s in settings if s is not None), self.span(meta))
+        return ("lesson", title, tuple(s for s in settings if s is not None), self.span(start, end))
 
-    def start(self, children):
+    def start(self, children: list, start: Pos | None, end: Pos | None) -> tuple:
         header, *sections = children
         return header, [s for s in sections if s is not None]
+
+
+# Every rule (or alias) of grammar/lecture.lark that builds a value; `?rules` with one
+# child pass it on, and the `__generated` lists of `x*` and `x+` are spliced into their rule.
+_RULES = ("text", "point", "ref", "refs", "endpoints", "target", "number", "word", "color", "size",
+          "range", "option", "at", "within", "below", "above", "left_of", "right_of", "next_to",
+          "auto", "say", "fade_in", "fade_out", "morph", "move", "verb", "actions", "step_inline",
+          "step_block", "wait", "row", "element", "setting", "section", "lesson", "start")
 
 
 # ------------------------------------------------------------------ comments
@@ -370,8 +336,9 @@ def _statements(lesson: m.Lesson) -> list[tuple[int, int, Any]]:
     out += [(s.span.line, 1, s) for s in lesson.settings]
     for section in lesson.sections:
         out.append((section.span.line, 0, section))
-        for node in (*section.lines, *section.elements, *section.steps):
-            out.append((node.span.line, 1, node))
+        nodes: tuple[m.LectureLine | m.Element | m.Step, ...] = (
+            *section.lines, *section.elements, *section.steps)
+        out += [(node.span.line, 1, node) for node in nodes]
         for step in section.steps:
             if step.actions and step.actions[0].span.line != step.span.line:
                 out += [(a.span.line, 2, a) for a in step.actions]
@@ -413,29 +380,39 @@ def attach_comments(lesson: m.Lesson, comments: list[Comment]) -> m.Lesson:
     sections = []
     for section in lesson.sections:
         steps = tuple(
-            with_comments(step, dataclasses.replace(
-                step, actions=tuple(with_comments(a) for a in step.actions)))
+            with_comments(step, _replaced(step, actions=tuple(with_comments(a) for a in step.actions)))
             for step in section.steps)
-        sections.append(with_comments(section, dataclasses.replace(
+        sections.append(with_comments(section, _replaced(
             section,
             lines=tuple(with_comments(n) for n in section.lines),
             elements=tuple(with_comments(n) for n in section.elements),
             steps=steps)))
     settings = tuple(with_comments(s) for s in lesson.settings)
-    return with_comments(lesson, dataclasses.replace(
+    return with_comments(lesson, _replaced(
         lesson, settings=settings, sections=tuple(sections), trailing_comments=tuple(trailing)))
 
 
-def build(tree: Tree, comments: list[Comment], file: str,
-          text: str = "") -> tuple[m.Lesson, list[Diagnostic]]:
-    builder = _Builder(file, text)
+def _replaced(node: Any, **fields: tuple) -> Any:
+    """`node` with these tuple fields, or `node` itself where each holds the same nodes
+    already (most statements have no comments, and copying each one costs)."""
+    for name, new in fields.items():
+        old = getattr(node, name)
+        if len(old) != len(new) or any(a is not b for a, b in zip(old, new, strict=True)):
+            return dataclasses.replace(node, **fields)
+    return node
+
+
+def build(src: Source) -> tuple[m.Lesson, list[Diagnostic]]:
+    """Parse a lesson's text and build its model (raises DiagnosticError on a syntax error);
+    the diagnostics are what the builder found wrong in single statements."""
+    builder = _Builder(src.name, src.text)
     with gc_paused():
-        header, sections = builder.transform(tree)
+        (header, sections), comments = parse(src, builder.functions())
         if header is None:
-            title, settings, span = m.Text(""), (), Span.point(file, 1, 1)
+            title, settings, span = m.Text(""), (), Span.point(src.name, 1, 1)
             builder.error("the lesson has no header", span,
                           'start the file with: lesson "Title of the lesson"', "no-header")
         else:
             _, title, settings, span = header
-        lesson = m.Lesson(title, settings, tuple(sections), file=file, span=span)
+        lesson = m.Lesson(title, settings, tuple(sections), file=src.name, span=span)
         return attach_comments(lesson, comments), builder.diagnostics

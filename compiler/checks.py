@@ -7,7 +7,8 @@ the node's span with a hint where one helps.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from itertools import islice
 from pathlib import Path
 
 from . import model as m
@@ -16,18 +17,25 @@ from .diagnostics import Diagnostic, did_you_mean
 from .expression import ExpressionError, parse_expression
 from .kinds import COLOR as COLOR_TYPE
 from .kinds import (
+    EXPRESSION,
+    FILE_PATH,
     FRACTION,
     HIDING_VERBS,
     KINDS,
+    LATEX,
+    NONE,
     OPTIONS,
     POSITIVE,
     RANGE,
+    RELATION,
     SETTINGS,
     SHOWING_VERBS,
     STRING,
     THEMES,
     VERBS,
     WORD,
+    KindSpec,
+    with_article,
 )
 from .kinds import NUMBER as NUMBER_TYPE
 from .span import Span
@@ -68,11 +76,7 @@ def check(lesson: m.Lesson, base_dir: Path | None = None) -> list[Diagnostic]:
     return found
 
 
-def a(kind: str) -> str:
-    """'a circle', 'an arrow', 'axes' (a plural needs no article)."""
-    if kind == "axes":
-        return "axes"
-    return ("an " if kind[:1] in "aeiou" else "a ") + kind
+a = with_article
 
 
 def is_cell_name(name: str) -> bool:
@@ -142,7 +146,8 @@ def unique_ids(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                         "duplicate-id")
         sections[section.id] = section
         seen: dict[str, Span] = {}
-        for node in (*section.lines, *section.elements):
+        nodes: list[m.LectureLine | m.Element] = [*section.lines, *section.elements]
+        for node in nodes:
             span = node.id_span
             if node.id in seen:
                 yield error(f"'{node.id}' is defined twice in section '{section.id}'", span,
@@ -157,7 +162,7 @@ def unique_ids(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
 
 # ------------------------------------------------------------------ elements
 
-def _option_diagnostics(element: m.Element, spec) -> Iterator[Diagnostic]:
+def _option_diagnostics(element: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
     seen: set[str] = set()
     for opt in element.options:
         if opt.key in seen:
@@ -262,9 +267,9 @@ def _reference(ref: m.Ref, section: m.Section, *, element_only: bool = False,
                line_only: bool = False, what: str = "used") -> Iterator[Diagnostic]:
     if (not line_only and section.element(ref.name)) or (not element_only and section.line(ref.name)):
         return  # found: the list of known names is only for the hint
-    names = [e.id for e in section.elements] if not line_only else []
-    if not element_only:
-        names += [ln.id for ln in section.lines]
+    names: Collection[str] = (  # views, not copies: a lesson can have thousands of wrong names
+        section.lines_by_id.keys() if line_only else section.elements_by_id.keys() if element_only
+        else [*section.elements_by_id, *section.lines_by_id])
     if line_only and section.element(ref.name):
         yield error(f"'{ref.name}' is an element, not a lecture line", ref.span,
                     "highlight takes a lecture line id (line l1 \"…\")", "not-a-line")
@@ -276,7 +281,8 @@ def _reference(ref: m.Ref, section: m.Section, *, element_only: bool = False,
         return
     hint = did_you_mean(ref.name, names) or (
         f"define it in section '{section.id}' first, e.g. text {ref.name} \"…\"" if element_only
-        else f"known here: {', '.join(names)}" if names else None)
+        else f"known here: {', '.join(islice(names, 12))}{', …' if len(names) > 12 else ''}" if names
+        else None)
     kind = "lecture line" if line_only else "element"
     yield error(f"no {kind} named '{ref.name}' in section '{section.id}'", ref.span, hint,
                 "undefined-id")
@@ -303,65 +309,15 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                 hint = did_you_mean(el.kind, KINDS) or "kinds: " + ", ".join(KINDS)
                 yield error(f"unknown element kind '{el.kind}'", el.kind_span, hint, "unknown-kind")
                 continue
-            yield from _count_diagnostic(el, "string", len(el.texts), spec.texts, spec.example)
-            points = len(el.points)
-            if el.endpoints is not None and not spec.endpoints:
-                yield error(f"{a(el.kind)} takes no `from … to …`", el.endpoints.span,
-                            f"for example: {spec.example}", "bad-args")
-            if el.kind in ("line", "arrow"):
-                if el.endpoints is None and points != 2:
-                    yield error(f"{a(el.kind)} needs two points or `from … to …`", el.id_span,
-                                f"for example: {spec.example} — or: {el.kind} {el.id} (0,0) (2,1)",
-                                "bad-args")
-                if el.endpoints is not None and points:
-                    yield error(f"{a(el.kind)} takes either points or `from … to …`, not both",
-                                el.points[0].span, None, "bad-args")
-            else:
-                yield from _count_diagnostic(el, "point", points, spec.points, spec.example)
-            if el.target is not None and not spec.needs_target:
-                yield error(f"{a(el.kind)} is not drawn `on` another element", el.target.span,
-                            f"for example: {spec.example}", "bad-args")
-            if spec.needs_target:
-                if el.target is None:
-                    yield error(f"{a(el.kind)} needs the axes it is drawn on", el.id_span,
-                                f"for example: {spec.example}", "bad-args")
-                else:
-                    target = section.element(el.target.name)
-                    if target is None:
-                        yield from _reference(el.target, section, element_only=True)
-                    elif target.kind != "axes":
-                        yield error(f"'{el.target.name}' is {a(target.kind)}, not axes", el.target.span,
-                                    "plots are drawn on axes: axes ax x=-3..3 y=-1..9 in A1..D6",
-                                    "bad-target")
-            if el.rows and not spec.rows:
-                yield error(f"{a(el.kind)} takes no indented rows", el.rows[0][0].span,
-                            f"for example: {spec.example}", "bad-args")
-            if spec.rows == "items" and any(len(r) != 1 for r in el.rows):
-                bad = next(r for r in el.rows if len(r) != 1)
-                yield error(f"each row of a {el.kind} is one string", bad[1].span,
-                            "put each item on its own line", "bad-args")
-            if el.kind == "table" and not el.rows:
-                yield error("a table needs rows", el.id_span,
-                            'end the line with ":" and write one indented row per line: "x" "y"',
-                            "bad-args")
-            if el.kind == "table" and el.rows and len({len(r) for r in el.rows}) > 1:
-                counts = [len(r) for r in el.rows]
-                bad = next(r for r in el.rows if len(r) != counts[0])
-                yield error(f"this row has {len(bad)} cell{'s' if len(bad) != 1 else ''}, the first row has "
-                            f"{counts[0]}",
-                            bad[0].span, "give every row the same number of strings", "ragged-table")
-            if el.kind == "bullets" and not el.texts and not el.rows:
-                yield error("a bullets list needs items", el.id_span, f"for example: {spec.example}",
-                            "bad-args")
-            if el.kind == "custom" and not el.texts and not el.rows:
-                yield error("a custom element needs a description in words", el.id_span,
-                            f"for example: {spec.example}", "bad-args")
-            if spec.placement == "relation" and not isinstance(el.placement, m.Relative):
+            yield from _argument_diagnostics(el, spec)
+            yield from _target_diagnostics(el, spec, section)
+            yield from _row_diagnostics(el, spec)
+            if spec.placement == RELATION and not isinstance(el.placement, m.Relative):
                 yield error(f"{a(el.kind)} is placed relative to another element", el.id_span,
                             f"for example: {spec.example}", "needs-relation")
-            if spec.placement == "none" and el.placement is not None:
-                yield error(f"{a(el.kind)} takes its place from its axes", el.placement.span,
-                            "remove the placement", "bad-placement")
+            if spec.placement == NONE and el.placement is not None:
+                yield error(f"{a(el.kind)} takes its place from its {_target_words(spec)}",
+                            el.placement.span, "remove the placement", "bad-placement")
             yield from _option_diagnostics(el, spec)
             yield from _placement_diagnostics(el, section)
             if el.endpoints is not None:
@@ -371,16 +327,88 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                     else:
                         cell = m.Cell(end.name[0].upper(), int(end.name[1:]), end.span)
                         yield from _cell_diagnostics(cell)
-            if el.kind == "plot" and el.texts:
-                yield from _expression_diagnostics(el.texts[0])
-            if el.kind == "image" and el.texts:
-                yield from _image_diagnostics(el.texts[0], ctx)
-            if el.kind == "math" and el.texts:
-                yield from tex_diagnostics(el.texts[0])
-            if el.kind == "math" and el.texts and ("\n" in el.texts[0].value or "\t" in el.texts[0].value):
-                yield warning("this formula contains a line break", el.texts[0].span,
-                              "in \"…\" strings \\n is a line break (\\nabla, \\neq…): write LaTeX "
-                              "between $…$, where backslashes stay as written", "math-escape")
+            if el.texts:
+                yield from _text_diagnostics(el.texts[0], spec, ctx)
+
+
+def _target_words(spec: KindSpec) -> str:
+    """What a kind is drawn on, in words: 'axes'."""
+    return " or ".join(spec.on) or "target"
+
+
+def _argument_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
+    """Its strings, points and `from … to …`."""
+    yield from _count_diagnostic(el, "string", len(el.texts), spec.texts, spec.example)
+    points = len(el.points)
+    if el.endpoints is not None and not spec.endpoints:
+        yield error(f"{a(el.kind)} takes no `from … to …`", el.endpoints.span,
+                    f"for example: {spec.example}", "bad-args")
+    if spec.endpoints:  # two points, or `from … to …`
+        if el.endpoints is None and points != 2:
+            yield error(f"{a(el.kind)} needs two points or `from … to …`", el.id_span,
+                        f"for example: {spec.example} — or: {el.kind} {el.id} (0,0) (2,1)",
+                        "bad-args")
+        if el.endpoints is not None and points:
+            yield error(f"{a(el.kind)} takes either points or `from … to …`, not both",
+                        el.points[0].span, None, "bad-args")
+    else:
+        yield from _count_diagnostic(el, "point", points, spec.points, spec.example)
+
+
+def _target_diagnostics(el: m.Element, spec: KindSpec, section: m.Section) -> Iterator[Diagnostic]:
+    """`on X`: only kinds drawn on another element take it, and X must be of a kind they go on."""
+    if el.target is not None and not spec.on:
+        yield error(f"{a(el.kind)} is not drawn `on` another element", el.target.span,
+                    f"for example: {spec.example}", "bad-args")
+    if not spec.on:
+        return
+    if el.target is None:
+        yield error(f"{a(el.kind)} needs the {_target_words(spec)} it is drawn on", el.id_span,
+                    f"for example: {spec.example}", "bad-args")
+        return
+    target = section.element(el.target.name)
+    if target is None:
+        yield from _reference(el.target, section, element_only=True)
+    elif target.kind not in spec.on:
+        wanted = " or ".join(a(k) for k in spec.on)
+        examples = "; ".join(KINDS[k].example for k in spec.on if k in KINDS)
+        yield error(f"'{el.target.name}' is {a(target.kind)}, not {wanted}", el.target.span,
+                    f"{el.kind}s are drawn on {wanted}: {examples}", "bad-target")
+
+
+def _row_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
+    """Indented rows, and the content a kind cannot do without."""
+    if el.rows and not spec.rows:
+        yield error(f"{a(el.kind)} takes no indented rows", el.rows[0][0].span,
+                    f"for example: {spec.example}", "bad-args")
+    if spec.rows == "items" and any(len(r) != 1 for r in el.rows):
+        bad = next(r for r in el.rows if len(r) != 1)
+        yield error(f"each row of a {el.kind} is one string", bad[1].span,
+                    "put each item on its own line", "bad-args")
+    has_strings = bool(el.texts) and spec.texts[1] > 0  # strings it does not take are no content
+    if spec.empty_error and not el.rows and not has_strings:
+        yield error(spec.empty_error, el.id_span, spec.empty_hint or f"for example: {spec.example}",
+                    "bad-args")
+    if spec.rows == "table" and el.rows and len({len(r) for r in el.rows}) > 1:
+        counts = [len(r) for r in el.rows]
+        bad = next(r for r in el.rows if len(r) != counts[0])
+        yield error(f"this row has {len(bad)} cell{'s' if len(bad) != 1 else ''}, the first row has "
+                    f"{counts[0]}",
+                    bad[0].span, "give every row the same number of strings", "ragged-table")
+
+
+def _text_diagnostics(text: m.Text, spec: KindSpec, ctx: Context) -> Iterator[Diagnostic]:
+    """Inside the string, for kinds whose string is more than text."""
+    if spec.text_is == EXPRESSION:
+        yield from _expression_diagnostics(text)
+    elif spec.text_is == FILE_PATH:
+        yield from _image_diagnostics(text, ctx)
+    elif spec.text_is == LATEX:
+        yield from tex_diagnostics(text)
+        if "\n" in text.value or "\t" in text.value:
+            yield warning("this formula contains a line break", text.span,
+                          "in \"…\" strings \\n is a line break (\\nabla, \\neq…): write LaTeX "
+                          "between $…$, where backslashes stay as written", "math-escape")
 
 
 def _image_diagnostics(path_text: m.Text, ctx: Context) -> Iterator[Diagnostic]:
@@ -496,14 +524,16 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
                             "it was shown by an earlier step; use `indicate` to draw attention to it",
                             "already-shown")
             el = section.element(name)
-            if verb == "play" and el is not None and el.kind != "custom":
-                yield error(f"'{name}' is {a(el.kind)}; `play` runs a custom element's animation",
+            spec = KINDS.get(el.kind) if el is not None else None
+            if verb == "play" and el is not None and (spec is None or not spec.plays):
+                players = " or ".join(f"{a(k)} element's" for k, s in KINDS.items() if s.plays)
+                yield error(f"'{name}' is {a(el.kind)}; `play` runs {players} animation",
                             ref.span, f"use `create {name}`", "bad-action")
-            if el is not None and el.kind == "plot" and el.target is not None \
+            if el is not None and spec is not None and spec.on and el.target is not None \
                     and el.target.name not in visible:
-                yield error(f"the plot '{name}' is shown before its axes '{el.target.name}'",
-                            ref.span, f"create {el.target.name} in this or an earlier step",
-                            "before-exists")
+                yield error(f"the {el.kind} '{name}' is shown before its {_target_words(spec)} "
+                            f"'{el.target.name}'", ref.span,
+                            f"create {el.target.name} in this or an earlier step", "before-exists")
             visible.add(name)
             shown_ever.add(name)
             gone.pop(name, None)

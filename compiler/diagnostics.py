@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -40,8 +40,8 @@ class Diagnostic:
         text_line = _source_line(source, self.span.line)
         if text_line is not None:
             gutter = f"{self.span.line:>5} | "
-            plain = text_line.expandtabs(1)
-            start = max(self.span.column - 1, 0)
+            plain, start = _excerpt(text_line, max(self.span.column - 1, 0))
+            plain = plain.expandtabs(1)  # a tab is one column, as lark counts it
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
             else:
@@ -75,9 +75,23 @@ def _source_line(source: str | None, line: int) -> str | None:
     lines = _lines(source)
     if line > len(lines):
         return None
-    text = lines[line - 1].rstrip("\r")
-    # Never echo megabytes of a pathological line back to the terminal.
-    return text if len(text) <= 400 else text[:400] + " …"
+    return lines[line - 1].rstrip("\r")
+
+
+_SHOWN = 400  # characters of a source line at most
+
+
+def _excerpt(line: str, start: int) -> tuple[str, int]:
+    """Never echo megabytes of a pathological line back to the terminal: show 400
+    characters of it, from its start or, for a span further on, from a little before the
+    span (a long line with many diagnostics must not print its length again for each).
+    Returns the text to show and where the span starts in it."""
+    if len(line) <= _SHOWN:
+        return line, start
+    first = 0 if start < _SHOWN - 40 else start - 40
+    before = "… " if first else ""
+    after = " …" if first + _SHOWN < len(line) else ""
+    return before + line[first:first + _SHOWN] + after, start - first + len(before)
 
 
 @lru_cache(maxsize=4)
@@ -133,9 +147,16 @@ def render_all(diagnostics: Iterable[Diagnostic], source: str | None = None) -> 
     return "\n".join(d.render(source) for d in diagnostics)
 
 
+_MOST_CHOICES = 1_000  # far more names than a real section has
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A `did you mean 'x'?` hint for a misspelt word, or None when nothing is close."""
-    match = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    if not isinstance(choices, Collection):
+        choices = list(choices)
+    if len(choices) > _MOST_CHOICES:  # comparing costs ~10 µs a name, for every misspelt word
+        return None
+    match = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 
 

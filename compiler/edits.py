@@ -111,14 +111,6 @@ def apply_edits(source: Source, edits: Iterable[TextEdit]) -> str:
     return text
 
 
-def apply_to_text(text: str, edits: Iterable[TextEdit]) -> str:
-    """The edits applied to a normalised text."""
-    out = text
-    for e in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        out = out[:e.start] + e.text + out[e.end:]
-    return out
-
-
 def unified_diff(old: str, new: str, name: str) -> str:
     """A unified diff of two versions of a file (line ends shown as they are)."""
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),

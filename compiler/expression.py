@@ -35,7 +35,7 @@ class Expression:
     tree: Tree | Token
 
 
-MAX_CHARACTERS = 10_000  # a real function is a line long
+MAX_CHARACTERS = 100_000  # a real function is a line long; this bounds the time to read one
 MAX_LEVELS = 32  # parentheses, calls, signs and powers inside one another
 MAX_OPERATIONS = 1_000  # the numpy code is compiled by Python, which recurses once per operation
 
@@ -78,49 +78,14 @@ _SIMPLER = "a plot's function should fit on a line; split a long formula into se
 def _check_size(text: str) -> None:
     """Measure nesting and length on the tokens, before any tree is built: thousands of
     parentheses, signs (`-----x`) or powers (`x^x^x^…`) would make deep trees, and the
-    generated Python would not compile. A level is one parenthesis or call, or the operand
-    of a sign or a `^`, that has not ended yet; `x+x+x` is flat however long it is."""
-    scopes: list[bool] = []  # open levels, innermost last: True for a parenthesis
-    operand_next = True  # the next token starts an operand (so + and - are signs)
-    after_name = False  # NAME "(" is a call, not an implicit product
-    deepest, deepest_at, operations = 0, -1, 0
-
-    def close_operators() -> None:  # an operand ends: so do the signs and powers it belonged to
-        while scopes and not scopes[-1]:
-            scopes.pop()
-
+    generated Python would not compile."""
+    shape = _Shape()
+    deepest, deepest_at = 0, -1
     try:
         for token in _parser().lex(text):
-            kind = token.type
-            if kind in ("PLUS", "MINUS") and operand_next:
-                scopes.append(False)
-            elif kind == "LPAR":
-                if not operand_next and not after_name:  # 2(x+1), (x)(x): an implicit product
-                    close_operators()
-                    operations += 1
-                scopes.append(True)
-                operand_next = True
-            elif kind == "RPAR":
-                close_operators()
-                if scopes:
-                    scopes.pop()
-                operand_next = False
-            elif kind == "CIRCUMFLEX":
-                scopes.append(False)
-                operations += 1
-                operand_next = True
-            elif kind in ("PLUS", "MINUS", "STAR", "SLASH"):
-                close_operators()
-                operations += 1
-                operand_next = True
-            else:  # NAME or NUMBER
-                if not operand_next:  # 2x, 3 sin(x): an implicit product
-                    close_operators()
-                    operations += 1
-                operand_next = False
-            after_name = kind == "NAME"
-            if len(scopes) > deepest:
-                deepest = len(scopes)
+            shape.feed(token.type)
+            if shape.levels > deepest:
+                deepest = shape.levels
                 if deepest == MAX_LEVELS + 1:
                     deepest_at = token.start_pos or 0
     except UnexpectedInput:
@@ -128,10 +93,56 @@ def _check_size(text: str) -> None:
     if deepest > MAX_LEVELS:
         raise ExpressionError(f"expression nested too deep ({deepest} levels; at most {MAX_LEVELS})",
                               deepest_at, 1, "write it more simply: parentheses, functions, signs "
-                              "and powers nest at most " + str(MAX_LEVELS) + " deep")
-    if operations > MAX_OPERATIONS:
-        raise ExpressionError(f"the function is too long ({operations} operations; at most "
+                              f"and powers nest at most {MAX_LEVELS} deep")
+    if shape.operations > MAX_OPERATIONS:
+        raise ExpressionError(f"the function is too long ({shape.operations} operations; at most "
                               f"{MAX_OPERATIONS})", 0, 1, _SIMPLER)
+
+
+class _Shape:
+    """Levels and operations of an expression, token by token, as the grammar nests them.
+    A level is a parenthesis or call, or the operand of a sign or a `^`, not yet ended;
+    `x+x+x` is flat however long it is."""
+
+    def __init__(self) -> None:
+        self.scopes: list[bool] = []  # open levels, innermost last: True for a parenthesis
+        self.operations = 0
+        self._operand_next = True  # the next token starts an operand (so + and - are signs)
+        self._after_name = False  # NAME "(" is a call, not an implicit product
+
+    @property
+    def levels(self) -> int:
+        return len(self.scopes)
+
+    def feed(self, kind: str) -> None:
+        if kind in ("PLUS", "MINUS") and self._operand_next:
+            self.scopes.append(False)
+        elif kind == "LPAR":
+            if not self._operand_next and not self._after_name:  # 2(x+1), (x)(x): a product
+                self._operation()
+            self.scopes.append(True)
+        elif kind == "RPAR":
+            self._close_operators()
+            if self.scopes:
+                self.scopes.pop()
+        elif kind == "CIRCUMFLEX":
+            self.operations += 1
+            self.scopes.append(False)
+        elif kind in ("PLUS", "MINUS", "STAR", "SLASH"):
+            self._operation()
+        elif not self._operand_next:  # 2x, 3 sin(x): an implicit product
+            self._operation()
+        self._operand_next = kind not in ("NAME", "NUMBER", "RPAR")
+        self._after_name = kind == "NAME"
+
+    def _operation(self) -> None:
+        self._close_operators()
+        self.operations += 1
+
+    def _close_operators(self) -> None:
+        """An operand ended: so did the signs and powers whose operand it was."""
+        while self.scopes and not self.scopes[-1]:
+            self.scopes.pop()
 
 
 def _subtrees(root: Tree | Token) -> Iterator[Tree]:
@@ -148,6 +159,7 @@ def _validate(root: Tree | Token) -> None:
     for node in _subtrees(root):
         if node.data == "name":
             token = node.children[0]
+            assert isinstance(token, Token)  # the rule's first child is a terminal
             name = str(token)
             if name != VARIABLE and name not in CONSTANTS:
                 hint = (f"'{name}' is a function: write {name}(x)" if name in FUNCTIONS
@@ -155,12 +167,14 @@ def _validate(root: Tree | Token) -> None:
                 raise ExpressionError(f"unknown name '{name}'", token.start_pos or 0, len(name), hint)
         elif node.data == "call":
             token = node.children[0]
+            assert isinstance(token, Token)  # the rule's first child is a terminal
             name = str(token)
             if name not in FUNCTIONS:
                 hint = did_you_mean(name, FUNCTIONS) or "functions: " + ", ".join(FUNCTIONS)
                 raise ExpressionError(f"unknown function '{name}'", token.start_pos or 0, len(name), hint)
         elif node.data == "number":
             token = node.children[0]
+            assert isinstance(token, Token)  # the rule's first child is a terminal
             if not math.isfinite(float(str(token))):
                 raise ExpressionError(f"the number {token} is too large", token.start_pos or 0,
                                       len(token), "write a number below 1e308")

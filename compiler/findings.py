@@ -8,13 +8,14 @@ the rules here turn those into `Finding`s and `Diagnostic`s that point at the le
 
 What is measured
 ----------------
-Every element has a *role* that decides its footprint:
+Every element kind has a *role* (`KINDS[kind].role`, compiler.kinds) that decides its
+footprint:
 
 - text (title, text, bullets, math, code, table, label) and box kinds (image, axes,
   numberline, brace, custom): the bounding box of the element's mobject;
 - shapes (circle, square, rectangle, polygon, dot): the filled outline of the shape (the
   real path, so two triangles that share an edge do not overlap);
-- lines, arrows and plots: the stroke, at least `LINE_WIDTH` wide.
+- lines (line, arrow, plot): the stroke, at least `LINE_WIDTH` wide.
 
 Footprints are rasterised at `PX` scene units a pixel (about 2.7 px at 1080p).
 
@@ -24,8 +25,8 @@ The rules
   footprint is first shrunk by `OVERLAP_DEPTH`; what is left in common must cover at least
   `OVERLAP_AREA`, or `LINE_OVERLAP_AREA` when a line is involved). Intended overlaps are
   exempt, by these principled rules:
-    * an attached kind (KINDS[kind].attached: label, brace, plot) and its target; two plots
-      on the same axes;
+    * an attached kind (KINDS[kind].attached: label, brace, plot) and its target; two
+      elements drawn `on` the same element (two plots on one axes);
     * a connector (`line`/`arrow` `from X to Y`) and the elements X and Y it joins;
     * containment that reads as one figure: text or a box kind lying wholly inside a closed
       shape's interior, at least `CLEARANCE` from its outline (a value written in its
@@ -49,15 +50,16 @@ The rules
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
-from lecture.runtime import theme as T
 
 from . import model as m
+from . import theme as T
 from .diagnostics import Diagnostic
-from .kinds import KINDS, SHOWING_VERBS
+from .kinds import BOX, KINDS, LINE, SHAPE, SHOWING_VERBS, TEXT
 from .layout import Box
 from .span import Span
 
@@ -84,20 +86,13 @@ _SAFE_H = T.FRAME_HEIGHT / 2 * (1 - 2 * SAFE_MARGIN_RATIO)
 SAFE = Box.from_edges(-_SAFE_W, _SAFE_W, -_SAFE_H, _SAFE_H)
 PANEL_REGION = Box.from_edges(-T.FRAME_WIDTH / 2, T.PANEL_DIVIDER_X, -T.FRAME_HEIGHT / 2, T.TITLE_RULE_Y)
 
-SHAPE_KINDS = frozenset({"circle", "square", "rectangle", "polygon", "dot"})
-LINE_KINDS = frozenset({"line", "arrow", "plot"})
-TEXT_KINDS = frozenset(k for k, spec in KINDS.items() if spec.textual)
 GEOMETRIC_CODES = frozenset({"overlap", "off-frame", "spills-area", "over-panel", "over-title"})
 
 
 def role_of(kind: str) -> str:
-    if kind in SHAPE_KINDS:
-        return "shape"
-    if kind in LINE_KINDS:
-        return "line"
-    if kind in TEXT_KINDS:
-        return "text"
-    return "box"
+    """The kind's role (kinds.SHAPE, LINE, TEXT or BOX); an unknown kind is measured as a box."""
+    spec = KINDS.get(kind)
+    return spec.role if spec is not None else BOX
 
 
 # ---------------------------------------------------------------- what the scene shows
@@ -206,7 +201,7 @@ class Finding:
         return f" in step {self.step} (line {self.step_line})" if self.step is not None else ""
 
     def to_diagnostic(self, strict: bool = False) -> Diagnostic:
-        severity = "error" if strict or self.severity == "error" else "warning"
+        severity: Literal["error", "warning"] = "error" if strict or self.severity == "error" else "warning"
         return Diagnostic(severity, self.message + self.where(), self.span, self.hint, "layout-" + self.code)
 
     def to_json(self) -> dict:
@@ -354,7 +349,7 @@ class SectionRules:
         from .layout import area_box
 
         rules = SectionRules(section)
-        plots: dict[str, list[str]] = {}
+        drawn_on: dict[str, list[str]] = {}  # element id -> the elements drawn `on` it
         for i, el in enumerate(section.elements):
             rules.order[el.id] = i
             spec = KINDS.get(el.kind)
@@ -363,8 +358,8 @@ class SectionRules:
                 target = el.placement.target
             if spec is not None and spec.attached and target is not None:
                 rules.exempt.add(frozenset((el.id, target.name)))
-                if el.kind == "plot":
-                    plots.setdefault(target.name, []).append(el.id)
+                if spec.on and el.target is not None:
+                    drawn_on.setdefault(target.name, []).append(el.id)
             ends = el.endpoints
             if ends is not None:
                 for ref in (ends.start, ends.end):
@@ -372,7 +367,7 @@ class SectionRules:
                         rules.exempt.add(frozenset((el.id, ref.name)))
             if isinstance(el.placement, m.In):
                 rules.areas[el.id] = area_box(el.placement.first, el.placement.last)
-        for ids in plots.values():
+        for ids in drawn_on.values():
             for i, a in enumerate(ids):
                 for b in ids[i + 1:]:
                     rules.exempt.add(frozenset((a, b)))
@@ -402,7 +397,7 @@ def contrast_ratio(a: str, b: str) -> float:
 
 
 def _overlap_limit(a: Footprint, b: Footprint) -> float:
-    return LINE_OVERLAP_AREA if "line" in (a.role, b.role) else OVERLAP_AREA
+    return LINE_OVERLAP_AREA if LINE in (a.role, b.role) else OVERLAP_AREA
 
 
 class Checker:
@@ -444,11 +439,11 @@ class Checker:
         return shared
 
     def _contained(self, inner: Footprint, outer: Footprint) -> bool:
-        if outer.role == "shape" and inner.role in ("text", "box"):
+        if outer.role == SHAPE and inner.role in (TEXT, BOX):
             if not outer.bbox.contains(inner.bbox, tol=0.0):
                 return False
             return inside(self.masks.get(inner), self.masks.get(outer, CLEARANCE))
-        if outer.role in ("shape", "box") and inner.role in ("shape", "line"):
+        if outer.role in (SHAPE, BOX) and inner.role in (SHAPE, LINE):
             if not outer.bbox.contains(inner.bbox, tol=OVERLAP_DEPTH + 2 * PX):
                 return False
             return inside(self.masks.get(inner, OVERLAP_DEPTH), self.masks.get(outer))
@@ -469,13 +464,6 @@ class Checker:
         def want(code: str) -> bool:
             return only is None or code in only
 
-        def add(f: Finding) -> None:
-            out.setdefault(f.key, f)
-
-        def element_span(eid: str) -> Span:
-            el = sec.element(eid)
-            return el.span if el is not None else sec.span
-
         for n, step in enumerate(view.steps):
             model_step = sec.steps[step.index - 1] if 0 < step.index <= len(sec.steps) else None
             if model_step is not None:
@@ -484,85 +472,37 @@ class Checker:
                         moved.update(t.name for t in act.targets)
             for fp in step.visible:
                 first_seen.setdefault(fp.element, n)
-            where = {"step": step.index, "step_line": step.span.line}
+            at = _StepFindings(sec, step)
             visible = sorted(step.visible, key=lambda f: rules.order.get(f.element, 10 ** 6))
+            found: list[Finding] = []
             if want("overlap"):
-                for i, a in enumerate(visible):
-                    for b in visible[i + 1:]:
-                        shared = self.overlap(a, b, rules)
-                        if shared is None:
-                            continue
-                        # reported at the element shown later (or written later)
-                        later, earlier = (b, a) if (first_seen[b.element], rules.order.get(b.element, 0)) >= \
-                            (first_seen[a.element], rules.order.get(a.element, 0)) else (a, b)
-                        other = sec.element(earlier.element)
-                        other_line = f" (line {other.span.line})" if other is not None else ""
-                        add(Finding("overlap", sec.id, later.element,
-                                    f"'{later.element}' overlaps '{earlier.element}'{other_line} "
-                                    f"by {shared:.2f} square units",
-                                    "give one of them another anchor (`lecture critique` can pick free "
-                                    "cells), or make it smaller with scale=",
-                                    element_span(later.element), earlier.element, **where))
+                found += self._overlaps(visible, rules, first_seen, at)
             for fp in visible:
-                eid, box = fp.element, fp.bbox
-                if want("off-frame"):
-                    past = max(SAFE.left - box.left, box.right - SAFE.right,
-                               SAFE.bottom - box.bottom, box.top - SAFE.top)
-                    if past > OFF_FRAME_TOLERANCE:
-                        side = max((SAFE.left - box.left, "left"), (box.right - SAFE.right, "right"),
-                                   (SAFE.bottom - box.bottom, "bottom"), (box.top - SAFE.top, "top"))[1]
-                        add(Finding("off-frame", sec.id, eid,
-                                    f"'{eid}' reaches {past:.2f} units past the {side} edge of the "
-                                    "frame's safe area",
-                                    "anchor it further inside the grid, or make it smaller with scale=",
-                                    element_span(eid), **where))
-                if want("spills-area") and eid in rules.areas and eid not in moved:
-                    area = rules.areas[eid]
-                    past = max(area.left - box.left, box.right - area.right,
-                               area.bottom - box.bottom, box.top - area.top)
-                    if past > SPILL_TOLERANCE:
-                        el = sec.element(eid)
-                        area_text = f"{el.placement.first.name}..{el.placement.last.name}" \
-                            if el is not None and isinstance(el.placement, m.In) else "its area"
-                        add(Finding("spills-area", sec.id, eid,
-                                    f"'{eid}' spills {past:.2f} units out of its area {area_text}",
-                                    "give it a larger area, or make it smaller with scale=",
-                                    element_span(eid), **where))
-                if want("over-panel"):
-                    depth = min(PANEL_REGION.right - box.left, box.right - PANEL_REGION.left,
-                                PANEL_REGION.top - box.bottom, box.top - PANEL_REGION.bottom)
-                    if depth > EDGE_TOLERANCE:
-                        add(Finding("over-panel", sec.id, eid,
-                                    f"'{eid}' lies over the lecture-line panel on the left",
-                                    "visuals belong in the grid, columns 1-6: anchor it there",
-                                    element_span(eid), **where))
-                if want("over-title"):
-                    depth = box.top - T.TITLE_RULE_Y
-                    if depth > EDGE_TOLERANCE and box.bottom < T.FRAME_HEIGHT / 2:
-                        add(Finding("over-title", sec.id, eid,
-                                    f"'{eid}' reaches {depth:.2f} units into the title band",
-                                    "anchor it lower (row A is the highest row)",
-                                    element_span(eid), **where))
-                if want("too-small") and fp.cap_height is not None:
-                    px = fp.cap_height * PX_PER_UNIT_1080
-                    if px < MIN_CAP_HEIGHT_PX:
-                        add(Finding("too-small", sec.id, eid,
-                                    f"text of '{eid}' is too small to read: capitals {px:.0f} px tall "
-                                    f"at 1080p (at least {MIN_CAP_HEIGHT_PX:.0f})",
-                                    "give it a larger area or fewer words, or a larger font_size=",
-                                    element_span(eid), **where))
-                if want("low-contrast") and fp.colors:
-                    worst = min(fp.colors, key=lambda c: contrast_ratio(c, view.background))
-                    ratio = contrast_ratio(worst, view.background)
-                    if ratio < MIN_CONTRAST:
-                        add(Finding("low-contrast", sec.id, eid,
-                                    f"'{eid}' ({worst}) has a contrast of {ratio:.1f}:1 against the "
-                                    f"background {view.background} (at least {MIN_CONTRAST:g}:1)",
-                                    "choose a lighter colour on a dark theme (a darker one on `light`)",
-                                    element_span(eid), **where))
-        if view.panel is not None and (only is None or "lecture-lines" in only):
+                found += _frame_findings(fp, at, rules, moved, want)
+                found += _look_findings(fp, at, view.background, want)
+            for f in found:
+                out.setdefault(f.key, f)
+        if view.panel is not None and want("lecture-lines"):
             out.update({f.key: f for f in self._panel(view, sec)})
         return list(out.values())
+
+    def _overlaps(self, visible: list[Footprint], rules: SectionRules, first_seen: dict[str, int],
+                  at: _StepFindings) -> Iterator[Finding]:
+        for i, a in enumerate(visible):
+            for b in visible[i + 1:]:
+                shared = self.overlap(a, b, rules)
+                if shared is None:
+                    continue
+                # reported at the element shown later (or written later)
+                later, earlier = (b, a) if (first_seen[b.element], rules.order.get(b.element, 0)) >= \
+                    (first_seen[a.element], rules.order.get(a.element, 0)) else (a, b)
+                other = at.section.element(earlier.element)
+                other_line = f" (line {other.span.line})" if other is not None else ""
+                yield at.finding("overlap", later.element,
+                                 f"'{later.element}' overlaps '{earlier.element}'{other_line} "
+                                 f"by {shared:.2f} square units",
+                                 "give one of them another anchor (`lecture critique` can pick free "
+                                 "cells), or make it smaller with scale=", other=earlier.element)
 
     def _panel(self, view: SectionView, sec: m.Section) -> list[Finding]:
         found = []
@@ -586,6 +526,78 @@ class Checker:
                                  f"shorten the longest line ('{longest.id}'), or split the section",
                                  longest.span))
         return found
+
+
+@dataclass(frozen=True)
+class _StepFindings:
+    """Makes the findings of one step of a section."""
+
+    section: m.Section
+    step: StepView
+
+    def finding(self, code: str, eid: str, message: str, hint: str, other: str | None = None) -> Finding:
+        el = self.section.element(eid)
+        span = el.span if el is not None else self.section.span
+        return Finding(code, self.section.id, eid, message, hint, span, other, self.step.index,
+                       self.step.span.line)
+
+
+def _frame_findings(fp: Footprint, at: _StepFindings, rules: SectionRules, moved: set[str],
+                    want: Callable[[str], bool]) -> Iterator[Finding]:
+    """Where an element lies: past the frame's safe area, out of its area, over the panel or
+    the title band."""
+    eid, box = fp.element, fp.bbox
+    if want("off-frame"):
+        past = max(SAFE.left - box.left, box.right - SAFE.right, SAFE.bottom - box.bottom, box.top - SAFE.top)
+        if past > OFF_FRAME_TOLERANCE:
+            side = max((SAFE.left - box.left, "left"), (box.right - SAFE.right, "right"),
+                       (SAFE.bottom - box.bottom, "bottom"), (box.top - SAFE.top, "top"))[1]
+            yield at.finding("off-frame", eid,
+                             f"'{eid}' reaches {past:.2f} units past the {side} edge of the frame's "
+                             "safe area",
+                             "anchor it further inside the grid, or make it smaller with scale=")
+    if want("spills-area") and eid in rules.areas and eid not in moved:
+        area = rules.areas[eid]
+        past = max(area.left - box.left, box.right - area.right, area.bottom - box.bottom, box.top - area.top)
+        if past > SPILL_TOLERANCE:
+            el = at.section.element(eid)
+            area_text = f"{el.placement.first.name}..{el.placement.last.name}" \
+                if el is not None and isinstance(el.placement, m.In) else "its area"
+            yield at.finding("spills-area", eid,
+                             f"'{eid}' spills {past:.2f} units out of its area {area_text}",
+                             "give it a larger area, or make it smaller with scale=")
+    if want("over-panel"):
+        depth = min(PANEL_REGION.right - box.left, box.right - PANEL_REGION.left,
+                    PANEL_REGION.top - box.bottom, box.top - PANEL_REGION.bottom)
+        if depth > EDGE_TOLERANCE:
+            yield at.finding("over-panel", eid, f"'{eid}' lies over the lecture-line panel on the left",
+                             "visuals belong in the grid, columns 1-6: anchor it there")
+    if want("over-title"):
+        depth = box.top - T.TITLE_RULE_Y
+        if depth > EDGE_TOLERANCE and box.bottom < T.FRAME_HEIGHT / 2:
+            yield at.finding("over-title", eid, f"'{eid}' reaches {depth:.2f} units into the title band",
+                             "anchor it lower (row A is the highest row)")
+
+
+def _look_findings(fp: Footprint, at: _StepFindings, background: str,
+                   want: Callable[[str], bool]) -> Iterator[Finding]:
+    """Whether an element can be read: the size of its text, its contrast."""
+    eid = fp.element
+    if want("too-small") and fp.cap_height is not None:
+        px = fp.cap_height * PX_PER_UNIT_1080
+        if px < MIN_CAP_HEIGHT_PX:
+            yield at.finding("too-small", eid,
+                             f"text of '{eid}' is too small to read: capitals {px:.0f} px tall "
+                             f"at 1080p (at least {MIN_CAP_HEIGHT_PX:.0f})",
+                             "give it a larger area or fewer words, or a larger font_size=")
+    if want("low-contrast") and fp.colors:
+        worst = min(fp.colors, key=lambda c: contrast_ratio(c, background))
+        ratio = contrast_ratio(worst, background)
+        if ratio < MIN_CONTRAST:
+            yield at.finding("low-contrast", eid,
+                             f"'{eid}' ({worst}) has a contrast of {ratio:.1f}:1 against the "
+                             f"background {background} (at least {MIN_CONTRAST:g}:1)",
+                             "choose a lighter colour on a dark theme (a darker one on `light`)")
 
 
 def shown_in(section: m.Section) -> set[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import builder, checks, parser, source
+from . import builder, checks, source
 from .diagnostics import Diagnostic, DiagnosticError, has_errors
 from .model import Lesson
+from .parser import gc_paused
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,7 @@ class Loaded:
 
 def parse_source(src: source.Source) -> tuple[Lesson, list[Diagnostic]]:
     """Syntax and shape only: returns the model and the builder's diagnostics."""
-    with parser.gc_paused():  # until the tree is gone: see gc_paused
-        tree, comments = parser.parse_tree(src)
-        return builder.build(tree, comments, src.name, src.text)
+    return builder.build(src)
 
 
 def load_source(src: source.Source, *, base_dir: Path | None = None, strict: bool = False) -> Loaded:
@@ -31,7 +30,8 @@ def load_source(src: source.Source, *, base_dir: Path | None = None, strict: boo
     except DiagnosticError as exc:
         exc.source = src.text
         raise
-    diagnostics += checks.check(lesson, base_dir=base_dir)
+    with gc_paused():  # the checks walk a model of up to millions of objects: see gc_paused
+        diagnostics += checks.check(lesson, base_dir=base_dir)
     if strict:
         diagnostics = [d if d.severity == "error" else Diagnostic("error", d.message, d.span, d.hint, d.code)
                        for d in diagnostics]

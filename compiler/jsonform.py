@@ -4,7 +4,10 @@
 the model back. The round trip is lossless: `lesson_from_json(lesson_to_json(x)) == x`
 (model equality: spans are not compared, comments are). The shape is described by
 `lesson.schema.json` (JSON Schema draft 2020-12, next to this module); `validate_json`
-checks data against it.
+checks data against it. The schema file leaves out the language's name lists (element
+kinds, verbs, options, settings, relations): each place marked `{"x-lecture-names": "kinds"}`
+gets its `enum` from the tables in kinds.py and model.py when the schema is loaded, so that
+a new kind or verb needs no edit here (`lecture schema` prints the filled schema).
 
 Shape, in short (see the schema for every field):
 
@@ -35,6 +38,7 @@ from importlib import resources
 from typing import Any
 
 from . import model as m
+from .kinds import KINDS, OPTIONS, SETTINGS, VERBS
 
 SCHEMA_FILE = "lesson.schema.json"
 CELL_RE = re.compile(r"^([A-Z])(\d+)$")
@@ -345,9 +349,30 @@ def _schema_text() -> str:
     return resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
 
 
+NAMES_MARK = "x-lecture-names"  # {"x-lecture-names": "kinds"} in the schema file: an enum of kinds
+
+
+def name_lists() -> dict[str, list[str]]:
+    """The name lists the schema file refers to, from the language's tables as they are now."""
+    return {"kinds": list(KINDS), "verbs": list(VERBS), "options": list(OPTIONS),
+            "settings": list(SETTINGS), "relations": list(m.RELATIONS)}
+
+
+def _with_names(node: Any, names: dict[str, list[str]]) -> Any:
+    """The schema with every name-list mark replaced by its `enum`."""
+    if isinstance(node, dict):
+        if NAMES_MARK in node:
+            return {"enum": list(names[node[NAMES_MARK]])}
+        return {k: _with_names(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_names(v, names) for v in node]
+    return node
+
+
 def load_schema() -> dict:
-    """The JSON Schema (draft 2020-12) of the JSON form (a fresh copy each call)."""
-    return json.loads(_schema_text())
+    """The JSON Schema (draft 2020-12) of the JSON form, its name lists filled from the
+    language's tables (a fresh copy each call)."""
+    return _with_names(json.loads(_schema_text()), name_lists())
 
 
 @lru_cache(maxsize=1)

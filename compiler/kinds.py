@@ -44,76 +44,134 @@ SHAPE_STYLE = ("color", "fill", "opacity", "stroke", "scale")
 TEXT_STYLE = ("color", "font_size", "scale")
 
 
+# Roles: how the layout rules measure an element (compiler.findings, runtime.geometry) and
+# which overlaps they accept.
+SHAPE = "shape"  # a closed outline: its filled area counts (two triangles may share an edge)
+LINE = "line"  # a stroke, at least findings.LINE_WIDTH wide
+TEXT = "text"  # text: its bounding box; the readability rules (size, contrast) apply
+BOX = "box"  # anything else: its bounding box
+ROLES = (SHAPE, LINE, TEXT, BOX)
+
+# What a kind's string is, where the checks look inside it (PLAIN: only text).
+PLAIN = ""
+LATEX = "latex"  # a formula: the TeX allowlist applies
+EXPRESSION = "expression"  # a function of x (compiler.expression)
+FILE_PATH = "file path"  # a file relative to the lesson's folder
+
+# Placement rules
+ANY = "any"  # at a cell, in an area, beside another element, or automatic
+RELATION = "relation"  # only beside another element (`below tri`)
+NONE = "none"  # no placement: it takes its place from the element it is drawn `on`
+
+
 @dataclass(frozen=True)
 class KindSpec:
-    """The shape of one element kind's statement."""
+    """Everything about one element kind but its lowering: the shape of its statement, where it
+    may go, and how the checks, the layout rules and the Critic treat it."""
 
     name: str
     doc: str
     example: str
+    role: str = BOX
     texts: tuple[int, int] = (0, 0)  # how many strings (min, max)
     text_doc: str = ""
+    text_is: str = PLAIN
     points: tuple[int, int] = (0, 0)
-    endpoints: bool = False  # accepts `from X to Y`
-    needs_target: bool = False  # `on ax`
+    endpoints: bool = False  # accepts `from X to Y` (or exactly two points instead)
+    on: tuple[str, ...] = ()  # the kinds of element it is drawn `on` (a plot on axes); (): no `on`
     rows: str = ""  # "" no rows; "items": one string per row; "table": strings per row
+    empty_error: str = ""  # the error when it has neither rows nor strings ("": it may be empty)
+    empty_hint: str = ""  # its hint ("": the example)
     options: tuple[str, ...] = ()
-    placement: str = "any"  # "any", "relation" (must be placed relative to an element), "none"
-    attached: bool = False  # drawn on another element: overlaps with its target are intended
-    textual: bool = False  # its content is text (readability checks apply)
+    placement: str = ANY
+    plays: bool = False  # `play` runs its own animation
+    own_colors: bool = False  # draws in colours of its own: the contrast rule leaves it alone
+    article: str | None = None  # before its name in messages; None: "a" or "an" by its first letter
+
+    @property
+    def needs_target(self) -> bool:
+        return bool(self.on)
+
+    @property
+    def attached(self) -> bool:
+        """Drawn on or beside another element: overlapping that element is intended."""
+        return bool(self.on) or self.placement == RELATION
+
+    @property
+    def textual(self) -> bool:
+        return self.role == TEXT
+
+    @property
+    def scalable(self) -> bool:
+        return "scale" in self.options
+
+
+def with_article(kind: str) -> str:
+    """'a circle', 'an arrow', 'axes' (a plural needs no article)."""
+    spec = KINDS.get(kind)
+    article = spec.article if spec is not None and spec.article is not None else \
+        ("an" if kind[:1] in "aeiou" else "a")
+    return f"{article} {kind}" if article else kind
 
 
 KINDS: dict[str, KindSpec] = {k.name: k for k in [
     KindSpec("title", "a large heading inside the visual area", 'title t "Why triangles?" at A3',
-             texts=(1, 1), text_doc="the heading", options=TEXT_STYLE, textual=True),
+             role=TEXT, texts=(1, 1), text_doc="the heading", options=TEXT_STYLE),
     KindSpec("text", "a sentence or short paragraph", 'text note "Area = base × height ÷ 2" at F3',
-             texts=(1, 1), text_doc="the text", options=TEXT_STYLE, textual=True),
+             role=TEXT, texts=(1, 1), text_doc="the text", options=TEXT_STYLE),
     KindSpec("bullets", "a bulleted list; items as strings, or one per indented row",
              'bullets facts "one right angle" "three sides" in A1..C6',
-             texts=(0, 50), text_doc="the items", rows="items", options=TEXT_STYLE, textual=True),
+             role=TEXT, texts=(0, 50), text_doc="the items", rows="items",
+             empty_error="a bullets list needs items", options=TEXT_STYLE),
     KindSpec("math", "a LaTeX formula; write it between $…$", "math eq $a^2 + b^2 = c^2$ at F4",
-             texts=(1, 1), text_doc="the LaTeX source", options=TEXT_STYLE, textual=True),
+             role=TEXT, texts=(1, 1), text_doc="the LaTeX source", text_is=LATEX, options=TEXT_STYLE),
     KindSpec("code", 'a code listing; multi-line code goes in a """block""" string',
              'code fib """def fib(n): ...""" language=python in A1..D6',
-             texts=(1, 1), text_doc="the code", options=("language", "font_size", "scale"),
-             textual=True),
+             role=TEXT, texts=(1, 1), text_doc="the code", options=("language", "font_size", "scale"),
+             own_colors=True),  # highlighted on a background of its own
     KindSpec("image", "a picture from a file, relative to the lesson file",
              'image photo "figures/triangle.png" in A1..C3',
-             texts=(1, 1), text_doc="the image's path", options=("scale",)),
-    KindSpec("circle", "a circle", "circle c radius=1 at C3 color=red", options=SHAPE_STYLE + ("radius",)),
-    KindSpec("rectangle", "a rectangle", "rectangle box width=3 height=1 at D3",
+             texts=(1, 1), text_doc="the image's path", text_is=FILE_PATH, options=("scale",),
+             own_colors=True),
+    KindSpec("circle", "a circle", "circle c radius=1 at C3 color=red", role=SHAPE,
+             options=SHAPE_STYLE + ("radius",)),
+    KindSpec("rectangle", "a rectangle", "rectangle box width=3 height=1 at D3", role=SHAPE,
              options=SHAPE_STYLE + ("width", "height")),
-    KindSpec("square", "a square", "square sq side=2 at C4 fill=blue opacity=0.5",
+    KindSpec("square", "a square", "square sq side=2 at C4 fill=blue opacity=0.5", role=SHAPE,
              options=SHAPE_STYLE + ("side",)),
     KindSpec("polygon", "a polygon through three or more points (scaled into its place)",
-             "polygon tri (0,0) (4,0) (0,3) in B2..E5", points=(3, 100), options=SHAPE_STYLE),
+             "polygon tri (0,0) (4,0) (0,3) in B2..E5", role=SHAPE, points=(3, 100), options=SHAPE_STYLE),
     KindSpec("line", "a straight line: two points, or from a cell or element to another",
-             "line base from E2 to E5", points=(0, 2), endpoints=True, options=("color", "stroke")),
-    KindSpec("arrow", "an arrow: two points, or from a cell or element to another",
-             "arrow hint from note to tri color=yellow", points=(0, 2), endpoints=True,
+             "line base from E2 to E5", role=LINE, points=(0, 2), endpoints=True,
              options=("color", "stroke")),
-    KindSpec("dot", "a small filled dot", "dot p at C3 color=yellow", options=("color", "radius", "scale")),
+    KindSpec("arrow", "an arrow: two points, or from a cell or element to another",
+             "arrow hint from note to tri color=yellow", role=LINE, points=(0, 2), endpoints=True,
+             options=("color", "stroke")),
+    KindSpec("dot", "a small filled dot", "dot p at C3 color=yellow", role=SHAPE,
+             options=("color", "radius", "scale")),
     KindSpec("axes", "coordinate axes; add curves with `plot`", "axes ax x=-3..3 y=0..9 in A1..D6",
-             options=("x", "y", "step", "color", "x_label", "y_label", "scale")),
+             options=("x", "y", "step", "color", "x_label", "y_label", "scale"), article=""),
     KindSpec("plot", "the graph of a function of x on an axes element",
-             'plot parabola "x^2" on ax color=yellow', texts=(1, 1),
+             'plot parabola "x^2" on ax color=yellow', role=LINE, texts=(1, 1),
              text_doc="the function of x (numbers, x, + - * / ^, sin cos tan exp log sqrt abs, pi, e)",
-             needs_target=True, options=("color", "stroke", "x"), placement="none", attached=True),
+             text_is=EXPRESSION, on=("axes",), options=("color", "stroke", "x"), placement=NONE),
     KindSpec("numberline", "a number line", "numberline nl x=-5..5 step=1 in D1..D6",
              options=("x", "step", "color", "scale")),
     KindSpec("table", "a table; one indented row of strings per table row",
-             'table squares in A1..C4:\n    "n" "n²"\n    "3" "9"', rows="table",
-             options=("color", "font_size", "scale"), textual=True),
+             'table squares in A1..C4:\n    "n" "n²"\n    "3" "9"', role=TEXT, rows="table",
+             empty_error="a table needs rows",
+             empty_hint='end the line with ":" and write one indented row per line: "x" "y"',
+             options=("color", "font_size", "scale")),
     KindSpec("brace", "a curly brace beside another element, with an optional label",
              'brace base_brace "base" below tri', texts=(0, 1), text_doc="the label",
-             options=("color",), placement="relation", attached=True),
+             options=("color",), placement=RELATION),
     KindSpec("label", "a short label beside another element", 'label lc "c" right of tri',
-             texts=(1, 1), text_doc="the label", options=TEXT_STYLE, placement="relation",
-             attached=True, textual=True),
+             role=TEXT, texts=(1, 1), text_doc="the label", options=TEXT_STYLE, placement=RELATION),
     KindSpec("custom", "anything else, described in words; an LLM writes its Manim code",
              'custom proof in A1..F6 """Four copies of the triangle slide inside a square."""',
-             texts=(0, 1), text_doc="what to show, in words", rows="items", options=(),
-             ),
+             texts=(0, 1), text_doc="what to show, in words", rows="items",
+             empty_error="a custom element needs a description in words", options=(), plays=True,
+             own_colors=True),  # the Coder's code chooses them
 ]}
 
 # Actions: canonical verb -> (what it does, example, which targets it takes)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lecture.runtime import theme as T
-
+from . import theme as T
 from .model import At, Cell, In, Placement, Relative
 
 MARGIN = 0.1  # kept free inside an area, on each side

@@ -15,7 +15,7 @@ from .span import NO_SPAN, Span
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -269,22 +269,27 @@ class Section:
     id_span: Span = _span()
 
     def element(self, element_id: str) -> Element | None:
-        return self._first_by_id[0].get(element_id)
+        return self.elements_by_id.get(element_id)
 
     def line(self, line_id: str) -> LectureLine | None:
-        return self._first_by_id[1].get(line_id)
+        return self.lines_by_id.get(line_id)
+
+    # Indexed once: scanning the section for every reference made one with thousands of
+    # elements quadratic. The first node of each id, as `element` and `line` always gave.
+    @cached_property
+    def elements_by_id(self) -> dict[str, Element]:
+        return _first_by_id(self.elements)
 
     @cached_property
-    def _first_by_id(self) -> tuple[dict[str, Element], dict[str, LectureLine]]:
-        """The first element and lecture line of each id, indexed once: scanning them for
-        every reference made a section with thousands of elements quadratic."""
-        elements: dict[str, Element] = {}
-        lines: dict[str, LectureLine] = {}
-        for e in self.elements:
-            elements.setdefault(e.id, e)
-        for ln in self.lines:
-            lines.setdefault(ln.id, ln)
-        return elements, lines
+    def lines_by_id(self) -> dict[str, LectureLine]:
+        return _first_by_id(self.lines)
+
+
+def _first_by_id(nodes: tuple) -> dict:
+    index: dict = {}
+    for node in nodes:
+        index.setdefault(node.id, node)
+    return index
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Text -> Lark parse tree, with syntax errors turned into teaching diagnostics.
+"""Text -> the caller's tree (the builder's model), with syntax errors turned into
+teaching diagnostics.
 
-The grammar lives in `grammar/lecture.lark`. Comments are collected on the side (the
-formatter and the Critic keep them); indentation becomes INDENT/DEDENT tokens.
+The grammar lives in `grammar/lecture.lark`; Lark compiles it, and `lalr.py` runs the
+compiled automaton. Comments are collected on the side (the formatter and the Critic keep
+them); indentation becomes INDENT/DEDENT tokens.
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from lark import Lark, Token, Tree
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import Indenter
 from lecture.grammar import GRAMMAR_DIR
 
+from . import lalr
 from .diagnostics import Diagnostic, DiagnosticError
 from .source import Source
 from .span import Span
@@ -48,7 +52,7 @@ class _LessonIndenter(Indenter):
 
     file = "<lesson>"
 
-    def handle_NL(self, token: Token):  # type: ignore[override]
+    def handle_NL(self, token: Token) -> Iterator[Token]:
         yield token
         indent_str = token.rsplit("\n", 1)[1]
         indent = len(indent_str)
@@ -61,14 +65,17 @@ class _LessonIndenter(Indenter):
             yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
         if indent != self.indent_level[-1]:
             line = (token.end_line or token.line or 1)
-            raise DiagnosticError([Diagnostic(
-                "error",
-                f"this line's indentation ({indent}) does not match any enclosing block "
-                f"(expected {self.indent_level[-1]})",
-                Span(self.file, line, 1, line, indent + 1),
-                hint="indent statements of one block by the same amount",
-                code="indentation",
-            )])
+            raise DiagnosticError([_indentation_error(self.file, line, indent, self.indent_level[-1])])
+
+
+def _indentation_error(file: str, line: int, indent: int, expected: int) -> Diagnostic:
+    return Diagnostic(
+        "error",
+        f"this line's indentation ({indent}) does not match any enclosing block (expected {expected})",
+        Span(file, line, 1, line, indent + 1),
+        hint="indent statements of one block by the same amount",
+        code="indentation",
+    )
 
 
 _TERMINAL_WORDS = {
@@ -109,9 +116,14 @@ def _token_text(token: Token) -> str:
     return repr(str(token))
 
 
-def _line_of(text: str, line: int) -> str:
-    lines = text.split("\n")
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+def _line_of(src: Source, line: int) -> str:
+    """Line `line` (1-based) of the source, or "" (by its line index: a hint may look at
+    many lines, and splitting a long lesson for each was quadratic)."""
+    starts = src.lines.starts
+    if not 0 < line <= len(starts):
+        return ""
+    end = starts[line] - 1 if line < len(starts) else len(src.text)
+    return src.text[starts[line - 1]:end]
 
 
 def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
@@ -119,9 +131,8 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
     if line < 1:  # lark reports -1 for an error at the very end
-        lines = src.text.split("\n")
-        line, column = max(len(lines) - 1, 1), 1
-    source_line = _line_of(src.text, line)
+        line, column = max(len(src.lines.starts) - 1, 1), 1
+    source_line = _line_of(src, line)
     stripped = source_line.strip()
     first_word = stripped.split(" ", 1)[0] if stripped else ""
 
@@ -167,12 +178,12 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
         if expected == {"_INDENT"}:
             # A line ended in ':' but no indented block follows: point at that ':'.
             if not (token.line and token.line > 0):
-                number = len(src.text.split("\n"))
+                number = len(src.lines.starts)
             else:
                 number = token.line if token.type in ("_NL", "_DEDENT") else token.line - 1
-            while number > 1 and not strip_comment(_line_of(src.text, number)).strip():
+            while number > 1 and not strip_comment(_line_of(src, number)).strip():
                 number -= 1
-            code_part = strip_comment(_line_of(src.text, number))
+            code_part = strip_comment(_line_of(src, number))
             if code_part.endswith(":"):
                 return Diagnostic("error", "the ':' at the end of this line needs an indented "
                                   "block below it", Span(name, number, len(code_part), number,
@@ -191,7 +202,7 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
         if token.type == "_NL" or token.type in ("_DEDENT", "$END"):
             # The line ended too early: point at its end.
             tline = token.line if token.line and token.line > 0 else line
-            end_line_text = _line_of(src.text, tline)
+            end_line_text = _line_of(src, tline)
             code_part = strip_comment(end_line_text)
             tcol = len(code_part) + 1
             message = "this line ends too early"
@@ -209,10 +220,9 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
                           hint or _describe_expected(expected) or None, "syntax")
 
     if isinstance(exc, UnexpectedEOF):
-        lines = src.text.split("\n")
-        last = max(len(lines) - 1, 1)
+        last = max(len(src.lines.starts) - 1, 1)
         return Diagnostic("error", "unexpected end of file",
-                          Span(name, last, 1, last, len(lines[last - 1]) + 1),
+                          Span(name, last, 1, last, len(_line_of(src, last)) + 1),
                           _describe_expected(set(exc.expected)) or None, "syntax")
     return Diagnostic("error", "syntax error", Span.point(name, line, column), None, "syntax")
 
@@ -220,7 +230,7 @@ def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
 def _accepted(exc: UnexpectedToken) -> set[str]:
     """The terminals the parser accepts where it failed. Lark's `expected` comes from the
     contextual lexer when a word does not lex in that state, and then lists only `_NL`."""
-    state = getattr(exc, "state", None)
+    state: Any = getattr(exc, "state", None)
     try:
         accepted = {t for t in state.parse_conf.states[state.position] if t.isupper()}
     except (AttributeError, KeyError, IndexError, TypeError):
@@ -228,8 +238,13 @@ def _accepted(exc: UnexpectedToken) -> set[str]:
     return accepted or set(exc.expected)
 
 
+_COMMENT_START = re.compile(r"#(?![0-9a-fA-F]{6})")  # a '#' that does not start a colour
+
+
 def strip_comment(line: str) -> str:
     # Good enough for pointing at a line's end: drop a trailing comment outside strings.
+    if not _COMMENT_START.search(line):  # only colours (most lines with a '#'): nothing to drop
+        return line.rstrip()
     in_string = False
     for i, ch in enumerate(line):
         if ch == '"' and (i == 0 or line[i - 1] != "\\"):
@@ -314,6 +329,8 @@ def _unexpected_hint(text: str, ttype: str, expected: set[str], line: str) -> st
 
 def _check_indentation_chars(src: Source) -> None:
     """Reject mixed tabs and spaces before parsing: their width is ambiguous."""
+    if "\t" not in src.text:  # spaces only: nothing to mix
+        return
     first_kind: tuple[str, int] | None = None
     for number, line in enumerate(src.text.split("\n"), start=1):
         body = line.lstrip(" \t")
@@ -343,9 +360,10 @@ def _check_indentation_chars(src: Source) -> None:
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cycle collector while building a parse tree or a model. They make millions
-    of small acyclic objects, and each full collection walks all of them again: a 2 MB
-    lesson took twice as long with it running. Reference counting still frees everything."""
+    """Pause the cycle collector while building or checking a model. A model is millions
+    of small acyclic objects, and each full collection (the checks' own allocations set
+    them off too) walks all of them again: a 2 MB lesson took twice as long to build, and
+    its checks 2.5 times as long, with it running. Reference counting frees everything."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -358,8 +376,10 @@ def gc_paused() -> Iterator[None]:
 _COMMENT_IN_NEWLINE = re.compile(r"#[^\n]*")
 
 
-def parse_tree(src: Source) -> tuple[Tree, list[Comment]]:
-    """Parse normalised lesson text. Raises DiagnosticError on any syntax error."""
+def parse(src: Source, functions: Mapping[str, lalr.Function]) -> tuple[Any, list[Comment]]:
+    """Parse normalised lesson text, building it bottom-up with `functions` (a rule's name ->
+    its function of the rule's children and extent; see lalr.py). Returns the start rule's
+    value and the comments. Raises DiagnosticError on any syntax error."""
     if not src.text.strip():
         raise DiagnosticError([Diagnostic(
             "error", "the lesson is empty", Span.point(src.name, 1, 1),
@@ -369,81 +389,77 @@ def parse_tree(src: Source) -> tuple[Tree, list[Comment]]:
     text = src.text
     lines = src.lines  # offsets -> (line, column) in O(log n): counting from the start was quadratic
 
-    def on_comment(token: Token) -> Token:
-        start = token.start_pos or 0
-        whole = not text[lines.line_start(start): start].strip()
-        comments.append(Comment(token.line or 1, token.column or 1, str(token)[1:].rstrip(), whole))
-        return token
+    def on_comment(value: str, start: lalr.Pos, line_start: int) -> None:
+        whole = not text[line_start:start[0]].strip()
+        comments.append(Comment(start[1], start[2], value[1:].rstrip(), whole))
 
-    def on_newline(token: Token) -> Token:
-        if "#" not in token:
-            return token
-        base = token.start_pos or 0
-        for m in _COMMENT_IN_NEWLINE.finditer(str(token)):
-            line, col = lines.line_column(base + m.start())
+    def on_newline(value: str, start: lalr.Pos, line_start: int) -> None:
+        if "#" not in value:
+            return
+        for m in _COMMENT_IN_NEWLINE.finditer(value):
+            line, col = lines.line_column(start[0] + m.start())
             comments.append(Comment(line, col, m.group()[1:].rstrip(), True))
-        return token
 
     try:
         with gc_paused():
-            tree = _locked_parse(src, {"COMMENT": on_comment, "_NL": on_newline})
-    except UnexpectedInput as exc:
-        raise DiagnosticError([_syntax_diagnostic(src, exc)], src.text) from None
-    except DiagnosticError as exc:
-        exc.source = src.text
-        raise
-    except RecursionError:
-        raise DiagnosticError([Diagnostic(
-            "error", "the lesson is nested too deeply to read", Span.point(src.name, 1, 1),
-            "sections, steps and tables nest at most two levels", "nesting")], src.text) from None
+            result = lalr.run(_tables(), text, functions, {"COMMENT": on_comment, "_NL": on_newline})
+    except lalr.BadIndent as exc:
+        raise DiagnosticError([_indentation_error(src.name, exc.line, exc.indent, exc.expected)],
+                              src.text) from None
+    except lalr.NotInLanguage:
+        raise DiagnosticError([_syntax_diagnostic(src, _lark_error(src))], src.text) from None
     comments.sort(key=lambda c: (c.line, c.column))
     # The same comment can be seen twice (ignored COMMENT and inside _NL): keep one.
     unique: list[Comment] = []
     for c in comments:
         if not unique or (unique[-1].line, unique[-1].column) != (c.line, c.column):
             unique.append(c)
-    return tree, unique
+    return result, unique
 
 
-def _locked_parse(src: Source, callbacks: dict) -> Tree:
-    with _PARSE_LOCK:  # the lexer callbacks and the indenter are shared state
-        parser = _parser_with_callbacks()
-        indenter = parser.options.postlex
-        assert isinstance(indenter, _LessonIndenter)
-        indenter.file = src.name
-        _CALLBACKS.update(callbacks)
-        try:
-            return parser.parse(src.text)
-        finally:
-            _CALLBACKS.clear()
+def _lark_error(src: Source) -> UnexpectedInput:
+    """The error Lark reports for a text the fast loop rejected: the same automaton, run
+    by Lark, stops at the same token and explains it (expected tokens, parser state)."""
+    try:
+        with _PARSE_LOCK:  # the indenter is shared state
+            parser = _parser()
+            indenter = parser.options.postlex
+            assert isinstance(indenter, _LessonIndenter)
+            indenter.file = src.name
+            parser.parse(src.text)
+    except UnexpectedInput as exc:
+        return exc
+    except DiagnosticError as exc:  # an indentation error before the syntax error
+        exc.source = src.text
+        raise
+    except RecursionError:
+        raise DiagnosticError([Diagnostic(
+            "error", "the lesson is nested too deeply to read", Span.point(src.name, 1, 1),
+            "sections, steps and tables nest at most two levels", "nesting")], src.text) from None
+    raise AssertionError("Lark accepts a lesson that the parser's loop rejected")
 
 
 def _grammar_text() -> str:
     return (GRAMMAR_DIR / "lecture.lark").read_text(encoding="utf-8")
 
 
-_CALLBACKS: dict = {}
 _PARSE_LOCK = threading.Lock()
 
 
-def _dispatch(name: str):
-    def callback(token: Token) -> Token:
-        handler = _CALLBACKS.get(name)
-        return handler(token) if handler else token
-    return callback
+@lru_cache(maxsize=1)
+def _tables() -> lalr.Tables:
+    indenter = _LessonIndenter
+    return lalr.compile_tables(_parser(), indenter.NL_type, indenter.INDENT_type, indenter.DEDENT_type)
 
 
 @lru_cache(maxsize=1)
-def _parser_with_callbacks() -> Lark:
-    indenter = _LessonIndenter()
+def _parser() -> Lark:
     return Lark(
         _grammar_text(),
         parser="lalr",
         lexer="contextual",
-        postlex=indenter,
-        propagate_positions=True,
+        postlex=_LessonIndenter(),
         maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _dispatch("COMMENT"), "_NL": _dispatch("_NL")},
         cache=_grammar_cache_file(),  # building the LALR tables costs ~0.2 s at every start
     )
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lecture.agents.config import AgentError
-from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, has_errors
+from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, has_errors, printable
 from lecture.runtime.safe_fs import UnsafePathError
 from lecture.terminal import make_console
 
@@ -59,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             loaded = frontend.load_file(path, strict=args.strict)
             diagnostics = list(loaded.diagnostics)
-            source = loaded.source.text
+            source: str | None = loaded.source.text  # None: a DiagnosticError without its source
             if any(el.kind == "custom" for s in loaded.lesson.sections for el in s.elements):
                 # the locked code's gates: allowlist, trust on this machine, isolation
                 from lecture.agents.custom_nodes import check_locked_code
@@ -83,9 +83,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         _print_diagnostics(diagnostics, source)
         errors = sum(d.severity == "error" for d in diagnostics)
         warnings = len(diagnostics) - errors
-        print(f"{path}: {_summary(errors, warnings)}", file=sys.stderr if errors else sys.stdout)
+        print(f"{printable(str(path))}: {_summary(errors, warnings)}",
+              file=sys.stderr if errors else sys.stdout)
     if args.format == "json":
-        print(json.dumps(all_json, indent=2, ensure_ascii=False))
+        # ASCII escapes: a lesson's control or bidi characters never reach the terminal raw
+        print(json.dumps(all_json, indent=2, ensure_ascii=True))
     return status
 
 
@@ -204,11 +206,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 @command("compile")
 def cmd_compile(args: argparse.Namespace) -> int:
     from lecture.compiler.lower import compile_lesson
+    from lecture.runtime.measure import ManimMeasurer
 
     loaded = _load_or_report(args.file)
     if loaded is None:
         return EXIT_ERRORS
-    module = compile_lesson(loaded.lesson, base_dir=Path(args.file).resolve().parent)
+    module = compile_lesson(loaded.lesson, base_dir=Path(args.file).resolve().parent,
+                            measurer=ManimMeasurer())
     if args.output:
         from lecture.runtime.atomic import write_atomically
 
@@ -221,24 +225,30 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 @command("render")
 def cmd_render(args: argparse.Namespace) -> int:
-    from lecture.runtime.build import render_lessons
+    from lecture.agents.custom_code_source import build_collaborators
+    from lecture.runtime.build import RenderOptions, render_lessons
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()] if args.sections else None
-    return render_lessons([Path(f) for f in args.files], quality=args.quality,
-                          output=Path(args.output) if args.output else None, sections=sections,
-                          build_root=Path(args.build_dir), console=make_console(),
-                          jobs=args.jobs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                          voice=args.voice, strict=args.strict, burn_subtitles=args.burn_subtitles,
-                          autofix=args.autofix)
+    options = RenderOptions(quality=args.quality, sections=sections,
+                            output=Path(args.output) if args.output else None,
+                            build_root=Path(args.build_dir), jobs=args.jobs,
+                            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+                            voice=args.voice, strict=args.strict, burn_subtitles=args.burn_subtitles,
+                            autofix=args.autofix)
+    # the agents give the build its custom code (the lock file, the Coder) and auto-fix
+    return render_lessons([Path(f) for f in args.files], options, console=make_console(),
+                          collaborators=build_collaborators())
 
 
 @command("watch")
 def cmd_watch(args: argparse.Namespace) -> int:
-    from lecture.runtime.watch import watch
+    from lecture.agents.custom_code_source import build_collaborators
+    from lecture.runtime.watch import WatchOptions, watch
 
-    return watch(Path(args.file), port=args.port, quality=args.quality, console=make_console(),
-                 jobs=args.jobs, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                 build_root=args.build_dir, voice=args.voice)
+    options = WatchOptions(port=args.port, quality=args.quality, jobs=args.jobs,
+                           cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+                           build_root=Path(args.build_dir), voice=args.voice)
+    return watch(Path(args.file), options, console=make_console(), collaborators=build_collaborators())
 
 
 # Commands that live with their agents: `module:function`, imported only when run (the
@@ -344,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trust", help="show a lesson's locked code or a lecture.toml, and trust it here")
     add_trust_arguments(p)
 
-    from lecture.agents.critic import add_critique_arguments
+    from lecture.agents.cli_args import add_critique_arguments
 
     p = sub.add_parser("critique", help="rewrite anchors to fix overlapping or off-frame visuals")
     add_critique_arguments(p)

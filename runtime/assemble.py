@@ -9,16 +9,13 @@ frame rate (H.264, yuv420p, constant frame rate), which always gives exact timin
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
 from pathlib import Path
 
-from .render import ProbeResult, probe
+from .ffmpeg import VIDEO_TIMEOUT, FfmpegError, ProbeResult, probe, run
+from .safe_fs import atomic_output
 
-
-class AssembleError(RuntimeError):
-    pass
+AssembleError = FfmpegError  # the name callers catch: ffmpeg's failures and "nothing to assemble"
 
 
 def _concat_list(videos: list[Path], list_path: Path) -> Path:
@@ -29,16 +26,6 @@ def _concat_list(videos: list[Path], list_path: Path) -> Path:
                                                               for v in videos),
                          encoding="utf-8")
     return list_path
-
-
-def _run(cmd: list[str]) -> None:
-    try:
-        cp = subprocess.run(cmd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise AssembleError("ffmpeg was not found; install ffmpeg") from None
-    if cp.returncode != 0:
-        tail = "\n".join(cp.stderr.strip().splitlines()[-8:])
-        raise AssembleError(f"ffmpeg failed ({cp.returncode}):\n{tail}")
 
 
 def _compatible(parts: list[ProbeResult]) -> bool:
@@ -63,27 +50,27 @@ def concat(videos: list[str | Path], out: str | Path, *, fps: float,
     parts = [probe(p) for p in paths]
     expected = sum(p.duration for p in parts)
     frame = 1.0 / fps
-    token = secrets.token_hex(4)  # names of its own: concurrent runs may share `out`'s folder
-    tmp = out.with_name(f".{out.stem}.{token}.tmp{out.suffix}")
+    token = secrets.token_hex(4)  # a name of its own: concurrent runs may share `out`'s folder
     list_path = _concat_list(paths, out.with_name(f".{out.stem}.{token}.concat.txt"))
-    base = ["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-f", "concat", "-safe", "0",
-            "-i", str(list_path)]
+    base = ["ffmpeg", "-y", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "concat",
+            "-safe", "0", "-i", str(list_path)]
+    what = f"join the section videos into {out}"
     try:
-        result: ProbeResult | None = None
-        if reencode is not True and _compatible(parts):
-            _run(base + ["-c", "copy", "-movflags", "+faststart", str(tmp)])
-            result = probe(tmp)
-            if abs(result.duration - expected) >= frame or not result.has_video:
-                result = None  # fall back to an exact re-encode
-            if reencode is False and result is None:
-                raise AssembleError("stream copy did not give exact timing")
-        if result is None:
-            audio = ["-c:a", "aac", "-b:a", "192k"] if any(p.has_audio for p in parts) else []
-            _run(base + ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", f"{fps:g}",
-                         "-fps_mode", "cfr", *audio, "-movflags", "+faststart", str(tmp)])
-            result = probe(tmp)
-        os.replace(tmp, out)
+        with atomic_output(out, f".tmp{out.suffix}") as tmp:
+            result: ProbeResult | None = None
+            if reencode is not True and _compatible(parts):
+                run(base + ["-c", "copy", "-movflags", "+faststart", str(tmp)], what, VIDEO_TIMEOUT)
+                result = probe(tmp)
+                if abs(result.duration - expected) >= frame or not result.has_video:
+                    result = None  # fall back to an exact re-encode
+                if reencode is False and result is None:
+                    raise AssembleError("stream copy did not give exact timing")
+            if result is None:
+                audio = ["-c:a", "aac", "-b:a", "192k"] if any(p.has_audio for p in parts) else []
+                run(base + ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", f"{fps:g}",
+                            "-fps_mode", "cfr", *audio, "-movflags", "+faststart", str(tmp)],
+                    what, VIDEO_TIMEOUT)
+                probe(tmp)  # (readable, before it takes `out`'s place)
     finally:
-        tmp.unlink(missing_ok=True)
         list_path.unlink(missing_ok=True)
     return probe(out)

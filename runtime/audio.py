@@ -29,14 +29,15 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .ffmpeg import AUDIO_TIMEOUT, FfmpegError, run
 from .narration import NarrationPlan, SectionNarration
+from .safe_fs import atomic_output
 from .speech.base import Audio
 from .speech.wav import read_wav, resample, write_wav
 
@@ -51,10 +52,9 @@ FADE_SECONDS = 0.003
 _PEAK_MARGIN = 0.3
 _LIMITER_HEADROOM = 1.0  # dB below the peak aim, room for loudnorm's final gain
 _LIMIT_TRIES = 4
+_FFMPEG = ("ffmpeg", "-hide_banner", "-nostdin", "-y")
 
-
-class AudioError(RuntimeError):
-    """ffmpeg failed or is missing while building, normalising or muxing narration."""
+AudioError = FfmpegError  # the name callers catch: ffmpeg's failures and unusable tracks
 
 
 # ---------------------------------------------------------------- placing speech
@@ -146,21 +146,7 @@ def wav_duration(path: str | os.PathLike[str]) -> float:
     return audio.frames / audio.sample_rate
 
 
-# ---------------------------------------------------------------- ffmpeg
-
-
-def _ffmpeg(args: list[str], *, what: str, stdout_bytes: bool = False) -> subprocess.CompletedProcess:
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-y", *args]
-    try:
-        cp = subprocess.run(cmd, capture_output=True, timeout=600)
-    except FileNotFoundError:
-        raise AudioError("ffmpeg was not found; install ffmpeg") from None
-    except subprocess.TimeoutExpired:
-        raise AudioError(f"ffmpeg took too long to {what}") from None
-    if cp.returncode != 0:
-        tail = "\n".join(cp.stderr.decode("utf-8", "replace").strip().splitlines()[-8:])
-        raise AudioError(f"ffmpeg could not {what} ({cp.returncode}):\n{tail}")
-    return cp
+# ---------------------------------------------------------------- loudness (ffmpeg)
 
 
 @dataclass(frozen=True)
@@ -182,8 +168,8 @@ def _number(text: str) -> float:
 def measure(path: str | os.PathLike[str]) -> Loudness:
     """Integrated loudness, true peak and loudness range of a file's (first) audio stream,
     from ffmpeg's ebur128 filter."""
-    cp = _ffmpeg(["-nostats", "-i", str(path), "-map", "0:a:0", "-filter:a", "ebur128=peak=true",
-                  "-f", "null", "-"], what=f"measure the loudness of {path}")
+    cp = run([*_FFMPEG, "-nostats", "-i", str(path), "-map", "0:a:0", "-filter:a", "ebur128=peak=true",
+              "-f", "null", "-"], f"measure the loudness of {path}", AUDIO_TIMEOUT)
     err = cp.stderr.decode("utf-8", "replace")
     summary = err[err.rfind("Summary:"):] if "Summary:" in err else err
     i = re.search(r"I:\s+(\S+)\s+LUFS", summary)
@@ -225,11 +211,11 @@ def normalize(wav: str | os.PathLike[str], out: str | os.PathLike[str], *,
             limit = 10 ** ((aim - _LIMITER_HEADROOM) / 20)
             gain = target - m.integrated
             for _ in range(_LIMIT_TRIES):
-                _ffmpeg(["-nostats", "-i", str(wav), "-af",
-                         f"volume={gain:.3f}dB,aresample=192000,"
-                         f"alimiter=limit={limit:.5f}:attack=1:release=20:level=false:latency=true,"
-                         f"aresample={sample_rate}", "-ac", "1", "-c:a", "pcm_f32le",
-                         str(limited)], what=f"limit the peaks of {wav}")
+                run([*_FFMPEG, "-nostats", "-i", str(wav), "-af",
+                     f"volume={gain:.3f}dB,aresample=192000,"
+                     f"alimiter=limit={limit:.5f}:attack=1:release=20:level=false:latency=true,"
+                     f"aresample={sample_rate}", "-ac", "1", "-c:a", "pcm_f32le",
+                     str(limited)], f"limit the peaks of {wav}", AUDIO_TIMEOUT)
                 m = measure(limited)
                 if _linear_fits(m, target, aim):
                     break
@@ -240,9 +226,9 @@ def normalize(wav: str | os.PathLike[str], out: str | os.PathLike[str], *,
                 f":measured_I={max(-99.0, m.integrated):g}:measured_TP={max(-99.0, m.true_peak):g}"
                 f":measured_LRA={max(0.1, m.lra):g}:measured_thresh={_thresh(m):g}"
                 f":offset=0:linear=true")
-        second = _ffmpeg(["-nostats", "-i", str(source_path), "-af", args,
-                          "-ar", str(sample_rate), "-ac", "1", "-f", "s16le", "-acodec", "pcm_s16le",
-                          "-"], what=f"normalise the loudness of {wav}")
+        second = run([*_FFMPEG, "-nostats", "-i", str(source_path), "-af", args,
+                      "-ar", str(sample_rate), "-ac", "1", "-f", "s16le", "-acodec", "pcm_s16le",
+                      "-"], f"normalise the loudness of {wav}", AUDIO_TIMEOUT)
     data = second.stdout[: frames_out * 2]
     data += b"\x00\x00" * (frames_out - len(data) // 2)
     return write_wav(out, Audio(data, sample_rate))
@@ -267,17 +253,11 @@ def mux_audio(video_mp4: str | os.PathLike[str], wav: str | os.PathLike[str],
     `out_mp4` may be `video_mp4`."""
     out = Path(out_mp4)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=out.stem + ".", suffix=".tmp.mp4", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        _ffmpeg(["-i", str(video_mp4), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
-                 "-c:v", "copy", "-c:a", "aac", "-b:a", bitrate, "-ar", str(sample_rate), "-ac", "1",
-                 "-map_metadata", "0", "-movflags", "+faststart", str(tmp)],
-                what=f"add the narration to {video_mp4}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(out, ".tmp.mp4") as tmp:
+        run([*_FFMPEG, "-i", str(video_mp4), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
+             "-c:v", "copy", "-c:a", "aac", "-b:a", bitrate, "-ar", str(sample_rate), "-ac", "1",
+             "-map_metadata", "0", "-movflags", "+faststart", str(tmp)],
+            f"add the narration to {video_mp4}", AUDIO_TIMEOUT)
     return out
 
 

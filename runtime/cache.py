@@ -142,7 +142,7 @@ def theme_name(lesson: Lesson) -> str | None:
 
 
 def theme_values(lesson: Lesson) -> dict:
-    from lecture.runtime.theme import get_theme
+    from lecture.compiler.theme import get_theme
 
     try:
         theme = get_theme(theme_name(lesson))

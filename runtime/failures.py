@@ -7,20 +7,26 @@ Jinja reports template errors at template lines). LaTeX errors quote the TeX log
 relevant lines (the `!` message and the `l.N` context). The raw log stays on disk and the
 diagnostic names it.
 
-The worker's structured failure (see `render._worker_failure`) is used when there is one;
-otherwise, for a crash or a hang, the raw log is searched for traceback frames.
+The worker's typed failure (worker_result.WorkerFailure) gives the traceback frames when
+there are some; otherwise, for a crash or a hang, the raw log is searched for them.
+
+`is_latex` and `is_missing_file` say what kind of failure a worker's failure or a
+diagnostic is (the auto-fixer in agents/ asks them too).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.sourcemap import SourceMap, SourceMapEntry
 from lecture.compiler.span import Span
+
+from .worker_result import TraceFrame, WorkerFailure
 
 _FRAME_RE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?')
 _TEX_LOG_RE = re.compile(r"the log file: (?P<log>\S+\.log)")
@@ -65,19 +71,17 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def generated_frames(frames: list[dict], module_path: str | Path) -> list[int]:
+def generated_frames(frames: Iterable[TraceFrame], module_path: str | Path) -> list[int]:
     """Line numbers of the frames inside the generated module, outermost first."""
     module = str(module_path)
-    return [int(f["line"]) for f in frames if f.get("file") and f.get("line")
-            and _same_file(str(f["file"]), module)]
+    return [f.line for f in frames if f.file and f.line and _same_file(f.file, module)]
 
 
-def frames_from_log(text: str) -> list[dict]:
+def frames_from_log(text: str) -> list[TraceFrame]:
     """Traceback frames found in a raw log (the last traceback's, outermost first)."""
     start = text.rfind("Traceback (most recent call last)")
     chunk = text[start:] if start >= 0 else text
-    return [{"file": m["file"], "line": int(m["line"]), "function": m["func"]}
-            for m in _FRAME_RE.finditer(chunk)]
+    return [TraceFrame(m["file"], int(m["line"]), m["func"]) for m in _FRAME_RE.finditer(chunk)]
 
 
 def tex_errors(message: str, log_text: str = "") -> tuple[tuple[str, ...], str | None]:
@@ -116,17 +120,27 @@ def tex_errors(message: str, log_text: str = "") -> tuple[tuple[str, ...], str |
     return tuple(seen[:6]), path
 
 
-def _is_latex(failure: dict) -> bool:
-    msg = failure.get("message", "")
-    return failure.get("type") in ("ValueError", "TexError") and (
+def is_latex(failure: WorkerFailure | Diagnostic) -> bool:
+    """Whether LaTeX could not typeset a formula: a worker's TeX error, or a diagnostic that
+    says so (a render's, by its code, or a compile's, by its message)."""
+    if isinstance(failure, Diagnostic):
+        text = failure.message.lower()
+        return failure.code == "render-latex" or "latex" in text or "tex " in text
+    msg = failure.message
+    return failure.type in ("ValueError", "TexError") and (
         "error converting to" in msg and ("latex" in msg.lower() or "tex" in msg.lower()))
 
 
-def _is_missing_file(failure: dict) -> bool:
-    msg = failure.get("message", "")
-    return failure.get("type") in ("FileNotFoundError", "OSError", "IOError") and (
-        "could not find" in msg or "No such file" in msg or failure.get("type")
-        == "FileNotFoundError")
+def is_missing_file(failure: WorkerFailure | Diagnostic) -> bool:
+    """Whether a file an element needs could not be read: a worker's error opening it, or a
+    diagnostic that says so (by its code or its message)."""
+    if isinstance(failure, Diagnostic):
+        text = failure.message.lower()
+        return failure.code in ("render-missing-file", "missing-image") or "not found" in text \
+            or "no such file" in text or "missing" in text or "cannot identify image" in text
+    msg = failure.message
+    return failure.type in ("FileNotFoundError", "OSError", "IOError") and (
+        "could not find" in msg or "No such file" in msg or failure.type == "FileNotFoundError")
 
 
 def _section_span(source_map: SourceMap, section_id: str, fallback: Span | None) -> Span | None:
@@ -149,87 +163,91 @@ def _missing_path(message: str) -> str | None:
     return m.group(1) if m else None
 
 
-def diagnose(section_id: str, failure: dict, *, source_map: SourceMap,
-             module_path: str | Path, log_path: str | Path | None = None,
-             section_span: Span | None = None, lesson_file: str = "<lesson>") -> RenderFailure:
-    """Turn the worker's failure for one section into a diagnostic at the lesson node."""
-    log_text = ""
-    if log_path is not None:
-        try:
-            log_text = Path(log_path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            log_text = ""
-    frames = list(failure.get("frames") or [])
-    if not frames and log_text:
-        frames = frames_from_log(log_text)
+def _read_log(log_path: str | Path | None) -> str:
+    if log_path is None:
+        return ""
+    try:
+        return Path(log_path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
-    # The innermost frame in the generated module that the source map knows about.
+
+def _locate(failure: WorkerFailure, log_text: str, source_map: SourceMap,
+            module_path: str | Path) -> tuple[SourceMapEntry | None, int | None]:
+    """The source map entry of the innermost frame in the generated module that the map
+    knows about, and that frame's line (the innermost generated line when none is known)."""
+    frames: Iterable[TraceFrame] = failure.frames
+    if not failure.frames and log_text:
+        frames = frames_from_log(log_text)
     lines = generated_frames(frames, module_path)
     # An exception raised while handling another keeps the first one's frames as cause.
-    cause = failure.get("cause")
-    if not lines and cause:
-        lines = generated_frames(cause.get("frames") or [], module_path)
-    entry: SourceMapEntry | None = None
-    gen_line: int | None = None
+    if not lines and failure.cause is not None:
+        lines = generated_frames(failure.cause.frames, module_path)
     for line in reversed(lines):
         entry = source_map.lookup(line)
         if entry is not None:
-            gen_line = line
-            break
-    if gen_line is None and lines:
-        gen_line = lines[-1]
+            return entry, line
+    return None, lines[-1] if lines else None
 
-    span = entry.span if entry is not None else _section_span(source_map, section_id,
-                                                                 section_span)
-    if span is None:
-        span = Span.point(lesson_file, 1, 1)
-    where = f"section '{section_id}'"
-    node = entry.node if entry is not None else None
 
-    message = failure.get("message", "") or ""
-    kind = failure.get("kind")
-    tex: tuple[str, ...] = ()
+@dataclass(frozen=True)
+class _Description:
+    text: str
+    code: str
     hint: str | None = None
-    notes: list[str] = []
-    if _is_latex(failure):
+    tex: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _describe(failure: WorkerFailure, where: str, log_text: str) -> _Description:
+    """What went wrong, in words, with its diagnostic code."""
+    message = failure.message
+    if is_latex(failure):
         tex, tex_log = tex_errors(message, log_text)
         first = next((t for t in tex if t.startswith("!")), None)
         text = f"LaTeX could not typeset this formula while rendering {where}"
         if first:
             text += f": {first.lstrip('! ').rstrip('.')}"
-        code = "render-latex"
-        if tex:
-            notes.append("TeX says:")
-            notes.extend("    " + t for t in tex)
-        hint = "check the braces and commands of the formula"
+        notes = ["TeX says:", *("    " + t for t in tex)] if tex else []
         if tex_log:
             notes.append(f"TeX log: {tex_log}")
-    elif _is_missing_file(failure):
+        return _Description(text, "render-latex", "check the braces and commands of the formula",
+                            tex, tuple(notes))
+    if is_missing_file(failure):
         missing = _missing_path(message)
-        text = (f"a file this element needs is missing while rendering {where}"
-                + (f": {missing}" if missing else ""))
-        code = "render-missing-file"
-        hint = ("paths are relative to the lesson file's folder; the file may have been "
-                "moved or deleted after the lesson was checked")
-    elif kind == "timeout":
-        text = f"rendering {where} took too long and was stopped"
-        code = "render-timeout"
-    elif kind == "crash":
-        text = f"rendering {where} failed: {_short(message)}"
-        code = "render-crash"
-    elif kind == "internal":
-        text = f"rendering {where} failed: {_short(message)}"
-        code = "render-internal"
-    else:
-        exc_type = failure.get("type", "Exception")
-        text = f"rendering {where} failed: {exc_type}: {_short(message)}"
-        code = "render-exception"
-    if node:
-        text += f" (in {node})"
+        return _Description(f"a file this element needs is missing while rendering {where}"
+                            + (f": {missing}" if missing else ""), "render-missing-file",
+                            "paths are relative to the lesson file's folder; the file may have been "
+                            "moved or deleted after the lesson was checked")
+    if failure.kind == "timeout":
+        return _Description(f"rendering {where} took too long and was stopped", "render-timeout")
+    if failure.kind in ("crash", "internal"):
+        return _Description(f"rendering {where} failed: {_short(message)}", f"render-{failure.kind}")
+    return _Description(f"rendering {where} failed: {failure.type}: {_short(message)}",
+                        "render-exception")
+
+
+def diagnose(section_id: str, failure: WorkerFailure | Mapping, *, source_map: SourceMap,
+             module_path: str | Path, log_path: str | Path | None = None,
+             section_span: Span | None = None, lesson_file: str = "<lesson>") -> RenderFailure:
+    """Turn the worker's failure for one section into a diagnostic at the lesson node.
+    (`failure` may still be given as its JSON, the form older callers hold.)"""
+    if not isinstance(failure, WorkerFailure):
+        failure = WorkerFailure.from_json(failure)
+    log_text = _read_log(log_path)
+    entry, gen_line = _locate(failure, log_text, source_map, module_path)
+    span = entry.span if entry is not None else _section_span(source_map, section_id,
+                                                                 section_span)
+    if span is None:
+        span = Span.point(lesson_file, 1, 1)
+    node = entry.node if entry is not None else None
+    described = _describe(failure, f"section '{section_id}'", log_text)
+    text = described.text + (f" (in {node})" if node else "")
+    notes = list(described.notes)
     if log_path is not None:
         notes.append(f"full log: {log_path}")
-    diag = Diagnostic("error", text, span, hint, code)
-    return RenderFailure(section_id, diag, node, gen_line, tex,
+    diag = Diagnostic("error", text, span, described.hint, described.code)
+    return RenderFailure(section_id, diag, node, gen_line, described.tex,
                          str(log_path) if log_path is not None else None, tuple(notes))
 
 
@@ -240,7 +258,9 @@ def from_compile(section_id: str, diagnostics: list[Diagnostic], *,
     with a diagnostic at the element. Manim's "see log output above" is replaced by the TeX
     log's own error lines; everything is also written to the section's log file."""
     first = diagnostics[0]
-    message, tex, tex_log = first.message, (), None
+    message = first.message
+    tex: tuple[str, ...] = ()
+    tex_log: str | None = None
     m = _TEX_LOG_RE.search(message)
     if m:
         tex, tex_log = tex_errors(message)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lecture.compiler import theme as T
 from lecture.compiler.findings import (
     LINE_WIDTH,
     Footprint,
@@ -36,14 +37,15 @@ from lecture.compiler.findings import (
     rect_footprint,
     role_of,
 )
+from lecture.compiler.kinds import BOX, KINDS, SHAPE, TEXT
 from lecture.compiler.layout import Box
 from lecture.compiler.lower import section_contexts
-from lecture.compiler.lower.registry import SectionContext, _private_media_dir, namespace
+from lecture.compiler.lower.registry import SectionContext
 from lecture.compiler.lower.writer import write_module
 from lecture.compiler.model import Lesson
 from lecture.compiler.sourcemap import CompiledModule
 
-from . import theme as T
+from .measure import ManimMeasurer, namespace, private_media_dir
 
 # ---------------------------------------------------------------- measuring mobjects
 
@@ -55,6 +57,7 @@ def _cap_per_point(kind: str) -> float:
     if kind not in _CAP_PER_POINT:
         from manim import MathTex, Text
 
+        probe: Text | MathTex
         if kind == "text":
             probe = Text("H", font_size=100, font=T.DEFAULT_FONT)
         else:
@@ -96,8 +99,8 @@ def _hex(color: Any) -> str | None:
 def _colors(mob: Any, role: str) -> tuple[str, ...]:
     from manim import SingleStringMathTex, Text, VMobject
 
-    out: list[str] = []
-    if role == "text":  # the glyphs' colour, not frames or table rules
+    out: list[str | None] = []
+    if role == TEXT:  # the glyphs' colour, not frames or table rules
         for sub in mob.get_family():
             if isinstance(sub, (Text, SingleStringMathTex)):
                 for leaf in sub.family_members_with_points():
@@ -143,11 +146,12 @@ def footprint(element: str, kind: str, mob: Any) -> Footprint:
     from manim import VMobject
 
     role = role_of(kind)
+    spec = KINDS.get(kind)
     box = _bbox(mob)
-    cap = cap_height(mob) if role in ("text", "box") else None
-    # a code listing has its own background; images and custom code choose their colours
-    colors = _colors(mob, role) if kind not in ("image", "custom", "code") else ()
-    if role in ("text", "box"):
+    cap = cap_height(mob) if role in (TEXT, BOX) else None
+    # kinds that draw in colours of their own (a code listing, an image) are not judged by them
+    colors = () if spec is not None and spec.own_colors else _colors(mob, role)
+    if role in (TEXT, BOX):
         return rect_footprint(element, kind, box, cap_height=cap, colors=colors)
     parts: list[Part] = []
     for leaf in mob.family_members_with_points():
@@ -156,7 +160,7 @@ def footprint(element: str, kind: str, mob: Any) -> Footprint:
         pts = _outline(leaf)
         closed = len(pts) > 2 and np.allclose(pts[0], pts[-1], atol=1e-3)
         as_tuple = tuple((float(x), float(y)) for x, y in pts)
-        if closed and (role == "shape" or leaf.get_fill_opacity() > 0):
+        if closed and (role == SHAPE or leaf.get_fill_opacity() > 0):
             parts.append(Part("area", as_tuple))
         else:
             width = max(float(leaf.get_stroke_width()) / 100, LINE_WIDTH)
@@ -178,7 +182,7 @@ class CompiledLesson:
 
 
 def compile_for_views(lesson: Lesson, *, base_dir: Path, fps: int = 15) -> CompiledLesson:
-    contexts = section_contexts(lesson, base_dir=base_dir)
+    contexts = section_contexts(lesson, base_dir=base_dir, measurer=ManimMeasurer())
     module = write_module(lesson, contexts, fps)
     ns = dict(namespace())
     ns["__name__"] = "lecture_geometry_probe"
@@ -241,7 +245,7 @@ def run_views(compiled: CompiledLesson, *, sections: Sequence[int] | None = None
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        with tempconfig({"dry_run": True, "media_dir": str(_private_media_dir()), "frame_rate": 15,
+        with tempconfig({"dry_run": True, "media_dir": str(private_media_dir()), "frame_rate": 15,
                          "verbosity": "CRITICAL", "progress_bar": "none", "disable_caching": True}):
             for index, (scene_info, ctx) in enumerate(zip(compiled.module.scenes, compiled.contexts,
                                                           strict=True)):
@@ -263,7 +267,7 @@ def _run_section(index: int, section: Any, cls: type, ctx: SectionContext,
     steps: list[StepView] = []
     state: dict[str, Any] = {"locals": None, "n": 0, "cache": {}}
 
-    class Probe(cls):  # type: ignore[misc, valid-type]
+    class Probe(cls):
         def step(self, seconds, *animations):  # noqa: ANN001
             if state["locals"] is None:  # every element is built before the first step
                 frame = sys._getframe(1)

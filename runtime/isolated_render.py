@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .isolation import Isolation, Limits, adopt_file
 from .pool import JobResult, RenderPool
-from .render import measure_cache_dir
+from .tex import measure_cache_dir
+from .worker_result import WorkerFailure, WorkerOutput
 
 JOB_TIMEOUT = 600.0  # seconds for one isolated section render, when the user set none
 
@@ -61,7 +62,7 @@ class IsolatedRenders:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-OUTPUTS = (("movie", "section.mp4"), ("image", "still.png"))
+OUTPUT_NAMES = {"movie": "section.mp4", "image": "still.png"}  # the copies' names in job_dir
 
 
 def take_out(result: JobResult, worker_dir: Path, job_dir: Path, log: Path) -> tuple[JobResult, Path]:
@@ -75,20 +76,15 @@ def take_out(result: JobResult, worker_dir: Path, job_dir: Path, log: Path) -> t
     except (OSError, ValueError) as exc:
         local_log.write_text(f"# lecture: the isolated render's log could not be read: {exc}\n",
                              encoding="utf-8")
-    out = result
-    for key, name in OUTPUTS:
-        made = result.result.get(key) if result.ok else None
-        if not made:
-            continue
-        try:
-            taken = adopt_file(str(made), scratch, job_dir / name)
-        except (OSError, ValueError) as exc:
-            return replace(result, ok=False, result={
-                "ok": False, "kind": "internal", "type": "IsolationError",
-                "message": f"the isolated render's output could not be taken out: {exc}",
-                "frames": []}), local_log
-        out = replace(out, result={**out.result, key: str(taken)})
-    return out, local_log
+    made = result.outcome
+    if not isinstance(made, WorkerOutput):
+        return result, local_log
+    try:
+        taken = adopt_file(made.path, scratch, job_dir / OUTPUT_NAMES[made.kind])
+    except (OSError, ValueError) as exc:
+        return replace(result, outcome=WorkerFailure.internal(
+            "IsolationError", f"the isolated render's output could not be taken out: {exc}")), local_log
+    return replace(result, outcome=replace(made, path=taken)), local_log
 
 
 __all__ = ["IsolatedRenders", "take_out"]

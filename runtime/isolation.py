@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .safe_fs import copy_stream_atomic
+
 BWRAP = "bwrap"
 INSTALL_HINT = "install bubblewrap (Debian: apt-get install bubblewrap)"
 # Variables passed into the isolated process: none can hold a secret.
@@ -185,10 +187,8 @@ def adopt_file(path: str | os.PathLike[str], scratch: Path, dest: Path) -> Path:
         if not stat.S_ISREG(os.fstat(leaf).st_mode):
             raise ValueError(f"{path} is not a regular file")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.adopt")
-        with os.fdopen(os.dup(leaf), "rb") as src, open(tmp, "xb") as out:
-            shutil.copyfileobj(src, out, 1024 * 1024)
-        os.replace(tmp, dest)
+        with os.fdopen(os.dup(leaf), "rb") as src:
+            copy_stream_atomic(src, dest)
     finally:
         os.close(leaf)
     return dest

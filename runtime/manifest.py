@@ -13,13 +13,15 @@ import json
 import os
 import platform
 import re
-import secrets
 import shutil
-import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+
+from .ffmpeg import VERSION_TIMEOUT, FfmpegError, run
+from .safe_fs import write_bytes_atomic
+from .tex import user_cache_dir
 
 MANIFEST_VERSION = 1
 
@@ -41,9 +43,10 @@ def tool_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {"python": platform.python_version()}
     try:
         from lecture import __version__ as lecture_version
+
+        versions["lecture"] = lecture_version
     except ImportError:  # pragma: no cover
-        lecture_version = None
-    versions["lecture"] = lecture_version
+        versions["lecture"] = None
     try:
         from importlib.metadata import version
 
@@ -65,8 +68,7 @@ def _ffmpeg_version() -> str | None:
     except OSError:
         return None
     key = f"{os.path.realpath(exe)}:{st.st_size}:{st.st_mtime_ns}"
-    env = os.environ.get("LECTURE_CACHE_DIR")
-    memo = (Path(env) if env else Path.home() / ".cache" / "lecture") / "tools.json"
+    memo = user_cache_dir() / "tools.json"
     try:
         known = json.loads(memo.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -74,18 +76,14 @@ def _ffmpeg_version() -> str | None:
     if isinstance(known, dict) and isinstance(known.get(key), str):
         return known[key]
     try:
-        out = subprocess.run([exe, "-version"], capture_output=True, text=True,
-                             timeout=20).stdout
-        m = re.match(r"ffmpeg version (\S+)", out)
-        version = m.group(1) if m else None
-    except (OSError, subprocess.SubprocessError):
+        out = run([exe, "-version"], "report its version", VERSION_TIMEOUT).stdout
+    except FfmpegError:
         return None
+    m = re.match(r"ffmpeg version (\S+)", out.decode("utf-8", "replace"))
+    version = m.group(1) if m else None
     if version is not None:
         try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            tmp = memo.with_name(f".{memo.name}.{secrets.token_hex(4)}.tmp")
-            tmp.write_text(json.dumps({key: version}), encoding="utf-8")
-            os.replace(tmp, memo)
+            write_bytes_atomic(memo, json.dumps({key: version}).encode("utf-8"))
         except OSError:
             pass
     return version
@@ -144,16 +142,8 @@ class Manifest:
         return asdict(self)
 
     def write(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # a name of its own: two runs of the same lesson may write at the same moment
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        # (under a fresh name first: two runs of the same lesson may write at the same moment)
+        return write_bytes_atomic(path, (json.dumps(self.to_json(), indent=2) + "\n").encode("utf-8"))
 
 
 def read_manifest(path: str | Path) -> dict:

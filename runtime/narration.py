@@ -38,6 +38,7 @@ import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from lecture.compiler.diagnostics import Diagnostic, has_errors
 from lecture.compiler.model import Action, Lesson, Section, Step, Text, Word
@@ -163,9 +164,9 @@ def narrator_for(lesson: Lesson, *, voice: str | None = None,
     the setting that chose the voice, or at the lesson's first line])."""
     spec = voice if voice is not None else (_setting_text(lesson.setting("voice")) or "piper")
     language = _setting_text(lesson.setting("language")) or "en"
-    rate = lesson.setting("rate", 1.0)
+    rate: Any = lesson.setting("rate", 1.0)  # a number, or what the Narrator refuses by name
     try:
-        rate = float(rate)  # type: ignore[arg-type]
+        rate = float(rate)
     except (TypeError, ValueError):
         pass
     try:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .isolation import Isolation, IsolationUnavailable
+from .worker_result import WorkerFailure, WorkerOutput, answer_from_json
 
 DEFAULT_TASKS_PER_WORKER = 100  # a worker is replaced after this many jobs (memory)
 
@@ -53,17 +54,35 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class JobResult:
-    ok: bool
-    result: dict  # the worker's answer: {"ok": True, "movie"|"image": path} or a failure
+    outcome: WorkerOutput | WorkerFailure  # the file the job made, or why it made none
     seconds: float  # wall time from sending the job to its answer
     returncode: int | None = None  # the worker's exit status when it died
     worker_pid: int | None = None
 
     @property
+    def ok(self) -> bool:
+        return isinstance(self.outcome, WorkerOutput)
+
+    @property
+    def output(self) -> Path | None:
+        """The movie (or, for a still job, the PNG) the job made."""
+        return self.outcome.path if isinstance(self.outcome, WorkerOutput) else None
+
+    @property
+    def failure(self) -> WorkerFailure | None:
+        return self.outcome if isinstance(self.outcome, WorkerFailure) else None
+
+    @property
     def cancelled(self) -> bool:
-        return self.result.get("kind") == "cancelled"
+        return isinstance(self.outcome, WorkerFailure) and self.outcome.kind == "cancelled"
+
+    @property
+    def result(self) -> dict:
+        """The worker's answer as JSON: {"ok": True, "movie"|"image": path} or a failure.
+        (For readers not yet using `output` and `failure`.)"""
+        return self.outcome.to_json()
 
 
 @dataclass(order=True)
@@ -198,8 +217,7 @@ class _Worker:
         item = self.pool._take()
         if item is None:
             return False
-        self._finish(item, JobResult(False, {"ok": False, "kind": "crash", "type": "WorkerCrash",
-                                             "message": message, "frames": []}, 0.0, returncode, None))
+        self._finish(item, JobResult(WorkerFailure.crash(message), 0.0, returncode, None))
         return True
 
     def _do(self, item: _Queued) -> None:
@@ -210,10 +228,7 @@ class _Worker:
         if item.cancelled:  # (set before `current` was looked at by cancel())
             with self.lock:
                 self.current = None
-            self._finish(item, JobResult(False, {"ok": False, "kind": "cancelled",
-                                                 "type": "Cancelled",
-                                                 "message": "the job was cancelled",
-                                                 "frames": []}, 0.0))
+            self._finish(item, JobResult(WorkerFailure.cancelled(), 0.0))
             return
         timer = None
         if item.timeout is not None:
@@ -240,13 +255,7 @@ class _Worker:
         if item.cancelled:
             reason = "cancelled"
         if line and reason is None:
-            try:
-                answer = json.loads(line)
-            except ValueError:
-                answer = {"ok": False, "kind": "internal", "type": "ProtocolError",
-                          "message": f"unreadable answer from the worker: {line[:200]!r}",
-                          "frames": []}
-            self._finish(item, JobResult(bool(answer.get("ok")), answer, seconds, None, pid))
+            self._finish(item, JobResult(_read_answer(line), seconds, None, pid))
             return
         # The worker is gone (or is being killed): reap it; the loop starts a new one.
         proc = self.proc
@@ -256,28 +265,32 @@ class _Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
         rc = proc.returncode
-        if reason == "cancelled":
-            answer = {"ok": False, "kind": "cancelled", "type": "Cancelled",
-                      "message": "the job was cancelled", "frames": []}
-        elif reason == "timeout":
-            answer = {"ok": False, "kind": "timeout", "type": "TimeoutExpired",
-                      "message": f"the render took longer than {item.timeout:.0f} s and was stopped",
-                      "frames": []}
-            _append(item.log_path, f"\n# lecture: the render was stopped after {item.timeout:.0f} s\n")
-        elif reason == "closing":
-            answer = {"ok": False, "kind": "cancelled", "type": "Cancelled",
-                      "message": "the pool was closed", "frames": []}
-        else:
-            answer = {"ok": False, "kind": "crash", "type": "WorkerCrash",
-                      "message": f"the Manim process ended with {_signal_name(rc)} "
-                                 "without producing a video",
-                      "frames": []}
-            _append(item.log_path, f"\n# lecture: the worker process ended with {_signal_name(rc)}\n")
-        self._finish(item, JobResult(False, answer, seconds, rc, pid))
+        self._finish(item, JobResult(_lost(item, reason, rc), seconds, rc, pid))
 
     def _finish(self, item: _Queued, result: JobResult) -> None:
         if not item.future.done():
             item.future.set_result(result)
+
+
+def _read_answer(line: str) -> WorkerOutput | WorkerFailure:
+    try:
+        return answer_from_json(json.loads(line))
+    except ValueError:
+        return WorkerFailure.internal("ProtocolError", f"unreadable answer from the worker: {line[:200]!r}")
+
+
+def _lost(item: _Queued, reason: str | None, returncode: int | None) -> WorkerFailure:
+    """The failure of a job whose worker was killed (`reason`) or died (reason None)."""
+    if reason == "cancelled":
+        return WorkerFailure.cancelled()
+    if reason == "timeout" and item.timeout is not None:
+        _append(item.log_path, f"\n# lecture: the render was stopped after {item.timeout:.0f} s\n")
+        return WorkerFailure.timeout(item.timeout)
+    if reason == "closing":
+        return WorkerFailure.cancelled("the pool was closed")
+    _append(item.log_path, f"\n# lecture: the worker process ended with {_signal_name(returncode)}\n")
+    return WorkerFailure.crash(f"the Manim process ended with {_signal_name(returncode)} "
+                               "without producing a video")
 
 
 def _append(path: str, text: str) -> None:
@@ -334,10 +347,7 @@ class RenderPool:
             if item in self._queue:
                 self._queue.remove(item)
                 heapq.heapify(self._queue)
-                fut.set_result(JobResult(False, {"ok": False, "kind": "cancelled",
-                                                 "type": "Cancelled",
-                                                 "message": "the job was cancelled",
-                                                 "frames": []}, 0.0))
+                fut.set_result(JobResult(WorkerFailure.cancelled(), 0.0))
                 return True
         for w in self._workers:
             with w.lock:
@@ -370,10 +380,7 @@ class RenderPool:
             self._cond.notify_all()
         for item in queued:
             if not item.future.done():
-                item.future.set_result(JobResult(False, {"ok": False, "kind": "cancelled",
-                                                         "type": "Cancelled",
-                                                         "message": "the pool was closed",
-                                                         "frames": []}, 0.0))
+                item.future.set_result(JobResult(WorkerFailure.cancelled("the pool was closed"), 0.0))
         for w in self._workers:
             with w.lock:
                 busy = w.current is not None
@@ -466,13 +473,13 @@ def _child_main() -> int:
         os.dup2(log_fd, 2)
         os.close(log_fd)
         try:
-            result = render.run_job(job)
+            outcome = render.run_job(job)
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-        proto_out.write(json.dumps(result) + "\n")
+        proto_out.write(json.dumps(outcome.to_json()) + "\n")
     return 0
 
 

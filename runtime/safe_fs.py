@@ -13,8 +13,8 @@ through this module:
   `parts` always, and of `root` every folder below the current working folder (where a
   cloned repository lies), or only its last one when `root` lies elsewhere (the folders
   above a root the user chose outside the current folder are the user's business).
-- `write_bytes_atomic` / `place` / `temporary_file`: a new file under a fresh name made
-  with O_EXCL in the target's folder, then renamed over the target. A rename replaces a
+- `write_bytes_atomic` / `place` / `atomic_output` / `temporary_file`: a new file under a
+  fresh name made with O_EXCL in the target's folder, then renamed over the target. A rename replaces a
   link instead of writing through it, so no existing path is ever opened for writing.
 - `read_regular`: reading back only regular files, never through a link (O_NOFOLLOW) and
   never blocking (O_NONBLOCK: a FIFO is not read).
@@ -32,7 +32,9 @@ import os
 import secrets
 import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
     | getattr(os, "O_CLOEXEC", 0)
@@ -143,6 +145,21 @@ def temporary_file(dst: str | os.PathLike[str], suffix: str = ".tmp") -> Path:
     return tmp
 
 
+@contextlib.contextmanager
+def atomic_output(dst: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
+    """A fresh file next to `dst` for a tool to fill (see temporary_file; `suffix` keeps the
+    extension ffmpeg goes by), renamed over `dst` when the block ends normally and removed
+    when it raises. `dst` may be the block's own input: it is replaced only at the end."""
+    dst = Path(dst)
+    tmp = temporary_file(dst, suffix)
+    try:
+        yield tmp
+        _replace(tmp, dst)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
 def _replace(tmp: Path, dst: Path) -> None:
     """Rename `tmp` over `dst`: a file or a link there is replaced (never followed)."""
     try:
@@ -167,16 +184,23 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     return path
 
 
-def _copy_into(src: Path, dst: Path) -> Path:
+def copy_stream_atomic(source: BinaryIO, dst: str | os.PathLike[str]) -> Path:
+    """Write what `source` holds (read to its end) to `dst` all at once."""
+    dst = Path(dst)
     fd, tmp = _temporary(dst)
     try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as f:
-            shutil.copyfileobj(f, out, 1024 * 1024)
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
         _replace(tmp, dst)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return dst
+
+
+def _copy_into(src: Path, dst: Path) -> Path:
+    with open(src, "rb") as f:
+        return copy_stream_atomic(f, dst)
 
 
 def place(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, move: bool = False) -> Path:

@@ -23,6 +23,7 @@ from lecture.compiler.model import Lesson
 from lecture.compiler.span import Span
 
 from . import audio
+from .ffmpeg import FfmpegError
 from .narration import narrator_for, plan_narration
 from .speech import list_voices
 from .speech.narrator import DEFAULT_CACHE_DIR
@@ -99,7 +100,7 @@ def run_say(path: str | os.PathLike[str], *, section: str | None, output: Path, 
                 audio.normalize(raw, output)
         else:
             audio.write_lesson_track(plan, fps, output, chosen)
-    except (audio.AudioError, OSError) as exc:
+    except (FfmpegError, OSError) as exc:
         _plain(console, f"error: could not write {output}: {exc}", "red")
         return EXIT_FAILED
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
+from lecture.compiler import theme as _theme
 from manim import (
     BOLD,
     DOWN,
@@ -33,12 +34,11 @@ from manim import (
     Table,
     Text,
     VGroup,
+    VMobject,
     Wait,
     config,
 )
 from manim.animation.animation import prepare_animation
-
-from . import theme as _theme
 
 
 def _pillow_compat() -> None:
@@ -68,7 +68,7 @@ def _pillow_compat() -> None:
     shim = types.SimpleNamespace(**{k: getattr(PILImage, k) for k in dir(PILImage) if not k.startswith("__")})
     shim.fromarray = fromarray
     shim._lecture_compat = True
-    camera_module.Image = shim
+    camera_module.Image = shim  # type: ignore[assignment]  # (a stand-in for the PIL module)
 
 
 _pillow_compat()
@@ -270,8 +270,8 @@ class LectureScene(Scene):
 
     def setup(self) -> None:
         self.theme = _theme.get_theme(self.theme_name)
-        self.camera.background_color = self.theme.background
-        self.lecture_lines: dict[str, Text] = {}
+        self.camera.background_color = self.theme.background  # type: ignore[union-attr]  # (Cairo camera)
+        self.lecture_lines: dict[str, VMobject] = {}
         self.highlighted: str | None = None
         self._declared = 0.0  # seconds declared by the steps so far
         self._frames = 0  # frames written so far
@@ -325,7 +325,9 @@ class LectureScene(Scene):
         if self.highlighted is not None:
             anims.append(self.lecture_lines[self.highlighted].animate.set_color(self.theme.text))
         self.highlighted = line_id
-        group = AnimationGroup(*(prepare_animation(a) for a in anims))
+        # manim types `.animate` as `_AnimationBuilder | Self` (so that chained calls check),
+        # but a method called on it gives an animation builder, never the mobject
+        group = AnimationGroup(*(prepare_animation(a) for a in anims))  # type: ignore[arg-type]
         group.lecture_quick = True  # type: ignore[attr-defined]
         return group
 

@@ -209,7 +209,7 @@ def _functions_of(module: types.ModuleType, home: str) -> set[str]:
 def _separator(cls: type) -> str:
     """What a TeX class puts between its string arguments ("" when it takes only one)."""
     for klass in cls.__mro__:
-        param = inspect.signature(klass.__init__).parameters.get("arg_separator")
+        param = inspect.signature(klass.__init__).parameters.get("arg_separator")  # type: ignore[misc]
         if param is not None:
             return str(param.default)
     return ""

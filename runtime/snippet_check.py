@@ -55,7 +55,7 @@ from lecture.compiler.tex_safety import ALLOWED_ENVIRONMENTS, tex_problems
 
 from .atomic import write_atomically
 from .snippet_allowlist import ALLOWLIST_FILE, Allowlist, generate, load_allowlist, to_text
-from .snippet_scopes import CONTAINER_FILLERS, Binder, Scope, all_args, lookup
+from .snippet_scopes import CONTAINER_FILLERS, Binder, Comprehension, Scope, all_args, lookup
 from .snippet_strings import (
     FUNCTION_NAME,
     STRING_BUILDERS,
@@ -253,9 +253,9 @@ class _Checker:
             if arg.annotation is not None:
                 self.visit(arg.annotation, scope)
 
-    def _comprehension(self, node: ast.AST, scope: Scope) -> None:
+    def _comprehension(self, node: Comprehension, scope: Scope) -> None:
         inner = self.binder.scopes[node]
-        for i, gen in enumerate(node.generators):  # type: ignore[attr-defined]
+        for i, gen in enumerate(node.generators):
             if gen.is_async:
                 self.bad(gen.iter, "async code is not allowed")
             self.visit(gen.iter, scope if i == 0 else inner)
@@ -670,10 +670,10 @@ class _Checker:
                     and not self._global_root(func.value, scope):
                 return  # the container becomes computed
         shown = _dotted(func) if isinstance(func, (ast.Name, ast.Attribute)) else "this function"
-        for arg in (*node.args, *node.keywords):
-            value = arg.value if isinstance(arg, (ast.keyword, ast.Starred)) else arg
-            if id(arg) not in self.strict_args and self.flow.is_computed(value, scope):
-                self.bad(arg, self._computed_message(f"passed to `{shown}`"))
+        for given in (*node.args, *node.keywords):
+            value = given.value if isinstance(given, (ast.keyword, ast.Starred)) else given
+            if id(given) not in self.strict_args and self.flow.is_computed(value, scope):
+                self.bad(given, self._computed_message(f"passed to `{shown}`"))
 
     def _any_computed(self, node: ast.Call, scope: Scope) -> bool:
         return any(self.flow.is_computed(a, scope) for a in (*node.args, *(k.value for k in node.keywords)))
@@ -706,7 +706,8 @@ class _Checker:
         values = node.values
         for i, part in enumerate(values[:-1]):
             nxt = values[i + 1]
-            if isinstance(part, ast.Constant) and isinstance(nxt, ast.FormattedValue):
+            if isinstance(part, ast.Constant) and isinstance(part.value, str) \
+                    and isinstance(nxt, ast.FormattedValue):
                 spec = spec_text(nxt.format_spec)
                 reason = bad_join(part.value, "0" if spec.endswith("d") else "a")
                 if reason:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from .snippet_allowlist import Allowlist
 
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+Function = ast.FunctionDef | ast.Lambda  # the checker refuses `async def`
 # Methods that put their argument into a local container.
 CONTAINER_FILLERS = frozenset("append extend insert add update setdefault".split())
 
@@ -36,7 +39,7 @@ class Binding:
     scope: Scope | None = None  # where `expr` is evaluated
     depth: int = 0
     path: str = ""
-    function: ast.AST | None = None
+    function: Function | None = None
     name: str = ""
 
 
@@ -73,7 +76,7 @@ def lookup(name: str, scope: Scope | None) -> tuple[Scope, list[Binding]] | None
     return None
 
 
-def is_builtin_call(node: ast.AST, name: str, scope: Scope) -> bool:
+def is_builtin_call(node: ast.AST, name: str, scope: Scope) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name \
         and lookup(name, scope) is None
 
@@ -118,7 +121,7 @@ class Binder:
 
     # ------------------------------------------------------------ functions
 
-    def _function(self, node: ast.FunctionDef | ast.Lambda, scope: Scope) -> None:
+    def _function(self, node: Function, scope: Scope) -> None:
         args = node.args
         for expr in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
             self.visit(expr, scope)
@@ -156,10 +159,10 @@ class Binder:
             self.returns.setdefault(scope.function_scope().node, []).append((node.value, scope))
             self.visit(node.value, scope)
 
-    def _comprehension(self, node: ast.AST, scope: Scope) -> None:
+    def _comprehension(self, node: Comprehension, scope: Scope) -> None:
         inner = Scope(node, scope, "comprehension")
         self.scopes[node] = inner
-        for i, gen in enumerate(node.generators):  # type: ignore[attr-defined]
+        for i, gen in enumerate(node.generators):
             where = scope if i == 0 else inner  # the first iterable is read outside
             self.visit(gen.iter, where)
             self._target(gen.target, gen.iter, inner, where, depth=1)
@@ -256,21 +259,23 @@ class Binder:
         elif isinstance(target, (ast.Tuple, ast.List)):
             elts = target.elts
             if depth == 1 and is_builtin_call(value, "enumerate", eval_scope) and len(elts) == 2 \
-                    and value.args and isinstance(elts[0], ast.Name):  # type: ignore[attr-defined]
+                    and value.args and isinstance(elts[0], ast.Name):
                 scope.bind(elts[0].id, Binding("numeric"))
-                self._target(elts[1], value.args[0], scope, eval_scope, 1)  # type: ignore[attr-defined]
+                self._target(elts[1], value.args[0], scope, eval_scope, 1)
                 return
             if depth == 1 and is_builtin_call(value, "zip", eval_scope) \
                     and len(value.args) == len(elts) and not value.keywords \
-                    and not any(isinstance(e, ast.Starred) for e in (*value.args, *elts)):  # type: ignore
-                for elt, arg in zip(elts, value.args, strict=True):  # type: ignore[attr-defined]
+                    and not any(isinstance(e, ast.Starred) for e in (*value.args, *elts)):
+                for elt, arg in zip(elts, value.args, strict=True):
                     self._target(elt, arg, scope, eval_scope, 1)
                 return
-            exact = depth == 0 and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts) \
-                and not any(isinstance(e, ast.Starred) for e in (*value.elts, *elts))
+            # `a, b = x, y`: each name gets its own value (None: the values are not spelled out)
+            exact = value.elts if depth == 0 and isinstance(value, (ast.Tuple, ast.List)) \
+                and len(value.elts) == len(elts) \
+                and not any(isinstance(e, ast.Starred) for e in (*value.elts, *elts)) else None
             for i, elt in enumerate(elts):
-                if exact:
-                    self._target(elt, value.elts[i], scope, eval_scope)  # type: ignore[attr-defined]
+                if exact is not None:
+                    self._target(elt, exact[i], scope, eval_scope)
                 elif isinstance(elt, ast.Starred):  # a list of the elements: like the sequence
                     self._target(elt.value, value, scope, eval_scope, depth)
                 else:

@@ -22,9 +22,19 @@ import ast
 import re
 import string
 from collections.abc import Callable
+from typing import TypeGuard
 
 from .snippet_allowlist import Allowlist
-from .snippet_scopes import COMPREHENSIONS, Binder, Binding, Scope, all_args, is_builtin_call, lookup
+from .snippet_scopes import (
+    COMPREHENSIONS,
+    Binder,
+    Binding,
+    Function,
+    Scope,
+    all_args,
+    is_builtin_call,
+    lookup,
+)
 
 FUNCTION_NAME = "build"
 # Builtins whose result holds (parts of) their arguments: a computed string stays computed.
@@ -82,6 +92,15 @@ def format_fields(text: str) -> list[tuple[str, str | None, str | None, str | No
         return None
 
 
+def _function_bound(b: Binding) -> Function | None:
+    """The snippet's function a binding names: a `def`, or a name given a lambda."""
+    if b.kind == "function":
+        return b.function
+    if b.kind == "value" and isinstance(b.expr, ast.Lambda):
+        return b.expr
+    return None
+
+
 def _union(a: list[str] | None, b: list[str] | None) -> list[str] | None:
     if a is None or b is None:
         return None
@@ -99,9 +118,9 @@ class StringFlow:
         self.not_numeric: set[int] = set()  # ids of bindings
         self.computed: set[int] = set()  # ids of bindings
         self.computed_returns: set[ast.AST] = set()  # functions that may return a computed string
-        self.computed_params: set[tuple[ast.AST, str]] = set()
-        self.sites: dict[ast.AST, list[tuple[ast.Call, Scope]]] = {}  # direct calls of local functions
-        self.escaped: set[ast.AST] = set()  # local functions also used as values
+        self.computed_params: set[tuple[Function, str]] = set()
+        self.sites: dict[Function, list[tuple[ast.Call, Scope]]] = {}  # direct calls of local functions
+        self.escaped: set[Function] = set()  # local functions also used as values
         self._memo: dict[tuple, list[str] | None] = {}  # values()
         # Within one round of a fixed point: results, and what is being worked out (a name
         # defined through itself reads the last round's answer).
@@ -109,7 +128,7 @@ class StringFlow:
         self._literal_names: dict[tuple[int, str], bool] = {}
         self._name_of: dict[int, tuple[int, str]] = {}  # binding -> (its scope, its name)
         self._computed_names: set[tuple[int, str]] = set()
-        self._functions: dict[tuple[int, str], set] = {}
+        self._functions: dict[tuple[int, str], set[Function]] = {}
         self._busy: set[tuple] = set()
 
     # ------------------------------------------------------------ solving
@@ -185,7 +204,7 @@ class StringFlow:
         args = [*call.args, *(k.value for k in call.keywords)]
         functions = {fn for a in args for fn in self.local_functions(a, scope)}
         if functions and any(self.is_computed(a, scope) for a in args):
-            self.computed_params |= {(fn, a.arg) for fn in functions for a in all_args(fn.args)}  # type: ignore[attr-defined]
+            self.computed_params |= {(fn, a.arg) for fn in functions for a in all_args(fn.args)}
 
     def returns_computed(self, fn: ast.AST) -> bool:
         """The snippet's function (or lambda) `fn` may return a computed string."""
@@ -198,7 +217,7 @@ class StringFlow:
             self.computed_returns.add(fn)
         return result
 
-    def local_functions(self, expr: ast.AST, scope: Scope) -> set[ast.AST]:
+    def local_functions(self, expr: ast.AST, scope: Scope) -> set[Function]:
         """The snippet's own functions `expr` may be (a lambda, or a name bound to a def or
         a lambda)."""
         if isinstance(expr, ast.Lambda):
@@ -210,9 +229,7 @@ class StringFlow:
             return set()
         key = (id(found[0]), expr.id)
         if key not in self._functions:
-            self._functions[key] = {b.function if b.kind == "function" else b.expr for b in found[1]
-                                    if (b.kind == "function" and b.function is not None)
-                                    or (b.kind == "value" and isinstance(b.expr, ast.Lambda))}
+            self._functions[key] = {fn for fn in map(_function_bound, found[1]) if fn is not None}
         return self._functions[key]
 
     # ------------------------------------------------------------ computed strings
@@ -238,7 +255,7 @@ class StringFlow:
             return self.is_computed(b.expr, b.scope)
         return False
 
-    def _passes_computed(self, call: ast.Call, fn: ast.AST, name: str, scope: Scope) -> bool:
+    def _passes_computed(self, call: ast.Call, fn: Function, name: str, scope: Scope) -> bool:
         arg = self._argument(call, fn, name)
         if arg is not None:
             return self.is_computed(arg, scope)
@@ -305,7 +322,7 @@ class StringFlow:
         """A numpy call given strings: numpy adds, sums and slices string arrays too."""
         if not self._numpy_call(node, scope):
             return False
-        args = [*node.args, *(k.value for k in node.keywords if k.arg != "dtype")]  # type: ignore[attr-defined]
+        args = [*node.args, *(k.value for k in node.keywords if k.arg != "dtype")]
         return any(self._holds_text(a, scope) for a in args)
 
     def _holds_text(self, node: ast.AST, scope: Scope) -> bool:
@@ -383,7 +400,7 @@ class StringFlow:
         if b.kind == "param":
             fn = b.function
             sites = self.sites.get(fn, []) if fn is not None else []
-            if fn in self.escaped or not sites:
+            if fn is None or fn in self.escaped or not sites:
                 return False
             return all((arg := self._argument(call, fn, b.name)) is not None and self.numeric(arg, scope)
                        for call, scope in sites)
@@ -399,7 +416,7 @@ class StringFlow:
     def _numeric_path(self, path: str) -> bool:
         return path.startswith(("math.", "numpy.")) or (path.isupper() and path in self.allow.manim_names)
 
-    def _numpy_call(self, node: ast.AST, scope: Scope) -> bool:
+    def _numpy_call(self, node: ast.AST, scope: Scope) -> TypeGuard[ast.Call]:
         return isinstance(node, ast.Call) and (self.module_path(node.func, scope) or "").startswith("numpy.")
 
     def numeric(self, node: ast.AST, scope: Scope) -> bool:  # noqa: C901 - one case per node type
@@ -475,9 +492,9 @@ class StringFlow:
 
     # ------------------------------------------------------------ literal values
 
-    def _argument(self, call: ast.Call, fn: ast.AST, name: str) -> ast.AST | None:
+    def _argument(self, call: ast.Call, fn: Function, name: str) -> ast.AST | None:
         """What this call passes for parameter `name` of `fn` (None when it cannot tell)."""
-        args = fn.args  # type: ignore[attr-defined]
+        args = fn.args
         positional = [a.arg for a in (*args.posonlyargs, *args.args)]
         if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
             return None
@@ -560,18 +577,20 @@ class StringFlow:
         if isinstance(node, ast.JoinedStr):
             if not self.numeric_fields(node, scope):
                 return None
-            return ["".join(v.value if isinstance(v, ast.Constant) else "0" for v in node.values)]
+            return ["".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "0"
+                            for v in node.values)]
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             lefts, rights = self.values(node.left, scope), self.values(node.right, scope)
             if lefts is None or rights is None or len(lefts) * len(rights) > MAX_VALUES:
                 return None
             return list(dict.fromkeys(a + b for a in lefts for b in rights))
-        if is_builtin_call(node, "str", scope) and all(self.numeric(a, scope) for a in node.args):  # type: ignore[attr-defined]
+        if is_builtin_call(node, "str", scope) and all(self.numeric(a, scope) for a in node.args):
             return ["0"]
-        func = getattr(node, "func", None)
-        if isinstance(func, ast.Attribute) and func.attr == "format" \
-                and self.format_is_numeric(func.value, node, scope):  # type: ignore[arg-type]
-            fields = format_fields(func.value.value)  # type: ignore[attr-defined]
+        func = node.func if isinstance(node, ast.Call) else None
+        receiver = func.value if isinstance(func, ast.Attribute) and func.attr == "format" else None
+        if isinstance(node, ast.Call) and isinstance(receiver, ast.Constant) \
+                and isinstance(receiver.value, str) and self.format_is_numeric(receiver, node, scope):
+            fields = format_fields(receiver.value)
             return ["".join(text + ("0" if name is not None else "") for text, name, _, _ in fields or [])]
         return ["0"] if self.numeric(node, scope) else None
 
@@ -597,7 +616,7 @@ class StringFlow:
         if b.kind == "param":
             fn = b.function
             sites = self.sites.get(fn, []) if fn is not None else []
-            if fn in self.escaped or not sites:
+            if fn is None or fn in self.escaped or not sites:
                 return None
             out: list[str] | None = []
             for call, scope in sites:

@@ -19,6 +19,7 @@ from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.model import Lesson
 
 from . import narration
+from .ffmpeg import FfmpegError
 
 # AAC encoding raises true peaks by a few tenths of a dB: aim 0.5 dB under the −1.5 dBTP
 # ceiling so that the encoded track stays under it.
@@ -112,8 +113,6 @@ def prepare_soundtrack(lesson: Lesson, *, voice: str | None, strict: bool, build
 
 
 def errors() -> tuple[type[Exception], ...]:
-    """The errors mixing sound and subtitles can raise (imported only when one is raised)."""
-    from .audio import AudioError
-    from .subtitles import SubtitleError
-
-    return (AudioError, SubtitleError)
+    """The errors mixing sound and subtitles can raise: ffmpeg's (audio.AudioError and
+    subtitles.SubtitleError are its names there)."""
+    return (FfmpegError,)

@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .ffmpeg import VIDEO_TIMEOUT, FfmpegError, run
 from .narration import NarrationPlan
-from .safe_fs import temporary_file, write_bytes_atomic
+from .safe_fs import atomic_output, write_bytes_atomic
 
 MAX_CHARS = 42
 MAX_LINES = 2
+_FFMPEG = ("ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error")
 
-
-class SubtitleError(RuntimeError):
-    pass
+SubtitleError = FfmpegError  # the name callers catch
 
 
 @dataclass(frozen=True)
@@ -197,39 +196,18 @@ def write_subtitles(plan: NarrationPlan, fps: float, stem: str | os.PathLike[str
 # ---------------------------------------------------------------- ffmpeg
 
 
-def _ffmpeg(args: list[str], what: str, cwd: str | None = None) -> None:
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *args]
-    try:
-        cp = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=3600)
-    except FileNotFoundError:
-        raise SubtitleError("ffmpeg was not found; install ffmpeg") from None
-    except subprocess.TimeoutExpired:
-        raise SubtitleError(f"ffmpeg took too long to {what}") from None
-    if cp.returncode != 0:
-        tail = "\n".join(cp.stderr.strip().splitlines()[-8:])
-        raise SubtitleError(f"ffmpeg could not {what} ({cp.returncode}):\n{tail}")
-
-
-def _replace_into(tmp: Path, out: Path) -> Path:
-    os.replace(tmp, out)
-    return out
-
-
 def add_soft_subtitles(mp4: str | os.PathLike[str], srt: str | os.PathLike[str],
                        out: str | os.PathLike[str], *, language: str = "eng") -> Path:
     """`out` = `mp4` (every video and audio stream copied) + `srt` as a mov_text stream.
     `language`: ISO 639-2 code written on the subtitle stream. `out` may be `mp4`."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_file(out, ".subs.tmp.mp4")  # (a fixed name could be a planted link)
-    try:
-        _ffmpeg(["-i", str(mp4), "-i", str(srt), "-map", "0:v", "-map", "0:a?", "-map", "1:0",
-                 "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text",
-                 "-metadata:s:s:0", f"language={language}", "-movflags", "+faststart", str(tmp)],
-                f"add subtitles to {mp4}")
-        return _replace_into(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(out, ".subs.tmp.mp4") as tmp:  # (a fixed name could be a planted link)
+        run([*_FFMPEG, "-i", str(mp4), "-i", str(srt), "-map", "0:v", "-map", "0:a?", "-map", "1:0",
+             "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text",
+             "-metadata:s:s:0", f"language={language}", "-movflags", "+faststart", str(tmp)],
+            f"add subtitles to {mp4}", VIDEO_TIMEOUT)
+    return out
 
 
 def burn_subtitles(mp4: str | os.PathLike[str], srt: str | os.PathLike[str],
@@ -240,21 +218,18 @@ def burn_subtitles(mp4: str | os.PathLike[str], srt: str | os.PathLike[str],
     `font_size` is in libass's units (a 288-line script scaled to the video's height)."""
     out = Path(os.path.abspath(out))  # (ffmpeg runs in another folder; a link is not followed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_file(out, ".burn.tmp.mp4")  # (a fixed name could be a planted link)
     style = f"FontName={font},FontSize={font_size},Outline=1,Shadow=0,MarginV=12"
-    try:
-        with tempfile.TemporaryDirectory(prefix="lecture-subs-") as folder:
-            # The filter's argument has its own escaping rules; a plain name in the working
-            # folder needs none.
-            shutil.copyfile(srt, Path(folder) / "subs.srt")
-            _ffmpeg(["-i", str(Path(mp4).resolve()), "-map", "0:v:0", "-map", "0:a?",
-                     "-vf", f"subtitles=subs.srt:charenc=UTF-8:force_style='{style}'",
-                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf), "-c:a", "copy",
-                     "-movflags", "+faststart", str(tmp)],
-                    f"burn subtitles into {mp4}", cwd=folder)
-        return _replace_into(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(out, ".burn.tmp.mp4") as tmp, \
+            tempfile.TemporaryDirectory(prefix="lecture-subs-") as folder:
+        # The filter's argument has its own escaping rules; a plain name in the working
+        # folder needs none.
+        shutil.copyfile(srt, Path(folder) / "subs.srt")
+        run([*_FFMPEG, "-i", str(Path(mp4).resolve()), "-map", "0:v:0", "-map", "0:a?",
+             "-vf", f"subtitles=subs.srt:charenc=UTF-8:force_style='{style}'",
+             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf), "-c:a", "copy",
+             "-movflags", "+faststart", str(tmp)],
+            f"burn subtitles into {mp4}", VIDEO_TIMEOUT, cwd=folder)
+    return out
 
 
 __all__ = ["MAX_CHARS", "MAX_LINES", "Cue", "SubtitleError", "wrap", "split_sentence", "sentence_cues",

@@ -49,7 +49,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .cache import pid_alive
 from .safe_fs import UnsafePathError, read_regular, safe_dir, write_bytes_atomic
@@ -137,7 +137,7 @@ def tex_to_svg(source: str, *, compilers: tuple[str, ...] = ("latex",), output_f
             said = (read_regular(work / "stderr.txt", 4000) or b"").decode("utf-8", "replace")
             detail = said.strip().splitlines()[-1] if said.strip() else f"exit status {code}"
             raise TexError(f"dvisvgm could not convert the formula to SVG: {detail}")
-        return data  # type: ignore[return-value]
+        return data
 
 
 def _compile_command(compiler: str, output_format: str) -> list[str]:
@@ -193,7 +193,7 @@ def _keep_log(path: Path, log_dir: Path | None, name: str) -> Path | None:
         return None
 
 
-def _complete_svg(data: bytes | None) -> bool:
+def _complete_svg(data: bytes | None) -> TypeGuard[bytes]:
     return data is not None and 0 < len(data) <= MAX_SVG_BYTES and b"</svg>" in data[-256:]
 
 
@@ -340,12 +340,16 @@ _INSTALLED: _Installed | None = None
 _PATCHED = False  # Manim's runner replaced by ours in this process
 
 
-def measure_cache_dir() -> Path:
-    """The shared cache of typeset SVGs: `$LECTURE_CACHE_DIR/measure`, else
-    `~/.cache/lecture/measure`."""
+def user_cache_dir() -> Path:
+    """The user's cache folder, shared by every lesson: `$LECTURE_CACHE_DIR`, else
+    `~/.cache/lecture` (the one place in runtime that reads the variable)."""
     env = os.environ.get("LECTURE_CACHE_DIR")
-    base = Path(env) if env else Path.home() / ".cache" / "lecture"
-    return base / "measure"
+    return Path(env) if env else Path.home() / ".cache" / "lecture"
+
+
+def measure_cache_dir() -> Path:
+    """The shared cache of typeset SVGs: `user_cache_dir()/measure`."""
+    return user_cache_dir() / "measure"
 
 
 def _current() -> _Installed:
@@ -399,8 +403,8 @@ def _wrap_text(cls: Any, convert: Any) -> None:
             _remove(svg)
             if not _complete_svg(data):
                 raise ValueError(f"Pango could not draw the text {self.text[:40]!r}")
-            store.put(key, data)  # type: ignore[arg-type]
-        return str(_private_copy("texts", key, data))  # type: ignore[arg-type]
+            store.put(key, data)
+        return str(_private_copy("texts", key, data))
 
     cls._text2svg = _text2svg
 
@@ -424,4 +428,4 @@ def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = Non
 
 
 __all__ = ["SvgStore", "TexError", "TexLimits", "TexTimeout", "install_svg_cache", "measure_cache_dir",
-           "svg_digest", "tex_key", "tex_to_svg", "tex_to_svg_file"]
+           "svg_digest", "tex_key", "tex_to_svg", "tex_to_svg_file", "user_cache_dir"]

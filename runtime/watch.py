@@ -1,24 +1,26 @@
 """`lecture watch`: re-render what changed on every save and show it live in a browser.
 
-    watch(path, port=8765, quality="low")       # blocks until Ctrl-C; returns 0
+    watch(path, WatchOptions(port=8765, quality="low"))   # blocks until Ctrl-C; returns 0
 
 It watches the lesson file (and the images it shows) with watchdog, through their folders,
 so editors that save by writing a new file and renaming it over the old one keep being
-followed; saves in quick succession are taken as one (100 ms). On each change the lesson
-is parsed and checked:
+followed; saves in quick succession are taken as one (100 ms; file_watch.py). On each
+change the build plan (plan.py) runs, as for `lecture render`:
 
-- with errors, they are printed and sent to the page, which shows them over the last good
-  videos (file:line:col, message, the source line) until the next clean save; a lesson
+- load: with errors, they are printed and sent to the page, which shows them over the last
+  good videos (file:line:col, message, the source line) until the next clean save; a lesson
   file that is deleted or renamed away is such an error too, until it is back;
-- clean, each section's content hash (cache.py) says which sections changed; only those
-  are compiled and rendered, at preview quality, newest save first: work for a version of
-  a section that is no longer current is cancelled. A section's still (its last frame,
-  rendered with the animations skipped, which is quick) is rendered before its video.
+- narrate and key: each section's content hash (cache.py) says which sections changed;
+- resolve and compile: only those, at preview quality;
+- render units: newest save first: work for a version of a section that is no longer
+  current is cancelled. A section's still (its last frame, rendered with the animations
+  skipped, which is quick) is rendered before its video;
+- assemble: the lesson video, once every section has its video.
 
-The page (on 127.0.0.1 only) lists the sections in order, each with its latest video and
-still, and the whole lesson's video once every section is there; it hears of changes by
-server-sent events (`/events`) and reloads only what changed: the section just changed is
-scrolled into view and played.
+The page (watch_server.py, on 127.0.0.1 only) lists the sections in order, each with its
+latest video and still, and the whole lesson's video once every section is there; it hears
+of changes by server-sent events (`/events`) and reloads only what changed: the section just
+changed is scrolled into view and played.
 
 Events (each `data:` is JSON): `state` (everything; the first event of every
 connection), `sections` (the list of sections and the ids that changed), `still`,
@@ -27,53 +29,65 @@ connection), `sections` (the list of sections and the ids that changed), `still`
 
 Tests and tools can run a `Watcher` in their own process (`start()` returns the URL,
 `stop()` ends it) or run `python -m lecture.runtime.watch FILE --port 0`, which prints
-`watching FILE at http://127.0.0.1:PORT/` first.
+`watching FILE at http://127.0.0.1:PORT/` first (without the agents: a lesson with custom
+elements needs `lecture watch`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
-import json
 import os
 import queue
-import re
 import shutil
 import signal
-import stat
-import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from lecture.compiler import frontend, source
+from lecture.compiler import source
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
 from lecture.compiler.span import Span
 
-from . import build, failures
+from . import build, failures, units
 from . import cache as cache_mod
 from .cache import Cache
-from .custom_parts import CustomParts
-from .isolated_render import IsolatedRenders, take_out
+from .collaborators import Collaborators
+from .ffmpeg import FfmpegError, last_frame
+from .file_watch import FileWatch
+from .isolated_render import IsolatedRenders
+from .plan import Compiled, Keyed, Plan, PlanOptions, SectionParts, load
+from .plan import assemble as assemble_lesson
 from .pool import JobResult, RenderPool, default_jobs
-from .render import probe, resolve_settings
+from .render import resolve_settings
+from .report import EXIT_LESSON_ERROR, EXIT_OK, say
 from .safe_fs import UnsafePathError, safe_dir
-from .soundtrack import prepare_soundtrack
+from .soundtrack import Soundtrack
+from .watch_server import HOST, PreviewHandler, PreviewServer, lesson_url, sse, still_url, video_url
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_PORT = 8765
 DEFAULT_QUALITY = "low"
 DEBOUNCE_SECONDS = 0.1
-HOST = "127.0.0.1"  # never anything else: the page and the files are for this machine only
 
-_MEDIA_RE = re.compile(r"^/media/(sections|lessons)/([0-9a-f]{8,64})\.(mp4|png)$")
-_WATCHED_EVENTS = {"created", "modified", "moved", "deleted", "closed"}
+
+@dataclass(frozen=True)
+class WatchOptions:
+    port: int = DEFAULT_PORT  # 0: any free port
+    quality: str = DEFAULT_QUALITY
+    jobs: int | None = None  # worker processes (default: the number of cores)
+    cache_dir: Path | None = None  # the render cache (default: build_root/.cache)
+    build_root: Path = Path("build")
+    debounce: float = DEBOUNCE_SECONDS  # saves closer than this are one change
+    voice: str | None = None
+    section_parts: SectionParts | None = None  # extra inputs of each section's hash
 
 
 def _source_line(text: str | None, line: int) -> str | None:
@@ -88,35 +102,64 @@ def _diag_json(d: Diagnostic, text: str | None) -> dict:
     return out
 
 
-class Watcher:
-    """The watch server: file watching, the build loop, the worker pool and the page."""
+@dataclass(frozen=True)
+class _Version:
+    """The lesson as saved now, keyed."""
 
-    def __init__(self, path: str | Path, *, port: int = DEFAULT_PORT,
-                 quality: str = DEFAULT_QUALITY, console: Any = None, jobs: int | None = None,
-                 cache_dir: str | Path | None = None, build_root: str | Path = "build",
-                 debounce: float = DEBOUNCE_SECONDS,
-                 section_parts: build.SectionParts | None = None, voice: str | None = None) -> None:
+    keyed: Keyed
+    text: str
+    warnings: tuple[Diagnostic, ...]
+
+    @property
+    def signature(self) -> tuple:
+        """Equal for a save that changed nothing (or only touched the file)."""
+        return (self.text, tuple(k.hash for k in self.keyed.keys.values()))
+
+
+@dataclass(frozen=True)
+class _Todo:
+    """What a version needs made: changed sections first, in the order of the lesson."""
+
+    sections: list[str]
+    videos: frozenset[str] = field(default_factory=frozenset)
+    stills: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One unit of one version, as a still or a video."""
+
+    unit: units.Unit
+    hash: str
+    kind: str  # "still" | "video"
+    text: str  # the lesson's source (failures are shown with its lines)
+    soundtrack: Soundtrack
+
+
+class Watcher:
+    """The watch server: file watching, the build loop, the worker pool and the page
+    (watch_server.Preview)."""
+
+    def __init__(self, path: str | Path, options: WatchOptions | None = None, *,
+                 console: Console | None = None, collaborators: Collaborators | None = None) -> None:
+        self.options = options = options or WatchOptions()
         self.path = Path(path).resolve()
         self.display = str(path)
-        self.port = port
-        self.settings = resolve_settings(quality)
+        self.settings = resolve_settings(options.quality)
         self.console = console
-        self.jobs = max(1, jobs or default_jobs())
-        self.build_root = Path(build_root)
-        self.cache = Cache(cache_dir if cache_dir is not None
-                           else build.default_cache_dir(build_root))
+        self.collaborators = collaborators or Collaborators()
+        self.jobs = max(1, options.jobs or default_jobs())
+        self.build_root = Path(options.build_root)
+        self.cache = Cache(options.cache_dir if options.cache_dir is not None
+                           else build.default_cache_dir(self.build_root))
         self.log_dir = self.build_root / self.path.stem / "watch-logs"
         safe_dir(self.build_root, self.path.stem, "watch-logs")  # a link there: UnsafePathError
-        self.debounce = debounce
-        self.section_parts = section_parts
-        self.voice = voice
 
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._gen = 0  # bumped by every (debounced) change
         self._built = 0  # the generation last built (start() asks for generation 1)
         self._stopping = False
-        self._timer: threading.Timer | None = None
         self._last_input: tuple | None = None
 
         # what the page shows
@@ -130,16 +173,14 @@ class Watcher:
         self._inflight: dict[tuple[str, str], Future] = {}  # (hash, "still"|"video") -> job
         self._started: dict[str, float] = {}  # hash -> when its work was asked for
         self._event_id = 0
-        self._clients: list[queue.Queue] = []
+        self._clients: list[queue.Queue[str | None]] = []
         self.events: list[tuple[float, str, dict]] = []  # everything sent (for tests, bench)
 
         self.pool: RenderPool | None = None
         self.isolated: IsolatedRenders | None = None
         self._post = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lecture-post")
-        self._observer = None
-        self._watches: dict[str, Any] = {}  # folder -> watchdog watch
-        self._watched: set[str] = {str(self.path)}
-        self._server: ThreadingHTTPServer | None = None
+        self._files = FileWatch([self.path], self._kick, options.debounce)
+        self._server: PreviewServer | None = None
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------ life cycle
@@ -151,16 +192,12 @@ class Watcher:
 
     def start(self) -> str:
         """Start serving, watching and the first build; returns the page's URL."""
-        from watchdog.observers import Observer
-
-        self._server = _Server((HOST, self.port), _Handler)
-        self._server.watcher = self  # type: ignore[attr-defined]
+        self._server = PreviewServer((HOST, self.options.port), PreviewHandler)
+        self._server.watcher = self
         self.pool = RenderPool(self.jobs, cwd=self.path.parent)
         self.isolated = IsolatedRenders(frozenset(), self.cache.run_dir / "isolated",
                                         (self.path.parent.resolve(), self.cache.root / "modules"))
-        self._observer = Observer()
-        self._watch_folder(self.path.parent)
-        self._observer.start()
+        self._files.start()
         for target, name in ((self._server.serve_forever, "lecture-http"),
                              (self._build_loop, "lecture-build")):
             t = threading.Thread(target=target, name=name, daemon=True)
@@ -175,16 +212,11 @@ class Watcher:
             if self._stopping:
                 return
             self._stopping = True
-            if self._timer is not None:
-                self._timer.cancel()
             self._cond.notify_all()
             clients = list(self._clients)
         for q in clients:
             q.put(None)
-        if self._observer is not None:
-            self._observer.stop()
-            with contextlib.suppress(RuntimeError):
-                self._observer.join(timeout=5)
+        self._files.stop()
         if self.pool is not None:
             self.pool.close()
         if self.isolated is not None:
@@ -204,18 +236,11 @@ class Watcher:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # ------------------------------------------------------------ output
+    # ------------------------------------------------------------ the page (watch_server.Preview)
 
-    def _say(self, text: str, style: str | None = None) -> None:
-        build._plain(self.console, text, style)
-
-    def _emit(self, name: str, data: dict) -> None:
-        with self._lock:
-            self._event_id += 1
-            self.events.append((time.monotonic(), name, data))
-            payload = f"id: {self._event_id}\nevent: {name}\ndata: {json.dumps(data)}\n\n"
-            for q in self._clients:
-                q.put(payload)
+    @property
+    def media_root(self) -> Path:
+        return self.cache.root
 
     def snapshot(self) -> dict:
         """Everything the page shows, as the `state` event and `/state` give it."""
@@ -226,55 +251,44 @@ class Watcher:
                 video = self.cache.record(h) is not None
                 still = self.cache.still(h) is not None
                 fail = self.failed.get(h)
-                sections.append({**s, "video": _video_url(h) if video else None,
-                                 "still": _still_url(h) if still else None,
+                sections.append({**s, "video": video_url(h) if video else None,
+                                 "still": still_url(h) if still else None,
                                  "status": "ok" if video else "failed" if fail else "rendering",
                                  "error": fail["error"] if fail else None})
             return {"file": self.display, "title": self.title, "generation": self._built,
                     "sections": sections, "changed": list(self.changed),
                     "errors": list(self.errors), "lesson": self.lesson_url}
 
-    # ------------------------------------------------------------ file watching
+    def subscribe(self) -> tuple[queue.Queue[str | None], dict] | None:
+        with self._lock:  # the snapshot and the subscription at once: no event is missed
+            if self._stopping:
+                return None
+            q: queue.Queue[str | None] = queue.Queue()
+            self._clients.append(q)
+            return q, self.snapshot()
 
-    def _watch_folder(self, folder: Path) -> None:
-        key = str(folder.resolve())
-        if key in self._watches or self._observer is None:
-            return
-        with contextlib.suppress(OSError):
-            self._watches[key] = self._observer.schedule(_FileEvents(self), key, recursive=False)
-
-    def _set_watched_files(self, files: list[Path]) -> None:
-        wanted = {str(self.path)} | {str(f) for f in files}
-        folders = {str(Path(f).parent) for f in wanted}
+    def unsubscribe(self, events: queue.Queue[str | None]) -> None:
         with self._lock:
-            self._watched = wanted
-        for folder in folders:
-            self._watch_folder(Path(folder))
-        for folder in list(self._watches):
-            if folder not in folders and self._observer is not None:
-                with contextlib.suppress(Exception):
-                    self._observer.unschedule(self._watches.pop(folder))
+            if events in self._clients:
+                self._clients.remove(events)
 
-    def _file_event(self, event: Any) -> None:
-        if event.event_type not in _WATCHED_EVENTS:
-            return
-        paths = [event.src_path, getattr(event, "dest_path", "")]
+    def _say(self, text: str, style: str | None = None) -> None:
+        say(self.console, text, style)
+
+    def _emit(self, name: str, data: dict) -> None:
         with self._lock:
-            hit = any(p and os.path.abspath(os.fsdecode(p)) in self._watched for p in paths)
-            if not hit:
-                return
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self.debounce, self._kick)
-            self._timer.daemon = True
-            self._timer.start()
+            self._event_id += 1
+            self.events.append((time.monotonic(), name, data))
+            payload = sse(name, data, self._event_id)
+            for q in self._clients:
+                q.put(payload)
+
+    # ------------------------------------------------------------ the build loop
 
     def _kick(self) -> None:
         with self._cond:
             self._gen += 1
             self._cond.notify_all()
-
-    # ------------------------------------------------------------ the build loop
 
     def _build_loop(self) -> None:
         while True:
@@ -295,6 +309,32 @@ class Watcher:
             with self._cond:
                 self._built = gen
 
+    def _plan(self) -> Plan:
+        o = self.options
+        return Plan(self.path, PlanOptions(self.settings, build.compile_module, self.build_root,
+                                           voice=o.voice, section_parts=o.section_parts),
+                    self.collaborators)
+
+    def _cycle(self, gen: int) -> None:
+        """One build of the lesson as saved now: the plan's stages up to compile, then its
+        units as jobs (their results come back in _job_done)."""
+        plan = self._plan()
+        version = self._key(plan)
+        if version is None:
+            return
+        changed = self._publish(gen, version)
+        if changed is None:
+            return
+        todo = self._todo(version, changed)
+        if not todo.sections:
+            self._last_input = version.signature
+            return
+        compiled = self._compile(gen, plan, version, todo)
+        if compiled is None:
+            return
+        self._last_input = version.signature  # (only now: a cycle cut short is done again)
+        self._submit_all(gen, version, compiled, todo)
+
     def _read(self) -> source.Source | None:
         for _ in range(20):  # a save by rename can leave no file for a moment
             try:  # named as given on the command line, like `lecture check` names it
@@ -303,140 +343,122 @@ class Watcher:
                 time.sleep(0.05)
         return None
 
-    def _cycle(self, gen: int) -> None:
+    def _key(self, plan: Plan) -> _Version | None:
+        """The plan's load, narrate and key stages (errors: shown, None)."""
         try:
             src = self._read()
             if src is None:  # on the page too, over the last good videos, until it is back
                 self._show_errors([self._gone()], None)
-                return
-            loaded = frontend.load_source(src, base_dir=self.path.parent)
+                return None
+            loaded = load(src, self.path.parent)
         except DiagnosticError as exc:
             self._show_errors(exc.diagnostics, exc.source)
-            return
+            return None
         lesson, text = loaded.lesson, loaded.source.text
-        files = [p for s in lesson.sections for p in cache_mod.section_files(s, self.path.parent)]
-        self._set_watched_files(files)
+        self._files.set_files([self.path, *(p for s in lesson.sections
+                                            for p in cache_mod.section_files(s, self.path.parent))])
         # Narration as in `lecture render`: only new or edited sentences are spoken, and the
         # timed lesson (steps as long as their speech) is what is hashed and compiled.
-        lesson, soundtrack, spoken = prepare_soundtrack(
-            lesson, voice=self.voice, strict=False, build_root=self.build_root, sections=None,
-            fps=self.settings.fps)
-        if soundtrack is None:
-            self._show_errors(spoken, text)
-            return
-        custom = CustomParts(lesson, self.path)
+        narrated = plan.narrate(lesson)
+        if narrated.soundtrack is None:
+            self._show_errors(list(narrated.diagnostics), text)
+            return None
+        keyed = plan.key(narrated.lesson, narrated.soundtrack)
+        return _Version(keyed, text, (*loaded.diagnostics, *narrated.diagnostics))
 
-        def parts(lesson_, section) -> dict:
-            out = dict(self.section_parts(lesson_, section)) if self.section_parts else {}
-            return {**out, **soundtrack.section_parts(section.id), **custom.section_parts(section)}
-
-        keys = build.section_keys(lesson, self.settings, base_dir=self.path.parent,
-                                  section_parts=parts)
-        signature = (text, tuple(k.hash for k in keys.values()))
+    def _publish(self, gen: int, version: _Version) -> list[str] | None:
+        """The new version on the page (its errors gone, its sections); the sections that
+        changed, or None when it is the version already shown."""
         was_errors = bool(self.errors)
-        if signature == self._last_input and not was_errors:
-            return  # saved without a change (or only touched)
+        if version.signature == self._last_input and not was_errors:
+            return None  # saved without a change (or only touched)
         if was_errors:
             with self._lock:
                 self.errors = []
             self._emit("clean", {"generation": gen})
             self._say(f"{self.display}: no errors", "green")
-        for d in [*loaded.diagnostics, *spoken]:  # warnings
-            self._say(d.render(text), "yellow")
+        for d in version.warnings:
+            self._say(d.render(version.text), "yellow")
+        return self._show_sections(gen, version.keyed)
 
-        new = [{"id": s.id, "title": s.title.value, "hash": keys[s.id].hash}
-               for s in lesson.sections]
+    def _show_sections(self, gen: int, keyed: Keyed) -> list[str]:
+        """The sections and which changed; work for older versions of them is cancelled."""
+        new = [{"id": s.id, "title": s.title.value, "hash": keyed.keys[s.id].hash}
+               for s in keyed.lesson.sections]
         with self._lock:
             old = {s["id"]: s["hash"] for s in self.sections}
             changed = [s["id"] for s in new if old.get(s["id"]) != s["hash"]]
             structure = [s["id"] for s in new] != list(old)
-            self.title = lesson.title.value
+            self.title = keyed.lesson.title.value
             if changed or structure or not self.sections:
                 self.sections = new
                 self.changed = changed
             current = {s["hash"] for s in new}
-            stale = [(k, f) for k, f in self._inflight.items() if k[0] not in current]
+            stale = [f for k, f in self._inflight.items() if k[0] not in current]
         if changed or structure:
             self._emit("sections", {"sections": self.snapshot()["sections"], "changed": changed,
                                     "title": self.title, "generation": gen})
             if changed:
                 self._say(f"{self.display}: changed: {', '.join(changed)}")
-        for _, fut in stale:  # an older version of a section: no longer wanted
+        for fut in stale:  # an older version of a section: no longer wanted
             if self.pool is not None:
                 self.pool.cancel(fut)
+        return changed
 
-        # What has to be made: changed sections first, in the order of the lesson.
-        order = changed + [s["id"] for s in new if s["id"] not in changed]
-        need_video, need_still, extract = [], [], []
+    def _todo(self, version: _Version, changed: list[str]) -> _Todo:
+        """What has to be made; the stills of cached videos are taken from them meanwhile."""
+        keys = version.keyed.keys
+        order = changed + [s.id for s in version.keyed.lesson.sections if s.id not in changed]
+        videos: set[str] = set()
+        stills: set[str] = set()
+        extract: list[str] = []
         for sid in order:
             h = keys[sid].hash
             with self._lock:
-                failed = h in self.failed
-                busy_video = (h, "video") in self._inflight
-                busy_still = (h, "still") in self._inflight
-            if failed:
-                continue
+                if h in self.failed:
+                    continue
+                busy_video, busy_still = (h, "video") in self._inflight, (h, "still") in self._inflight
             has_video = self.cache.record(h) is not None
-            has_still = self.cache.still(h) is not None
             if not has_video and not busy_video:
-                need_video.append(sid)
-            if not has_still and not busy_still:
+                videos.add(sid)
+            if self.cache.still(h) is None and not busy_still:
                 if has_video:
                     extract.append(sid)
                 else:
-                    need_still.append(sid)
+                    stills.add(sid)
         for sid in extract:
             self._post.submit(self._extract_still, sid, keys[sid].hash)
         self._maybe_assemble()
-        todo = [sid for sid in order if sid in need_video or sid in need_still]
-        if not todo:
-            self._last_input = signature
-            return
-        t_compile = time.monotonic()
-        functions = custom.resolve(self.console, sections=todo)
-        if functions is None:
-            self._show_errors(custom.diagnostics, text)
-            return
-        compile_fn = build.compile_module
-        if functions:
-            compile_fn = functools.partial(compile_fn, custom_functions=functions)
+        return _Todo([sid for sid in order if sid in videos or sid in stills],
+                     frozenset(videos), frozenset(stills))
+
+    def _compile(self, gen: int, plan: Plan, version: _Version, todo: _Todo) -> Compiled | None:
+        """The plan's resolve and compile stages for the sections to make (lesson errors:
+        shown, None; None too when a newer save came in meanwhile)."""
+        t0 = time.monotonic()
+        resolved = plan.resolve(version.keyed, todo.sections, self.console)
+        if not resolved.ok:
+            self._show_errors(list(resolved.diagnostics), version.text)
+            return None
         if self.isolated is not None:  # sections drawing custom elements render isolated
-            self.isolated.sections = frozenset(sid for sid, _eid in functions)
+            self.isolated.sections = resolved.isolated
         try:
-            compiled, compile_failures = build.compile_sections(
-                lesson, compile_fn, base_dir=self.path.parent,
-                fps=self.settings.fps, sections=todo)
+            compiled = plan.compile(version.keyed, resolved, todo.sections)
         except DiagnosticError as exc:
-            self._show_errors(exc.diagnostics, exc.source or text)
-            return
+            self._show_errors(exc.diagnostics, exc.source or version.text)
+            return None
         except build.CompilerMissing as exc:
             self._say(f"error: {exc}", "red")
-            return
+            return None
         with self._cond:
             if self._gen != gen or self._stopping:
-                return  # a newer save came in while compiling: its cycle takes over
-        for sid, diags in compile_failures.items():
+                return None  # a newer save came in while compiling: its cycle takes over
+        for sid, diags in compiled.failures.items():
             failure = failures.from_compile(sid, diags, log_path=self.log_dir / f"{sid}.log")
-            self._section_failed(sid, keys[sid].hash, failure, text)
-        module = self.cache.module(compiled.code) if compiled.code else None
-        scenes = {s.section_id: s for s in compiled.scenes}
-        self._say(f"  compiled {len(scenes)} section{'s' if len(scenes) != 1 else ''} "
-                  f"in {time.monotonic() - t_compile:.2f}s")
-        self._last_input = signature  # (only now: a cycle cut short is done again)
-        for rank, sid in enumerate(todo):
-            scene = scenes.get(sid)
-            if scene is None or module is None:
-                continue
-            h = keys[sid].hash
-            ctx = {"sid": sid, "hash": h, "text": text, "module": module,
-                   "source_map": compiled.source_map, "gen": gen, "soundtrack": soundtrack,
-                   "span": lesson.section(sid).span if lesson.section(sid) else None}
-            with self._lock:
-                self._started.setdefault(h, time.monotonic())
-            if sid in need_still:
-                self._submit(ctx, scene.class_name, "still", (-gen, 0, rank))
-            if sid in need_video:
-                self._submit(ctx, scene.class_name, "video", (-gen, 1, rank))
+            self._section_failed(sid, version.keyed.keys[sid].hash, failure, version.text)
+        n = len(compiled.module.scenes)
+        self._say(f"  compiled {n} section{'s' if n != 1 else ''} in {time.monotonic() - t0:.2f}s")
+        return compiled
 
     def _gone(self) -> Diagnostic:
         """The error shown while the lesson file is missing (deleted, or renamed away)."""
@@ -445,7 +467,7 @@ class Watcher:
                           f"save {self.path.name} again (or rename it back) and the preview "
                           "continues", "lesson-file-missing")
 
-    def _show_errors(self, diagnostics: list[Diagnostic], text: str | None) -> None:
+    def _show_errors(self, diagnostics: Sequence[Diagnostic], text: str | None) -> None:
         errors = [_diag_json(d, text) for d in diagnostics if d.severity == "error"] or \
             [_diag_json(d, text) for d in diagnostics]
         with self._lock:
@@ -458,30 +480,44 @@ class Watcher:
             self._say(d.render(text), "red" if d.severity == "error" else "yellow")
         self._emit("errors", {"errors": errors})
 
-    # ------------------------------------------------------------ jobs
+    # ------------------------------------------------------------ the render units, as jobs
 
-    def _submit(self, ctx: dict, class_name: str, kind: str, priority: tuple) -> None:
+    def _submit_all(self, gen: int, version: _Version, compiled: Compiled, todo: _Todo) -> None:
+        if not compiled.module.code:
+            return
+        module = self.cache.module(compiled.module.code)
+        scenes = {s.section_id: s for s in compiled.module.scenes}
+        for rank, sid in enumerate(todo.sections):
+            scene = scenes.get(sid)
+            if scene is None:
+                continue
+            section = version.keyed.lesson.section(sid)
+            unit = units.Unit(sid, scene.class_name, module, compiled.module.source_map,
+                              section.span if section else None)
+            h = version.keyed.keys[sid].hash
+            with self._lock:
+                self._started.setdefault(h, time.monotonic())
+            for kind, wanted, order in (("still", todo.stills, 0), ("video", todo.videos, 1)):
+                if sid in wanted:
+                    self._submit(_Job(unit, h, kind, version.text, version.keyed.soundtrack),
+                                 (-gen, order, rank))
+
+    def _submit(self, job: _Job, priority: tuple) -> None:
         assert self.pool is not None
-        job_dir = self.cache.job_dir(f"{ctx['sid']}-{kind}")
-        pool, work = self.pool, job_dir
-        if self.isolated is not None and ctx["sid"] in self.isolated:
-            pool, work = self.isolated.pool(), self.isolated.job_dir(f"{ctx['sid']}-{kind}").resolve()
-            ctx = {**ctx, "worker_dir": work}
-        log = work / "log.txt"
-        job = {"module": str(ctx["module"]), "scene": class_name, "section": ctx["sid"],
-               "width": self.settings.width, "height": self.settings.height,
-               "fps": self.settings.fps, "media_dir": str(work / "media"),
-               "still": kind == "still", "cwd": str(self.path.parent)}
-        if kind == "video":
-            self._say(f"  rendering {ctx['sid']}…")
+        sid, label = job.unit.section, f"{job.unit.section}-{job.kind}"
+        ws = units.workspace(self.cache.job_dir(label), self.isolated, sid, label)
+        log = (ws.worker_dir or ws.job_dir) / "log.txt"
+        spec = job.unit.job(self.settings, ws.media_dir, self.path.parent, still=job.kind == "still")
+        if job.kind == "video":
+            self._say(f"  rendering {sid}…")
         with self._lock:
             if self._stopping:
                 return
-            fut = pool.submit(job, log_path=log, priority=priority)
-            self._inflight[(ctx["hash"], kind)] = fut
-        fut.add_done_callback(lambda f: self._post_submit(self._job_done, ctx, kind, job_dir, f))
+            fut = ws.pool(self.pool, self.isolated).submit(spec, log_path=log, priority=priority)
+            self._inflight[(job.hash, job.kind)] = fut
+        fut.add_done_callback(lambda f: self._post_submit(self._job_done, job, ws, log, f))
 
-    def _post_submit(self, fn, *args) -> None:
+    def _post_submit(self, fn: Callable[..., None], *args: object) -> None:
         with contextlib.suppress(RuntimeError):  # shutting down
             self._post.submit(fn, *args)
 
@@ -491,64 +527,62 @@ class Watcher:
         with self._lock:
             return any(s["hash"] == h for s in self.sections)
 
-    def _job_done(self, ctx: dict, kind: str, job_dir: Path, fut: Future) -> None:
-        sid, h = ctx["sid"], ctx["hash"]
+    def _job_done(self, job: _Job, ws: units.Workspace, log: Path, fut: Future) -> None:
         try:
             result: JobResult = fut.result()
             with self._lock:
-                if self._inflight.get((h, kind)) is fut:
-                    del self._inflight[(h, kind)]
+                if self._inflight.get((job.hash, job.kind)) is fut:
+                    del self._inflight[(job.hash, job.kind)]
             if result.cancelled or self._stopping:
                 return
-            if ctx.get("worker_dir") is not None:  # out of the isolated scratch, never via a link
-                result, taken_log = take_out(result, ctx["worker_dir"], job_dir,
-                                             ctx["worker_dir"] / "log.txt")
-                os.replace(taken_log, job_dir / "log.txt")
-            spent = time.monotonic() - self._started.get(h, time.monotonic())
-            if result.ok and kind == "still" and result.result.get("image"):
-                self.cache.put_still(h, Path(result.result["image"]))
-                if self._is_current(h):
-                    self._emit("still", {"id": sid, "hash": h, "url": _still_url(h),
-                                         "seconds": round(spent, 3)})
-                    self._say(f"  ✓ {sid}: still in {spent:.2f}s", "green")
-                return
-            if result.ok and kind == "video" and result.result.get("movie"):
-                movie = Path(result.result["movie"])
-                movie = ctx["soundtrack"].add_to_section(sid, movie, job_dir / "audio")  # with its voice
-                info = probe(movie)
-                self.cache.put_video(h, movie, {
-                    "section": sid, "duration": info.duration, "frames": info.frames,
-                    "width": info.width, "height": info.height, "fps": info.fps,
-                    "render_seconds": round(result.seconds, 3), "preview": True,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
-                if self.cache.still(h) is None and (h, "still") not in self._inflight:
-                    self._extract_still(sid, h, quiet=True)
-                if self._is_current(h):
-                    self._emit("updated", {"id": sid, "hash": h, "video": _video_url(h),
-                                           "still": _still_url(h) if self.cache.still(h) else None,
-                                           "duration": info.duration, "seconds": round(spent, 3)})
-                    self._say(f"  ✓ {sid}: rendered in {spent:.2f}s "
-                              f"({info.duration:.2f}s of video)", "green")
-                self._maybe_assemble()
-                return
-            # a failure: report it once per version of the section
-            with self._lock:
-                if h in self.failed:
-                    return
-            log_path = self.log_dir / f"{sid}.log"
-            with contextlib.suppress(OSError):
-                cache_mod.place(job_dir / "log.txt", log_path)
-            failed = build.keep_tex_logs(result.result, ctx.get("worker_dir") or job_dir,
-                                         self.log_dir / f"{sid}.tex.log",
-                                         isolated=ctx.get("worker_dir") is not None)
-            failure = failures.diagnose(sid, failed, source_map=ctx["source_map"],
-                                        module_path=ctx["module"], log_path=log_path,
-                                        section_span=ctx["span"], lesson_file=str(self.path))
-            self._section_failed(sid, h, failure, ctx["text"])
+            if ws.worker_dir is not None:  # out of the isolated scratch, never via a link
+                result, taken_log = ws.collect(result, log)
+                os.replace(taken_log, ws.job_dir / "log.txt")
+            spent = time.monotonic() - self._started.get(job.hash, time.monotonic())
+            output = result.output
+            if output is not None and job.kind == "still":
+                self._still_done(job, output, spent)
+            elif output is not None:
+                self._video_done(job, ws, output, result.seconds, spent)
+            else:
+                self._job_failed(job, ws, result)
         finally:
-            shutil.rmtree(job_dir, ignore_errors=True)
-            if ctx.get("worker_dir") is not None:
-                shutil.rmtree(ctx["worker_dir"], ignore_errors=True)
+            ws.remove()
+
+    def _still_done(self, job: _Job, image: Path, spent: float) -> None:
+        sid, h = job.unit.section, job.hash
+        self.cache.put_still(h, image)
+        if self._is_current(h):
+            self._emit("still", {"id": sid, "hash": h, "url": still_url(h), "seconds": round(spent, 3)})
+            self._say(f"  ✓ {sid}: still in {spent:.2f}s", "green")
+
+    def _video_done(self, job: _Job, ws: units.Workspace, movie: Path, seconds: float,
+                    spent: float) -> None:
+        sid, h = job.unit.section, job.hash
+        _, info = units.store_video(self.cache, h, sid, movie, soundtrack=job.soundtrack,  # with its voice
+                                    work=ws.job_dir,
+                                    record={"render_seconds": round(seconds, 3), "preview": True})
+        if self.cache.still(h) is None and (h, "still") not in self._inflight:
+            self._extract_still(sid, h, quiet=True)
+        if self._is_current(h):
+            self._emit("updated", {"id": sid, "hash": h, "video": video_url(h),
+                                   "still": still_url(h) if self.cache.still(h) else None,
+                                   "duration": info.duration, "seconds": round(spent, 3)})
+            self._say(f"  ✓ {sid}: rendered in {spent:.2f}s ({info.duration:.2f}s of video)", "green")
+        self._maybe_assemble()
+
+    def _job_failed(self, job: _Job, ws: units.Workspace, result: JobResult) -> None:
+        """A failure: reported once per version of the section."""
+        sid = job.unit.section
+        with self._lock:
+            if job.hash in self.failed:
+                return
+        log_path = self.log_dir / f"{sid}.log"
+        with contextlib.suppress(OSError):
+            cache_mod.place(ws.job_dir / "log.txt", log_path)
+        failure = units.diagnose(job.unit, result, ws, log=log_path,
+                                 tex_log=self.log_dir / f"{sid}.tex.log", lesson_file=str(self.path))
+        self._section_failed(sid, job.hash, failure, job.text)
 
     def _section_failed(self, sid: str, h: str, failure: failures.RenderFailure,
                         text: str | None) -> None:
@@ -568,24 +602,21 @@ class Watcher:
 
     def _extract_still(self, sid: str, h: str, quiet: bool = False) -> None:
         """The last frame of a cached video (made by `lecture render`, which makes no stills)."""
-        video = self.cache.video_path(h)
         work = self.cache.job_dir(f"{sid}-frame")
         try:
-            out = work / "still.png"
-            cp = subprocess.run(["ffmpeg", "-v", "error", "-y", "-sseof", "-0.5", "-i", str(video),
-                                 "-update", "1", "-frames:v", "30", str(out)],
-                                capture_output=True, timeout=60)
-            if cp.returncode == 0 and out.is_file():
+            out = last_frame(self.cache.video_path(h), work / "still.png")
+            if out.is_file():
                 self.cache.put_still(h, out)
                 if not quiet and self._is_current(h):
-                    self._emit("still", {"id": sid, "hash": h, "url": _still_url(h)})
-        except (OSError, subprocess.SubprocessError):
+                    self._emit("still", {"id": sid, "hash": h, "url": still_url(h)})
+        except (FfmpegError, OSError):
             pass
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def _maybe_assemble(self) -> None:
-        """When every section has its video: the lesson video (cached by its sections)."""
+        """When every section has its video: the plan's assemble stage (the lesson video,
+        cached by its sections)."""
         with self._lock:
             if self._stopping or not self.sections:
                 return
@@ -597,226 +628,46 @@ class Watcher:
             if key == self.lesson_key:
                 return
             self.lesson_key = key
-        if self.cache.lesson_record(key) is None:
-            from . import assemble
-
-            work = self.cache.job_dir("lesson")
-            try:
-                info = assemble.concat([self.cache.video_path(h) for h in hashes],
-                                       work / "lesson.mp4", fps=self.settings.fps)
-                self.cache.put_lesson(key, work / "lesson.mp4",
-                                      {"duration": info.duration, "frames": info.frames,
-                                       "sections": hashes})
-            except (assemble.AssembleError, OSError) as exc:
-                self._say(f"  could not assemble the lesson video: {exc}", "red")
-                with self._lock:
-                    self.lesson_key = None
-                return
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+        try:
+            assemble_lesson(self.cache, [self.cache.video_path(h) for h in hashes], hashes,
+                            fps=self.settings.fps)
+        except (FfmpegError, OSError) as exc:
+            self._say(f"  could not assemble the lesson video: {exc}", "red")
+            with self._lock:
+                self.lesson_key = None
+            return
         with self._lock:
             if self.lesson_key != key:
                 return
-            self.lesson_url = f"/media/lessons/{key}.mp4"
+            self.lesson_url = lesson_url(key)
         self._emit("lesson", {"video": self.lesson_url})
         self._say("  ✓ lesson video assembled", "green")
-
-
-def _video_url(h: str) -> str:
-    return f"/media/sections/{h}.mp4"
-
-
-def _still_url(h: str) -> str:
-    return f"/media/sections/{h}.png"
-
-
-class _FileEvents:
-    """A watchdog event handler that forwards to the watcher."""
-
-    def __init__(self, watcher: Watcher) -> None:
-        self.watcher = watcher
-
-    def dispatch(self, event: Any) -> None:
-        self.watcher._file_event(event)
-
-
-# ---------------------------------------------------------------- the HTTP side
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    watcher: Watcher
-
-
-def page_html() -> str:
-    return resources.files("lecture.runtime").joinpath("watch_page.html").read_text(encoding="utf-8")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        pass
-
-    def _host_ok(self) -> bool:
-        """Only pages of this server may talk to it (no DNS rebinding)."""
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
-        return host in ("127.0.0.1", "localhost", "")
-
-    def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self.do_GET()
-
-    def do_GET(self) -> None:  # noqa: N802
-        w = self.server.watcher
-        if not self._host_ok():
-            self._send(HTTPStatus.FORBIDDEN, b"forbidden\n", "text/plain")
-            return
-        path = self.path.split("?", 1)[0]
-        if path in ("/", "/index.html"):
-            self._send(HTTPStatus.OK, page_html().encode("utf-8"), "text/html; charset=utf-8",
-                       {"Cache-Control": "no-store"})
-        elif path == "/state":
-            self._send(HTTPStatus.OK, json.dumps(w.snapshot()).encode(), "application/json",
-                       {"Cache-Control": "no-store"})
-        elif path == "/events":
-            self._events(w)
-        elif (m := _MEDIA_RE.match(path)) is not None:
-            folder, name, ext = m.groups()
-            self._file(w.cache.root / folder / f"{name}.{ext}",
-                       "video/mp4" if ext == "mp4" else "image/png")
-        else:
-            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
-
-    def _events(self, w: Watcher) -> None:
-        q: queue.Queue = queue.Queue()
-        with w._lock:
-            if w._stopping:
-                self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"stopping\n", "text/plain")
-                return
-            w._clients.append(q)
-            first = f"event: state\ndata: {json.dumps(w.snapshot())}\n\n"
-        try:
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            self.wfile.write(b"retry: 1000\n\n" + first.encode())
-            self.wfile.flush()
-            while True:
-                try:
-                    item = q.get(timeout=15)
-                except queue.Empty:
-                    item = ": keep-alive\n\n"
-                if item is None:
-                    break
-                self.wfile.write(item.encode())
-                self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, OSError):
-            pass
-        finally:
-            with w._lock:
-                if q in w._clients:
-                    w._clients.remove(q)
-
-    def _file(self, path: Path, ctype: str) -> None:
-        # Only a regular file of the cache, never through a link (a cloned cache may hold
-        # `sections/<hex>.mp4 -> ~/.ssh/id_rsa`): O_NOFOLLOW, and a regular file.
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            fd = -1
-        if fd != -1 and not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            fd = -1
-        if fd == -1:
-            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
-            return
-        f = os.fdopen(fd, "rb")
-        with f:
-            size = os.fstat(f.fileno()).st_size
-            start, end = 0, size - 1
-            status = HTTPStatus.OK
-            rng = self.headers.get("Range")
-            m = re.match(r"bytes=(\d*)-(\d*)$", rng.strip()) if rng else None
-            if m and (m.group(1) or m.group(2)):
-                if m.group(1):
-                    start = int(m.group(1))
-                    end = int(m.group(2)) if m.group(2) else size - 1
-                else:
-                    start = max(0, size - int(m.group(2)))
-                end = min(end, size - 1)
-                if start > end:
-                    self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-                    self.send_header("Content-Range", f"bytes */{size}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                status = HTTPStatus.PARTIAL_CONTENT
-            length = end - start + 1
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(length))
-            self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
-            if status == HTTPStatus.PARTIAL_CONTENT:
-                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-            self.end_headers()
-            if self.command == "HEAD":
-                return
-            f.seek(start)
-            left = length
-            try:
-                while left > 0:
-                    chunk = f.read(min(1 << 16, left))
-                    if not chunk:
-                        break
-                    self.wfile.write(chunk)
-                    left -= len(chunk)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
 
 # ---------------------------------------------------------------- entry points
 
 
-def watch(path: str | Path, *, port: int = DEFAULT_PORT, quality: str = DEFAULT_QUALITY,
-          console: Any = None, jobs: int | None = None, cache_dir: str | Path | None = None,
-          build_root: str | Path = "build",
-          section_parts: build.SectionParts | None = None, voice: str | None = None) -> int:
+def watch(path: str | Path, options: WatchOptions | None = None, *, console: Console | None = None,
+          collaborators: Collaborators | None = None) -> int:
     """Watch a lesson and serve its live preview until Ctrl-C (or SIGTERM). Returns 0 when
     stopped, 2 when it cannot start (no such file, the port is taken, a bad quality)."""
+    options = options or WatchOptions()
     path = Path(path)
     if not path.is_file():
-        build._plain(console, f"error: {path}: no such file", "red")
-        return build.EXIT_LESSON_ERROR
+        say(console, f"error: {path}: no such file", "red")
+        return EXIT_LESSON_ERROR
     try:
-        watcher = Watcher(path, port=port, quality=quality, console=console, jobs=jobs,
-                          cache_dir=cache_dir, build_root=build_root,
-                          section_parts=section_parts, voice=voice)
+        watcher = Watcher(path, options, console=console, collaborators=collaborators)
     except (ValueError, UnsafePathError) as exc:
-        build._plain(console, f"error: {exc}", "red")
-        return build.EXIT_LESSON_ERROR
+        say(console, f"error: {exc}", "red")
+        return EXIT_LESSON_ERROR
     try:
         url = watcher.start()
     except OSError as exc:
         watcher.stop()
-        build._plain(console, f"error: cannot serve on {HOST}:{port}: {exc.strerror or exc}", "red")
-        return build.EXIT_LESSON_ERROR
-    build._plain(console, f"watching {path} at {url} (Ctrl-C to stop)", "bold")
+        say(console, f"error: cannot serve on {HOST}:{options.port}: {exc.strerror or exc}", "red")
+        return EXIT_LESSON_ERROR
+    say(console, f"watching {path} at {url} (Ctrl-C to stop)", "bold")
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -826,15 +677,15 @@ def watch(path: str | Path, *, port: int = DEFAULT_PORT, quality: str = DEFAULT_
     except KeyboardInterrupt:
         pass
     finally:
-        build._plain(console, "stopping…")
+        say(console, "stopping…")
         watcher.stop()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    build._plain(console, "stopped")
-    return build.EXIT_OK
+    say(console, "stopped")
+    return EXIT_OK
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
+def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
@@ -850,8 +701,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-dir", default="build")
     args = ap.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    return watch(args.file, port=args.port, quality=args.quality, jobs=args.jobs,
-                 cache_dir=args.cache_dir, build_root=args.build_dir)
+    return watch(args.file, WatchOptions(port=args.port, quality=args.quality, jobs=args.jobs,
+                                         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+                                         build_root=Path(args.build_dir)))
 
 
 if __name__ == "__main__":

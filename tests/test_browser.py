@@ -18,7 +18,7 @@ import urllib.request
 from urllib.parse import quote, urlparse
 
 import pytest
-from lecture.runtime.watch import Watcher
+from lecture.runtime.watch import Watcher, WatchOptions
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The README's test command installs Debian's chromium; without it this test fails, loudly.
@@ -184,7 +184,7 @@ def _open_tab(port: int, url: str) -> Page:
 def test_page_shows_videos_and_the_error_overlay(tmp_path, chromium):
     lesson = tmp_path / "page.lecture"
     lesson.write_text(LESSON)
-    with Watcher(lesson, port=0, quality="low", jobs=2, build_root=tmp_path / "build") as w:
+    with Watcher(lesson, WatchOptions(port=0, quality="low", jobs=2, build_root=tmp_path / "build")) as w:
         page = _open_tab(chromium, w.url)
         try:
             # the sections appear in order, each with its video and its still

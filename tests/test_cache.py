@@ -68,8 +68,8 @@ def _console() -> tuple[Console, io.StringIO]:
 
 def _render(path: Path, root: Path, **kw) -> tuple[int, str, dict]:
     console, buf = _console()
-    rc = build.render_lessons([path], quality="low", output=None, sections=None,
-                              build_root=root, console=console, **kw)
+    rc = build.render_lessons([path], build.RenderOptions(quality="low", build_root=root, **kw),
+                              console=console)
     man = json.loads((root / path.stem / "manifest.json").read_text())
     return rc, buf.getvalue(), man
 
@@ -165,9 +165,9 @@ def test_cache_hits_misses_and_no_manim(tmp_path):
         import sys, time
         t = time.perf_counter()
         from pathlib import Path
-        from lecture.runtime.build import render_lessons
-        rc = render_lessons([Path({str(lesson)!r})], quality="low", output=None, sections=None,
-                            build_root=Path({str(root)!r}))
+        from lecture.runtime.build import RenderOptions, render_lessons
+        rc = render_lessons([Path({str(lesson)!r})], RenderOptions(quality="low",
+                            build_root=Path({str(root)!r})))
         print("SECONDS", time.perf_counter() - t)
         print("MANIM", "manim" in sys.modules, "COMPILER", "lecture.compiler.lower" in sys.modules)
         sys.exit(rc)

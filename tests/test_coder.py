@@ -197,7 +197,7 @@ def test_the_sandbox_checks_the_result_and_the_animations():
 
 
 def test_emitted_function_runs_in_the_generated_module_namespace():
-    from lecture.compiler.lower.registry import namespace
+    from lecture.runtime.measure import namespace
 
     source = emit_function(extract_code(GOOD), "custom_proof_proof")
     assert "from manim import *" not in source

@@ -11,6 +11,7 @@ import pytest
 from lecture.agents.custom_nodes import emit_function
 from lecture.compiler import frontend
 from lecture.compiler.lower import compile_lesson
+from lecture.runtime.measure import ManimMeasurer
 
 LESSON = '''lesson "Custom"
 
@@ -31,8 +32,8 @@ def build(box):
 def _compile(tmp_path: Path, code: str = CODE, overrides=None):
     lesson = frontend.load_text(LESSON, str(tmp_path / "c.lecture")).lesson
     functions = {("s", "spin"): ("custom_s_spin", emit_function(code, "custom_s_spin"))}
-    return lesson, compile_lesson(lesson, base_dir=tmp_path, custom_functions=functions,
-                                  overrides=overrides)
+    return lesson, compile_lesson(lesson, base_dir=tmp_path, measurer=ManimMeasurer(),
+                                  custom_functions=functions, overrides=overrides)
 
 
 def _load(code: str, path: Path):
@@ -95,5 +96,6 @@ def test_play_runs_the_codes_animations_and_keeps_the_element(tmp_path):
 def test_math_as_text_override(tmp_path, override, expected):
     text = 'lesson "M"\n\nsection s "S"\n  math eq "x^{" at C3\n  step 1s: write eq\n'
     lesson = frontend.load_text(text, str(tmp_path / "m.lecture")).lesson
-    module = compile_lesson(lesson, base_dir=tmp_path, overrides={("s", "eq"): override})
+    module = compile_lesson(lesson, base_dir=tmp_path, measurer=ManimMeasurer(),
+                            overrides={("s", "eq"): override})
     assert expected in module.code

@@ -26,6 +26,7 @@ from lecture.compiler.model import (
     Text,
 )
 from lecture.compiler.span import Span
+from lecture.runtime.measure import ManimMeasurer
 
 
 def make_lesson(title: str, line: str, text: str, description: str, *, lesson_title: str = "L",
@@ -75,7 +76,8 @@ NASTY = [
 
 @pytest.mark.parametrize("s", NASTY)
 def test_nasty_strings_become_exact_literals_with_real_measuring(s):
-    module = compile_lesson(make_lesson(s, s, s, s, lesson_title=s, label=s), base_dir=Path("."))
+    module = compile_lesson(make_lesson(s, s, s, s, lesson_title=s, label=s), base_dir=Path("."),
+                            measurer=ManimMeasurer())
     constants = string_constants(module.code)
     assert s in constants
     compile(module.code, "lesson_scenes.py", "exec")
@@ -85,7 +87,7 @@ def test_nasty_strings_become_exact_literals_with_real_measuring(s):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_arbitrary_strings_become_exact_literals(title, line, text, description, label):
     lesson = make_lesson(title, line, text, description, lesson_title=title, label=label)
-    module = compile_lesson(lesson, base_dir=Path("."), measure=False)
+    module = compile_lesson(lesson, base_dir=Path("."), measurer=None)
     constants = string_constants(module.code)
     for s in (title, line, text, description):
         assert s in constants
@@ -98,7 +100,7 @@ def test_arbitrary_strings_become_exact_literals(title, line, text, description,
 @given(name=st.text(min_size=1))
 @settings(max_examples=50, deadline=None)
 def test_odd_file_names_stay_inside_comments(name):
-    module = compile_lesson(make_lesson("t", "l", "x", "d", file=name), base_dir=Path("."), measure=False)
+    module = compile_lesson(make_lesson("t", "l", "x", "d", file=name), base_dir=Path("."), measurer=None)
     tree = ast.parse(module.code)
     assert [n.name for n in tree.body if isinstance(n, ast.ClassDef)] == ["S01S"]
     assert module.code.splitlines() == module.code.split("\n")[:-1]  # no stray line breaks

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lecture.runtime.render import probe
+from lecture.runtime.ffmpeg import probe
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.lecture"))

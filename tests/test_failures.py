@@ -16,7 +16,8 @@ import pytest
 from lecture.compiler import frontend
 from lecture.compiler.sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
 from lecture.runtime import build, failures
-from lecture.runtime.render import probe, resolve_settings
+from lecture.runtime.ffmpeg import probe
+from lecture.runtime.render import resolve_settings
 from rich.console import Console
 
 LESSON = """\
@@ -156,9 +157,9 @@ def test_one_bad_section_fails_at_its_node_and_the_other_renders(tmp_path, what)
     module, loaded = _hand_compiled(lesson_path, image)
     console, buf = _console()
     out_dir = tmp_path / "build" / "fail"
-    rc = build.render_compiled(module, lesson=loaded.lesson, source_text=loaded.source.text,
-                               lesson_path=lesson_path, settings=resolve_settings("low"),
-                               out_dir=out_dir, console=console)
+    rc = build.render_compiled(module, build.RenderTarget(
+        lesson=loaded.lesson, source_text=loaded.source.text, lesson_path=lesson_path,
+        settings=resolve_settings("low"), out_dir=out_dir), console=console)
     out = buf.getvalue()
     assert rc == 1, out
     assert f"{lesson_path}:11:3: error:" in out
@@ -195,8 +196,8 @@ def test_real_lesson_with_a_bad_formula(tmp_path):
     console, buf = _console()
     # auto-fix off: this test is about how the failure is reported (test_autofix_build
     # covers the repair)
-    rc = build.render_lessons([lesson_path], quality="low", output=None, sections=None,
-                              build_root=tmp_path / "build", console=console, autofix=False)
+    rc = build.render_lessons([lesson_path], build.RenderOptions(quality="low", build_root=tmp_path / "build",
+                                                                 autofix=False), console=console)
     out = buf.getvalue()
     assert rc == 1, out
     assert f"{lesson_path}:11:" in out and "LaTeX" in out, out
@@ -223,8 +224,8 @@ def test_real_lesson_with_an_image_that_disappears(tmp_path, monkeypatch):
     console, buf = _console()
     # auto-fix off: this test is about how the failure is reported (test_autofix_build
     # covers the repair)
-    rc = build.render_lessons([lesson_path], quality="low", output=None, sections=None,
-                              build_root=tmp_path / "build", console=console, autofix=False)
+    rc = build.render_lessons([lesson_path], build.RenderOptions(quality="low", build_root=tmp_path / "build",
+                                                                 autofix=False), console=console)
     out = buf.getvalue()
     assert rc == 1, out
     assert f"{lesson_path}:11:" in out and "pic.png" in out, out
@@ -241,9 +242,9 @@ def test_a_worker_that_dies_is_reported_at_its_section(tmp_path):
     module = CompiledModule(code, module.scenes, module.source_map)
     console, buf = _console()
     out_dir = tmp_path / "build" / "crash"
-    rc = build.render_compiled(module, lesson=loaded.lesson, source_text=loaded.source.text,
-                               lesson_path=lesson_path, settings=resolve_settings("low"),
-                               out_dir=out_dir, sections=["bad"], console=console)
+    rc = build.render_compiled(module, build.RenderTarget(
+        lesson=loaded.lesson, source_text=loaded.source.text, lesson_path=lesson_path,
+        settings=resolve_settings("low"), out_dir=out_dir, sections=["bad"]), console=console)
     out = buf.getvalue()
     assert rc == 1, out
     assert f"{lesson_path}:10:1: error: rendering section 'bad' failed" in out

@@ -188,10 +188,10 @@ def test_cache_dir_option_and_a_fast_unchanged_rebuild(tmp_path):
     script = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from lecture.runtime.build import render_lessons
+        from lecture.runtime.build import RenderOptions, render_lessons
         t = time.perf_counter()
-        rc = render_lessons([Path("hostile.lecture")], quality="low", output=None,
-                            sections=None, voice="none", cache_dir=Path({str(shared)!r}))
+        rc = render_lessons([Path("hostile.lecture")], RenderOptions(quality="low", voice="none",
+                            cache_dir=Path({str(shared)!r})))
         print("SECONDS", time.perf_counter() - t)
         assert rc == 0
     """)
@@ -391,13 +391,14 @@ def test_the_watch_page_serves_no_link_and_refuses_a_linked_build(tmp_path, caps
     import urllib.error
     import urllib.request
 
-    from lecture.runtime.watch import Watcher, _Handler, _Server, watch
+    from lecture.runtime.watch import Watcher, WatchOptions, watch
+    from lecture.runtime.watch_server import PreviewHandler, PreviewServer
 
     outside = _outside(tmp_path)
     lesson = tmp_path / "w.lecture"
     lesson.write_text(LESSON)
-    w = Watcher(lesson, port=0, build_root=tmp_path / "build")
-    server = _Server(("127.0.0.1", 0), _Handler)
+    w = Watcher(lesson, WatchOptions(port=0, build_root=tmp_path / "build"))
+    server = PreviewServer(("127.0.0.1", 0), PreviewHandler)
     server.watcher = w  # (only the page server: no workers, no build)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -419,7 +420,7 @@ def test_the_watch_page_serves_no_link_and_refuses_a_linked_build(tmp_path, caps
     (tmp_path / "build" / "w" / "watch-logs").symlink_to(outside)
     before = _snapshot(outside)
     capsys.readouterr()
-    assert watch(lesson, port=0, build_root=tmp_path / "build") == 2
+    assert watch(lesson, WatchOptions(port=0, build_root=tmp_path / "build")) == 2
     assert "w/watch-logs is a symbolic link" in capsys.readouterr().out
     assert _snapshot(outside) == before
 

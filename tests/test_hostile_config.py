@@ -26,8 +26,8 @@ from lecture.agents.config import (
     settings_line,
     trust_repository_config,
 )
+from lecture.agents.custom_code_source import LockedCustomCode
 from lecture.compiler import frontend
-from lecture.runtime.custom_parts import CustomParts
 
 CANARY = "canary-7f3e9b2d-do-not-send"
 COMMAND_LIMIT = 60  # seconds: a command that would wait on a model must still end
@@ -177,7 +177,7 @@ def test_lookup_starts_at_the_lesson_folder_not_the_current_one(repo, tmp_path):
     assert resolve_config().config_file == tmp_path / "elsewhere" / "lecture.toml"
     # a render's Coder settings come from the lesson's folder too
     path = repo / "lessons" / "c.lecture"
-    parts = CustomParts(frontend.load_file(path).lesson, path)
+    parts = LockedCustomCode(frontend.load_file(path).lesson, path)
     assert parts.config.config_file == repo / "lecture.toml"
 
 

@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
+from lecture.agents.custom_code_source import build_collaborators
 from lecture.agents.custom_nodes import collect_custom_nodes
 from lecture.agents.lockfile import LockEntry, LockFile, lock_path, rounded_box
 from lecture.compiler import frontend
 from lecture.runtime import locked_code
-from lecture.runtime.build import render_lesson
+from lecture.runtime.build import RenderOptions, render_lesson
 from lecture.runtime.isolation import Isolation, Limits, adopt_file
 
 LECTURE = str(Path(sys.executable).with_name("lecture"))
@@ -219,8 +220,8 @@ def test_render_path_runs_custom_code_isolated_even_if_the_static_check_missed_i
     from lecture.runtime.trust import TrustStore
 
     TrustStore.default().trust_code(hostile, lesson=str(path), element="spin")
-    status = render_lesson(path, quality="low", output=None, sections=None, voice="none",
-                           build_root=path.parent / "build", autofix=False)
+    status = render_lesson(path, RenderOptions(quality="low", voice="none", build_root=path.parent / "build",
+                                               autofix=False), collaborators=build_collaborators())
     assert status == 1
     assert not canary.exists()
 

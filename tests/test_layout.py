@@ -11,8 +11,8 @@ from lecture.compiler import layout
 from lecture.compiler.frontend import load_text
 from lecture.compiler.layout import GRID, PANEL, TITLE_BAND, Box, Occupancy, place
 from lecture.compiler.lower import ir, section_contexts
-from lecture.compiler.lower.registry import measuring, namespace
 from lecture.compiler.model import At, Auto, Cell, In, Ref, Relative
+from lecture.runtime.measure import ManimMeasurer, measuring, namespace
 
 
 def test_cell_centres_follow_the_design():
@@ -132,7 +132,7 @@ AREAS_LESSON = textwrap.dedent('''\
 @pytest.fixture(scope="module")
 def fitted():
     lesson = load_text(AREAS_LESSON, "fit.lecture").lesson
-    (ctx,) = section_contexts(lesson, base_dir=Path("."))
+    (ctx,) = section_contexts(lesson, base_dir=Path("."), measurer=ManimMeasurer())
     return lesson, ctx
 
 
@@ -166,7 +166,7 @@ def test_the_layout_box_is_the_real_box(fitted):
 def test_text_at_a_cell_keeps_its_natural_size():
     lesson = load_text('lesson "x"\nsection s "S"\n  text n "hello" at C4\n  step 1s: write n\n',
                        "n.lecture").lesson
-    (ctx,) = section_contexts(lesson, base_dir=Path("."))
+    (ctx,) = section_contexts(lesson, base_dir=Path("."), measurer=ManimMeasurer())
     low = ctx.lowered["n"]
     assert low.scale == 1.0
     real = _real_box(low.expr)

@@ -18,6 +18,7 @@ from lecture.compiler.diagnostics import DiagnosticError
 from lecture.compiler.frontend import load_text
 from lecture.compiler.kinds import KINDS, VERBS
 from lecture.compiler.lower import ACTIONS, ELEMENTS, class_name, compile_lesson
+from lecture.runtime.measure import ManimMeasurer
 
 LESSON = textwrap.dedent('''\
     lesson "Everything"
@@ -81,7 +82,7 @@ def lesson_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def compiled(lesson_dir):
     loaded = load_text(LESSON, str(lesson_dir / "k.lecture"), base_dir=lesson_dir)
-    return loaded.lesson, compile_lesson(loaded.lesson, base_dir=lesson_dir)
+    return loaded.lesson, compile_lesson(loaded.lesson, base_dir=lesson_dir, measurer=ManimMeasurer())
 
 
 def test_every_kind_and_verb_has_a_lowering():
@@ -196,7 +197,7 @@ def test_source_map_points_back_at_the_lesson(compiled):
 
 def test_same_lesson_gives_byte_identical_code(compiled, lesson_dir):
     lesson, module = compiled
-    assert compile_lesson(lesson, base_dir=lesson_dir).code == module.code
+    assert compile_lesson(lesson, base_dir=lesson_dir, measurer=ManimMeasurer()).code == module.code
 
 
 def test_byte_identical_across_processes(compiled, lesson_dir):
@@ -205,8 +206,10 @@ def test_byte_identical_across_processes(compiled, lesson_dir):
         from pathlib import Path
         from lecture.compiler.frontend import load_file
         from lecture.compiler.lower import compile_lesson
+        from lecture.runtime.measure import ManimMeasurer
         d = Path({str(lesson_dir)!r})
-        sys.stdout.write(compile_lesson(load_file(d / "k.lecture").lesson, base_dir=d).code)
+        sys.stdout.write(compile_lesson(load_file(d / "k.lecture").lesson, base_dir=d,
+                                        measurer=ManimMeasurer()).code)
     ''')
     env = dict(os.environ, PYTHONHASHSEED="12345")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
@@ -216,14 +219,14 @@ def test_byte_identical_across_processes(compiled, lesson_dir):
 
 def test_light_theme_goes_through_the_same_code():
     text = 'lesson "L"\n  theme: light\nsection s "S"\n  text t "hi" at B2\n  step 1s: write t\n'
-    module = compile_lesson(load_text(text, "l.lecture").lesson, base_dir=Path("."))
+    module = compile_lesson(load_text(text, "l.lecture").lesson, base_dir=Path("."), measurer=ManimMeasurer())
     assert "theme_name = 'light'" in module.code
     assert "color='#222222'" in module.code  # the light theme's text colour
 
 
 def test_step_without_duration_lasts_one_second():
     text = 'lesson "L"\nsection s "S"\n  circle c at B2\n  step: create c\n  step 2.5s: indicate c\n'
-    module = compile_lesson(load_text(text, "l.lecture").lesson, base_dir=Path("."))
+    module = compile_lesson(load_text(text, "l.lecture").lesson, base_dir=Path("."), measurer=ManimMeasurer())
     assert "self.step(1.0, Create(c))" in module.code
     assert "self.step(2.5, Indicate(c" in module.code
     assert module.scenes[0].duration == 3.5
@@ -232,7 +235,7 @@ def test_step_without_duration_lasts_one_second():
 def test_bad_latex_is_reported_at_the_lesson_line():
     text = 'lesson "L"\nsection s "S"\n  math m $\\frac{a$ at B2\n  step 1s: write m\n'
     with pytest.raises(DiagnosticError) as info:
-        compile_lesson(load_text(text, "bad.lecture").lesson, base_dir=Path("."))
+        compile_lesson(load_text(text, "bad.lecture").lesson, base_dir=Path("."), measurer=ManimMeasurer())
     (diag,) = info.value.diagnostics
     assert diag.span.line == 3 and diag.code == "build-failed"
 
@@ -240,7 +243,8 @@ def test_bad_latex_is_reported_at_the_lesson_line():
 def test_element_ids_that_clash_with_python_names_are_renamed():
     text = ('lesson "L"\nsection s "S"\n  circle Circle at B2\n  circle self at C2\n'
             '  step 1s: create Circle, self\n')
-    code = compile_lesson(load_text(text, "l.lecture").lesson, base_dir=Path(".")).code
+    code = compile_lesson(load_text(text, "l.lecture").lesson, base_dir=Path("."),
+                          measurer=ManimMeasurer()).code
     assert "Circle_ = Circle(" in code and "self_ = Circle(" in code
     assert "Create(Circle_), Create(self_)" in code
 
@@ -287,10 +291,10 @@ def test_scenes_run_and_keep_their_layout(compiled, tmp_path, scene_index):
                                   if hasattr(v, "get_center") and k != "self"})
             super().step(seconds, *animations)
 
-    from lecture.compiler.lower.registry import _cache_dir
+    from lecture.runtime.tex import measure_cache_dir
 
     # the compiler's measuring cache: its texts and formulas are already typeset there
-    with tempconfig({"dry_run": True, "media_dir": str(_cache_dir()), "frame_rate": 15,
+    with tempconfig({"dry_run": True, "media_dir": str(measure_cache_dir()), "frame_rate": 15,
                      "verbosity": "WARNING", "progress_bar": "none", "disable_caching": True}):
         from manim.renderer.cairo_renderer import CairoRenderer
 

@@ -14,7 +14,8 @@ import json
 import pytest
 from lecture.compiler.sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
 from lecture.runtime import build, manifest
-from lecture.runtime.render import QUALITIES, SettingsError, probe, resolve_settings
+from lecture.runtime.ffmpeg import probe
+from lecture.runtime.render import QUALITIES, SettingsError, resolve_settings
 from rich.console import Console
 
 LESSON = """\
@@ -108,8 +109,8 @@ def test_unknown_section_lists_the_valid_ones(tmp_path, compiler):
     lesson = tmp_path / "two.lecture"
     lesson.write_text(LESSON)
     console, buf = _console()
-    rc = build.render_lessons([lesson], quality="low", output=None, sections=["intro,nope"],
-                              build_root=tmp_path / "build", console=console)
+    rc = build.render_lessons([lesson], build.RenderOptions(quality="low", sections=["intro,nope"],
+                                                            build_root=tmp_path / "build"), console=console)
     out = buf.getvalue()
     assert rc == 2
     assert "no section 'nope'" in out and "intro, more" in out
@@ -120,8 +121,8 @@ def test_lesson_errors_exit_2(tmp_path):
     lesson = tmp_path / "bad.lecture"
     lesson.write_text('lesson "x"\n\nsection a "A"\n  cirle c at B2\n  step 1s: create c\n')
     console, buf = _console()
-    rc = build.render_lessons([lesson], quality="low", output=None, sections=None,
-                              build_root=tmp_path / "build", console=console)
+    rc = build.render_lessons([lesson], build.RenderOptions(quality="low", build_root=tmp_path / "build"),
+                              console=console)
     assert rc == 2
     assert f"{lesson}:4:3: error:" in buf.getvalue()
 
@@ -136,8 +137,9 @@ def test_render_two_sections_and_assemble(tmp_path, compiler):
     console, buf = _console()
     # silent: this test is about the declared timeline (tests/test_render_narrated.py
     # covers the voice, which may lengthen steps)
-    rc = build.render_lessons([lesson], quality="low", output=out_copy, sections=None,
-                              build_root=tmp_path / "build", console=console, voice="none")
+    rc = build.render_lessons([lesson], build.RenderOptions(quality="low", output=out_copy,
+                                                            build_root=tmp_path / "build", voice="none"),
+                              console=console)
     text = buf.getvalue()
     assert rc == 0, text
     root = tmp_path / "build" / "two"
@@ -178,8 +180,8 @@ def test_render_only_some_sections(tmp_path, compiler):
     lesson = tmp_path / "two.lecture"
     lesson.write_text(LESSON)
     console, buf = _console()
-    rc = build.render_lessons([lesson], quality="low", output=None, sections=["more"],
-                              build_root=tmp_path / "build", console=console)
+    rc = build.render_lessons([lesson], build.RenderOptions(quality="low", sections=["more"],
+                                                            build_root=tmp_path / "build"), console=console)
     assert rc == 0, buf.getvalue()
     root = tmp_path / "build" / "two"
     assert (root / "sections" / "more.mp4").is_file()

@@ -9,7 +9,7 @@ import sys
 
 import srt
 from lecture.runtime.audio import measure
-from lecture.runtime.render import probe
+from lecture.runtime.ffmpeg import probe
 
 LESSON = """\
 lesson "Narrated"

@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from lecture.runtime.watch import Watcher
+from lecture.runtime.watch import Watcher, WatchOptions
 
 LESSON = """\
 lesson "Watched"
@@ -114,7 +114,7 @@ def _ready(sse: SSE, ids: set[str], timeout: float = 90) -> dict[str, dict]:
 def test_watch_end_to_end(tmp_path):
     lesson = tmp_path / "watched.lecture"
     lesson.write_text(LESSON)
-    w = Watcher(lesson, port=0, quality="low", jobs=2, build_root=tmp_path / "build")
+    w = Watcher(lesson, WatchOptions(port=0, quality="low", jobs=2, build_root=tmp_path / "build"))
     url = w.start()
     try:
         assert w._server.server_address[0] == "127.0.0.1"
@@ -155,7 +155,7 @@ def test_watch_end_to_end(tmp_path):
         assert updated["video"] != first["b"]["video"]
         served = tmp_path / "served.mp4"
         served.write_bytes(video)
-        from lecture.runtime.render import probe
+        from lecture.runtime.ffmpeg import probe
 
         assert probe(served).has_audio  # the preview speaks, like the render
         print(f"edit -> updated: {latency:.2f}s")

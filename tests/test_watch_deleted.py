@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 
-from lecture.runtime.watch import Watcher
+from lecture.runtime.watch import Watcher, WatchOptions
 from test_browser import _open_tab, chromium  # noqa: F401 (the fixture)
 from test_watch import SSE, _get, _ready
 
@@ -30,7 +30,8 @@ def _state(url: str) -> dict:
 def test_a_deleted_lesson_file_is_shown_on_the_page_until_it_is_back(tmp_path, chromium):  # noqa: F811
     lesson = tmp_path / "gone.lecture"
     lesson.write_text(LESSON)
-    w = Watcher(lesson, port=0, quality="low", jobs=1, build_root=tmp_path / "build", voice="none")
+    w = Watcher(lesson, WatchOptions(port=0, quality="low", jobs=1, build_root=tmp_path / "build",
+                                     voice="none"))
     url = w.start()
     page = None
     try:

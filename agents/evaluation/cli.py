@@ -113,6 +113,7 @@ def run_eval(args: argparse.Namespace, *, console=None, client=None) -> int:
     (server failures: rerun to finish), 2 on a usage error, 130 when interrupted."""
     from lecture.agents.client import ModelClient
     from lecture.agents.config import AgentError, config_from_args
+    from lecture.runtime.ffmpeg import FfmpegError
     from lecture.runtime.safe_fs import UnsafePathError, safe_dir
 
     from lecture.terminal import make_console
@@ -158,22 +159,22 @@ def run_eval(args: argparse.Namespace, *, console=None, client=None) -> int:
             path = Path(args.video)
             build = load_build(path) if is_build(path) else None  # its paths checked first
             if args.topic:
-                topic = bank.topic_by_slug(args.topic) or bank.topic_by_slug(slug(args.topic))
-                if topic is None and quiz:
+                chosen = bank.topic_by_slug(args.topic) or bank.topic_by_slug(slug(args.topic))
+                if chosen is None and quiz:
                     con.print(f"lecture eval: {args.topic!r} is not a topic of the question bank "
                               "(give a topic or its slug)")
                     return EXIT_ERROR
-                topic = topic or args.topic
+                chosen = chosen or args.topic
             else:
-                topic = _guess_topic(bank, path, build)
-                if topic is None and not quiz:
-                    topic = _title(path, build)  # aesthetics: any topic is context enough
-                if topic is None:
+                chosen = _guess_topic(bank, path, build)
+                if chosen is None and not quiz:
+                    chosen = _title(path, build)  # aesthetics: any topic is context enough
+                if chosen is None:
                     con.print("lecture eval: name the topic with --topic (the file name matches none)")
                     return EXIT_ERROR
             ev = load_evidence(path, build=build, **evidence_args)
-            jobs.append(Job(topic, ev, path.name, lecture_findings(ev.build_folder, ev.duration)))
-    except (BankError, EvidenceError, BuildFolderError) as exc:
+            jobs.append(Job(chosen, ev, path.name, lecture_findings(ev.build_folder, ev.duration)))
+    except (BankError, EvidenceError, BuildFolderError, FfmpegError) as exc:
         con.print(f"lecture eval: {exc}")
         return EXIT_ERROR
 

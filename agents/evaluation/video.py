@@ -30,10 +30,11 @@ import base64
 import hashlib
 import json
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lecture.runtime.ffmpeg import FRAME_TIMEOUT, VIDEO_TIMEOUT, FfmpegError, ProbeResult, probe, run
 
 from .build_folder import BuildFolder, is_build, load_build, read_text
 
@@ -79,47 +80,10 @@ class Evidence:
 # ------------------------------------------------------------------ ffmpeg helpers
 
 
-def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
-    try:
-        cp = subprocess.run(cmd, capture_output=True, timeout=900)
-    except FileNotFoundError:
-        raise EvidenceError(f"{cmd[0]} was not found; install ffmpeg") from None
-    except subprocess.TimeoutExpired:
-        raise EvidenceError(f"{what}: ffmpeg took too long") from None
-    if cp.returncode != 0:
-        tail = "\n".join(cp.stderr.decode("utf-8", "replace").strip().splitlines()[-5:])
-        raise EvidenceError(f"{what}: ffmpeg failed: {tail}")
-    return cp
-
-
-def probe_video(path: Path) -> dict:
-    cp = _run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-              f"cannot read {path}")
-    return json.loads(cp.stdout or b"{}")
-
-
-def _duration(info: dict) -> float:
-    value = info.get("format", {}).get("duration")
-    if value in (None, "N/A"):
-        video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), {})
-        value = video.get("duration")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _fps(info: dict) -> float:
-    video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), None)
-    if video is None:
+def _fps(info: ProbeResult) -> float:
+    if not info.has_video:
         raise EvidenceError("the file has no video stream")
-    raw = video.get("avg_frame_rate") or video.get("r_frame_rate") or "0/1"
-    num, _, den = raw.partition("/")
-    try:
-        rate = float(num) / float(den or 1)
-    except (ValueError, ZeroDivisionError):
-        rate = 0.0
-    return rate or 25.0
+    return info.fps or 25.0
 
 
 def file_hash(path: Path) -> str:
@@ -147,9 +111,9 @@ def frames_at_indices(video: Path, indices: list[int], width: int) -> list[bytes
     with tempfile.TemporaryDirectory(prefix="lecture-eval-") as tmp:
         script = Path(tmp) / "filter.txt"
         script.write_text(f"select={expr},{_scale(width)}", encoding="utf-8")
-        _run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(video), "-filter_script:v", str(script),
-              "-fps_mode", "passthrough", "-q:v", "4", str(Path(tmp) / "f%05d.jpg")],
-             f"cannot take frames from {video}")
+        run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(video), "-filter_script:v", str(script),
+             "-fps_mode", "passthrough", "-q:v", "4", str(Path(tmp) / "f%05d.jpg")],
+            f"take frames from {video}", VIDEO_TIMEOUT)
         images = _read_frames(Path(tmp))
     by_index = dict(zip(wanted, images, strict=False))
     return [by_index[n] for n in indices if n in by_index]
@@ -158,9 +122,10 @@ def frames_at_indices(video: Path, indices: list[int], width: int) -> list[bytes
 def scene_change_frames(video: Path, threshold: float, width: int) -> list[tuple[float, bytes]]:
     """(time, JPEG) of every frame whose scene score is above `threshold`."""
     with tempfile.TemporaryDirectory(prefix="lecture-eval-") as tmp:
-        cp = _run(["ffmpeg", "-v", "info", "-nostdin", "-i", str(video), "-vf",
-                   f"select='gt(scene,{threshold})',showinfo,{_scale(width)}", "-fps_mode", "passthrough",
-                   "-q:v", "4", str(Path(tmp) / "f%05d.jpg")], f"cannot detect scene changes in {video}")
+        cp = run(["ffmpeg", "-v", "info", "-nostdin", "-i", str(video), "-vf",
+                  f"select='gt(scene,{threshold})',showinfo,{_scale(width)}", "-fps_mode", "passthrough",
+                  "-q:v", "4", str(Path(tmp) / "f%05d.jpg")], f"detect scene changes in {video}",
+                 VIDEO_TIMEOUT)
         times = [float(m) for m in re.findall(r"pts_time:\s*([0-9.]+)", cp.stderr.decode("utf-8", "replace"))]
         images = _read_frames(Path(tmp))
     return list(zip(times, images, strict=False))
@@ -172,9 +137,9 @@ def frames_at_times(video: Path, times: list[float], width: int) -> list[bytes]:
     with tempfile.TemporaryDirectory(prefix="lecture-eval-") as tmp:
         for i, t in enumerate(times):
             target = Path(tmp) / f"f{i:05d}.jpg"
-            _run(["ffmpeg", "-v", "error", "-nostdin", "-ss", f"{max(t, 0):.3f}", "-i", str(video),
-                  "-frames:v", "1", "-vf", _scale(width), "-q:v", "4", str(target)],
-                 f"cannot take a frame of {video}")
+            run(["ffmpeg", "-v", "error", "-nostdin", "-ss", f"{max(t, 0):.3f}", "-i", str(video),
+                 "-frames:v", "1", "-vf", _scale(width), "-q:v", "4", str(target)],
+                f"take a frame of {video}", FRAME_TIMEOUT)
             if target.exists():
                 out.append(target.read_bytes())
     return out
@@ -229,13 +194,13 @@ def _sidecar_subtitles(video: Path) -> Path | None:
     return None
 
 
-def _embedded_subtitles(video: Path, info: dict) -> str | None:
-    if not any(s.get("codec_type") == "subtitle" for s in info.get("streams", [])):
+def _embedded_subtitles(video: Path, info: ProbeResult) -> str | None:
+    if not info.has_subtitles:
         return None
     try:
-        cp = _run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(video), "-map", "0:s:0", "-f", "srt", "-"],
-                  "subtitles")
-    except EvidenceError:
+        cp = run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(video), "-map", "0:s:0", "-f", "srt", "-"],
+                 f"read the subtitles of {video}", VIDEO_TIMEOUT)
+    except FfmpegError:
         return None
     return cp.stdout.decode("utf-8", "replace")
 
@@ -356,16 +321,16 @@ def load_evidence(path: str | Path, *, max_frames: int = DEFAULT_MAX_FRAMES,
                   max_step_frames: int = DEFAULT_MAX_STEP_FRAMES, width: int = DEFAULT_WIDTH,
                   threshold: float = SCENE_THRESHOLD, build: BuildFolder | None = None) -> Evidence:
     """The evidence of `path` (see the module doc); `build`: the build at `path`, when the
-    caller has opened it already. Raises EvidenceError, BuildFolderError."""
+    caller has opened it already. Raises EvidenceError, BuildFolderError, FfmpegError."""
     if build is not None:
         video = build.video()
         if video is None:
             raise EvidenceError(f"{path}: the build has no lesson.mp4 (did its render fail?)")
     else:
         video, build = find_video(Path(path))
-    info = probe_video(video)
+    info = probe(video)
     fps = _fps(info)
-    duration = _duration(info)
+    duration = info.duration
     digest = file_hash(video)
     notes: list[str] = []
     transcript: str | None = None

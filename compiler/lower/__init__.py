@@ -1,13 +1,14 @@
 """Lowering: a checked lesson -> one readable Manim module, one Scene class per section.
 
     from lecture.compiler.lower import compile_lesson
-    module = compile_lesson(lesson, base_dir=Path("lessons"))
+    module = compile_lesson(lesson, base_dir=Path("lessons"), measurer=ManimMeasurer())
     module.code          # the Python source (imports manim and lecture.runtime.scene_support)
     module.scenes        # CompiledScene(section_id, class_name, duration) per section
     module.source_map    # generated lines -> lesson nodes
 
-Layout is resolved here, on real Manim mobjects built in this process (see `registry.measuring`),
-and written into the code as literal scales and positions. Lowerings are found by name in
+Layout is resolved here, on real Manim mobjects the caller's `Measurer` builds (the runtime's
+`lecture.runtime.measure.ManimMeasurer`; see `measurer`), and written into the code as literal
+scales and positions. Lowerings are found by name in
 `registry.ELEMENTS` and `registry.ACTIONS`, filled by the decorators in `elements` and `actions`.
 """
 
@@ -16,15 +17,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from lecture.runtime.theme import get_theme
-
 from ..model import Lesson, Word
 from ..sourcemap import CompiledModule
+from ..theme import get_theme
 from . import actions, elements  # noqa: F401  (they fill the registries)
+from .measurer import Measurer
 from .registry import ACTIONS, ELEMENTS, SectionContext
 from .writer import class_name, write_module
 
-__all__ = ["compile_lesson", "lesson_theme", "section_contexts", "class_name", "ELEMENTS", "ACTIONS"]
+__all__ = ["compile_lesson", "lesson_theme", "section_contexts", "class_name", "ELEMENTS", "ACTIONS",
+           "Measurer"]
 
 
 def lesson_theme(lesson: Lesson) -> str:
@@ -37,14 +39,14 @@ CustomFunctions = Mapping[tuple[str, str], tuple[str, str]]
 Overrides = Mapping[tuple[str, str], str]
 
 
-def section_contexts(lesson: Lesson, *, base_dir: Path, measure: bool = True,
+def section_contexts(lesson: Lesson, *, base_dir: Path, measurer: Measurer | None,
                      custom_functions: CustomFunctions | None = None,
                      overrides: Overrides | None = None) -> list[SectionContext]:
     """One lowering context per section, with every element resolved (its code and box)."""
     theme = get_theme(lesson_theme(lesson))
     contexts = []
     for section in lesson.sections:
-        ctx = SectionContext(lesson, section, theme, Path(base_dir), measure=measure)
+        ctx = SectionContext(lesson, section, theme, Path(base_dir), measurer=measurer)
         for (sid, eid), (name, _source) in (custom_functions or {}).items():
             if sid == section.id:
                 ctx.custom_functions[eid] = name
@@ -57,7 +59,7 @@ def section_contexts(lesson: Lesson, *, base_dir: Path, measure: bool = True,
     return contexts
 
 
-def compile_lesson(lesson: Lesson, *, base_dir: Path, fps: int = 15, measure: bool = True,
+def compile_lesson(lesson: Lesson, *, base_dir: Path, measurer: Measurer | None, fps: int = 15,
                    custom_functions: CustomFunctions | None = None,
                    overrides: Overrides | None = None) -> CompiledModule:
     """Lower a checked lesson to one Manim module with a Scene per section.
@@ -67,9 +69,10 @@ def compile_lesson(lesson: Lesson, *, base_dir: Path, fps: int = 15, measure: bo
     `overrides` maps elements to a repair chosen by auto-fix ("math-as-text",
     "image-placeholder", "placeholder"). Both are data: the compiler never calls a model.
 
-    `measure=False` skips building mobjects (sizes are estimated): only for tests of the
-    code's shape; real builds always measure. Raises DiagnosticError (pointing at the
-    lesson) when something cannot be built, e.g. a formula LaTeX rejects."""
-    contexts = section_contexts(lesson, base_dir=base_dir, measure=measure,
+    `measurer` builds the mobjects whose sizes the layout needs (the runtime's ManimMeasurer);
+    None estimates sizes instead: only for tests of the code's shape, real builds always
+    measure. Raises DiagnosticError (pointing at the lesson) when something cannot be
+    built, e.g. a formula LaTeX rejects."""
+    contexts = section_contexts(lesson, base_dir=base_dir, measurer=measurer,
                                 custom_functions=custom_functions, overrides=overrides)
     return write_module(lesson, contexts, fps, custom_functions or {})

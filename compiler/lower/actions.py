@@ -1,5 +1,6 @@
 """One lowering per action verb. Each adds animations (played together over the step's
-time) or statements (run at the step's start) to its step."""
+time) or statements (run at the step's start) to its step, as expressions of the same IR
+the elements lower to (`ir.Call`); the writer prints both."""
 
 from __future__ import annotations
 
@@ -7,22 +8,18 @@ from .. import layout
 from ..layout import Box
 from ..model import Action, In, Ref, Relative
 from . import ir
-from .ir import point
+from .ir import SELF, Float, Var, call, method, point
 from .registry import ELEMENTS, SectionContext, StepCode, action, error
 
 
-def _element_var(ctx: SectionContext, ref: Ref) -> str:
+def _element_var(ctx: SectionContext, ref: Ref) -> Var:
+    """The variable of the element a reference names. Elements appear only when a step shows
+    them (as the checks assume): nothing is added behind the lesson's back."""
     if ctx.element(ref.name) is None:
         raise error(f"no element '{ref.name}' in section '{ctx.section.id}'", ref.span,
                     code="unknown-element")
     ctx.resolve(ref.name, ref.span)
-    return ctx.var(ref.name)
-
-
-def _each(ctx: SectionContext, ref: Ref, make) -> list[str]:
-    """`make(var, element_id)` for the element a reference names. Elements appear only when
-    a step shows them (as the checks assume): nothing is added behind the lesson's back."""
-    return [make(_element_var(ctx, ref), ref.name)]
+    return Var(ctx.var(ref.name))
 
 
 def show_animation(ctx: SectionContext, element_id: str) -> str:
@@ -30,51 +27,49 @@ def show_animation(ctx: SectionContext, element_id: str) -> str:
     return ELEMENTS[el.kind].show if el is not None else "FadeIn"
 
 
+def _indicate(ctx: SectionContext, ref: Ref) -> ir.Call:
+    return call("Indicate", _element_var(ctx, ref), color=ctx.theme.accent)
+
+
 @action("create")
 def lower_create(act: Action, ctx: SectionContext, step: StepCode) -> None:
     for ref in act.targets:
-        step.animations += _each(ctx, ref, lambda v, i: f"{show_animation(ctx, i)}({v})")
+        var = _element_var(ctx, ref)
+        step.animations.append(call(show_animation(ctx, ref.name), var))
 
 
 @action("write")
 def lower_write(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    def make(v: str, i: str) -> str:
-        anim = "Write" if show_animation(ctx, i) in ("Write", "Create") else show_animation(ctx, i)
-        return f"{anim}({v})"
-
     for ref in act.targets:
-        step.animations += _each(ctx, ref, make)
+        var = _element_var(ctx, ref)
+        shown = show_animation(ctx, ref.name)
+        step.animations.append(call("Write" if shown in ("Write", "Create") else shown, var))
 
 
 @action("fade in")
 def lower_fade_in(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    for ref in act.targets:
-        step.animations += _each(ctx, ref, lambda v, i: f"FadeIn({v})")
+    step.animations += [call("FadeIn", _element_var(ctx, ref)) for ref in act.targets]
 
 
 @action("fade out")
 def lower_fade_out(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    for ref in act.targets:
-        step.animations += _each(ctx, ref, lambda v, i: f"FadeOut({v})")
+    step.animations += [call("FadeOut", _element_var(ctx, ref)) for ref in act.targets]
 
 
 @action("remove")
 def lower_remove(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    for ref in act.targets:
-        step.before += _each(ctx, ref, lambda v, i: f"self.remove({v})")
+    step.before += [method(SELF, "remove", _element_var(ctx, ref)) for ref in act.targets]
 
 
 @action("indicate")
 def lower_indicate(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    for ref in act.targets:
-        step.animations.append(f"Indicate({_element_var(ctx, ref)}, color={ctx.theme.accent!r})")
+    step.animations += [_indicate(ctx, ref) for ref in act.targets]
 
 
 @action("play")
 def lower_play(act: Action, ctx: SectionContext, step: StepCode) -> None:
     # A custom element runs the animations of its locked code; a placeholder fades in.
-    for ref in act.targets:
-        step.animations += _each(ctx, ref, lambda v, i: f"play_custom({v})")
+    step.animations += [call("play_custom", _element_var(ctx, ref)) for ref in act.targets]
 
 
 @action("transform")
@@ -83,7 +78,7 @@ def lower_transform(act: Action, ctx: SectionContext, step: StepCode) -> None:
         raise error("transform needs `A into B`", act.span, code="transform-shape")
     a = _element_var(ctx, act.targets[0])
     b = _element_var(ctx, act.into)  # laid out at its own placement
-    step.animations.append(f"ReplacementTransform({a}, {b})")
+    step.animations.append(call("ReplacementTransform", a, b))
     if act.targets[0].name in ctx.current:
         ctx.current.pop(act.targets[0].name)
 
@@ -106,27 +101,26 @@ def lower_move(act: Action, ctx: SectionContext, step: StepCode) -> None:
         placed = layout.place(act.to, now.w, now.h, occupancy=ctx.occupancy, target_box=target_box,
                               upscale=isinstance(act.to, In) and low.resizable, max_size=max_size)
         factor = placed.scale
-        chain = f"{var}.animate"
+        animate: ir.Attr | ir.Call = ir.Attr(var, "animate")
         if abs(ir.rounded(factor) - 1.0) > 1e-9:
-            chain += f".scale({ir.num(factor)})"
-        chain += f".move_to({ir.render(point(placed.box.cx, placed.box.cy))})"
-        step.animations.append(chain)
+            animate = method(animate, "scale", Float(factor))
+        step.animations.append(method(animate, "move_to", point(placed.box.cx, placed.box.cy)))
         ctx.current[ref.name] = Box(placed.box.cx, placed.box.cy, now.w * factor, now.h * factor)
 
 
-def _highlight(ctx: SectionContext, ref: Ref, step: StepCode) -> None:
-    if ctx.section.line(ref.name) is not None:
-        step.animations.append(f"self.highlight({ref.name!r})")
-    elif ctx.element(ref.name) is not None:  # an element: draw attention to it instead
-        step.animations.append(f"Indicate({_element_var(ctx, ref)}, color={ctx.theme.accent!r})")
-    else:
-        raise error(f"no lecture line or element '{ref.name}'", ref.span, code="unknown-line")
+def _highlight_line(ref: Ref) -> ir.Call:
+    return method(SELF, "highlight", ref.name)
 
 
 @action("highlight")
 def lower_highlight(act: Action, ctx: SectionContext, step: StepCode) -> None:
     for ref in act.targets:
-        _highlight(ctx, ref, step)
+        if ctx.section.line(ref.name) is not None:
+            step.animations.append(_highlight_line(ref))
+        elif ctx.element(ref.name) is not None:  # an element: draw attention to it instead
+            step.animations.append(_indicate(ctx, ref))
+        else:
+            raise error(f"no lecture line or element '{ref.name}'", ref.span, code="unknown-line")
 
 
 @action("say")
@@ -134,6 +128,4 @@ def lower_say(act: Action, ctx: SectionContext, step: StepCode) -> None:
     # Narration is spoken by a later stage; `say l1` also highlights line l1.
     for ref in act.targets:
         if ctx.section.line(ref.name) is not None:
-            step.animations.append(f"self.highlight({ref.name!r})")
-
-
+            step.animations.append(_highlight_line(ref))

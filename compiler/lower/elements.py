@@ -7,10 +7,11 @@ import math
 
 from .. import layout
 from ..expression import ExpressionError, parse_expression, to_numpy
+from ..kinds import KINDS
 from ..layout import MARGIN, SHAPE_SIZE, Box
 from ..model import At, Element, In, Relative
 from . import ir
-from .ir import Float, Name, Raw, Var, call, point
+from .ir import Float, Name, Raw, Var, call, method, point
 from .registry import Lowered, SectionContext, element, error
 
 # ---------------------------------------------------------------- shared placement
@@ -376,9 +377,10 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
     fit = min(1.0, inner.w / max(w, 1e-6), inner.h / max(h, 1e-6))
     if fit < 1.0 - 1e-9:
         expr = expr.then("scale", Float(fit))
-    after: tuple[str, ...] = ()
+    after: tuple[ir.Call, ...] = ()
     if x_label or y_label:
-        after = (f"{{var}}.add({{var}}.get_axis_labels(\n    {ir.render(lx)},\n    {ir.render(ly)},\n))",)
+        var = Var(ctx.var(el.id))
+        after = (method(var, "add", method(var, "get_axis_labels", lx, ly)),)
     expr = expr.then("move_to", point(inner.cx, inner.cy))
     extra = ctx.extra_scale(el)
     if abs(extra - 1.0) > 1e-9:
@@ -389,7 +391,7 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
     return low
 
 
-def _decimals(start: float, step: float, color: str) -> dict:
+def _decimals(start: float, step: float, color: str | None) -> dict:
     """Tick numbers without needless decimals: 1, 2, 3 rather than 1.0, 2.0, 3.0."""
     whole = float(step).is_integer() and float(start).is_integer()
     return {"color": color, "num_decimal_places": 0 if whole else 1}
@@ -414,7 +416,7 @@ def lower_plot(el: Element, ctx: SectionContext) -> Lowered:
     if target is None:
         raise error(f"plot '{el.id}' needs axes: write `on AXES`", el.span, code="plot-without-axes")
     axes_el = ctx.element(target.name)
-    if axes_el is None or axes_el.kind != "axes":
+    if axes_el is None or axes_el.kind not in KINDS[el.kind].on:
         raise error(f"'{target.name}' is not an axes element", target.span, code="plot-target")
     axes = ctx.resolve(target.name, target.span)
     text = el.texts[0] if el.texts else None
@@ -428,7 +430,7 @@ def lower_plot(el: Element, ctx: SectionContext) -> Lowered:
     stroke = ctx.number(el, "stroke")
     if stroke is not None:
         kw["stroke_width"] = Float(stroke)
-    expr = ir.Call(Var(ctx.var(target.name)), (Raw(f"lambda x: {expr_src}"),), tuple(kw.items()), "plot")
+    expr = method(Var(ctx.var(target.name)), "plot", Raw(f"lambda x: {expr_src}"), **kw)
     return Lowered(expr, axes.box, deps=(target.name,), resizable=False)
 
 

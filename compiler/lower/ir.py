@@ -1,9 +1,12 @@
 """A tiny expression tree for the generated code.
 
-Each element lowers to an expression tree (calls, names, literals) that is both printed as
-Python source and, for measuring, *built* in the compiler process by calling the same
-functions with the same values — so what the layout measures is exactly what the scene
-draws, without ever evaluating text. Lesson text only ever becomes a `repr()` literal.
+Elements and actions lower to expression trees (calls, attributes, names, literals): an
+element to the expression that builds its mobject, an action to its animations and
+statements. Trees are printed as Python source (`render`, `render_wrapped`,
+`render_statement`) and, for measuring, an element's is *built* in the compiler process by
+calling the same functions with the same values — so what the layout measures is exactly
+what the scene draws, without ever evaluating text. Lesson text only ever becomes a
+`repr()` literal.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ class Var:
 
 
 @dataclass(frozen=True)
+class Attr:
+    """An attribute of an expression: `ax.animate`."""
+
+    value: Any
+    name: str
+
+
+@dataclass(frozen=True)
 class Raw:
     """Source that is printed but cannot be built in the compiler (a plot's lambda)."""
 
@@ -61,6 +72,14 @@ class Call:
 
 def call(func: str, *args: Any, **kwargs: Any) -> Call:
     return Call(func, args, tuple(kwargs.items()))
+
+
+def method(receiver: Any, name: str, *args: Any, **kwargs: Any) -> Call:
+    """`receiver.name(args)` on any expression (`self.remove(tri)`, `ax.animate.scale(2)`)."""
+    return Call(receiver, args, tuple(kwargs.items()), name)
+
+
+SELF = Var("self")  # the scene, in construct()
 
 
 def point(x: float, y: float) -> Call:
@@ -91,6 +110,8 @@ def render(value: Any) -> str:
         return num(value.value)
     if isinstance(value, (Name, Var)):
         return value.name
+    if isinstance(value, Attr):
+        return f"{render(value.value)}.{value.name}"
     if isinstance(value, Raw):
         return value.code
     if isinstance(value, list):
@@ -101,14 +122,21 @@ def render(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{render(k)}: {render(v)}" for k, v in value.items()) + "}"
     if isinstance(value, Call):
-        parts = [render(a) for a in value.args] + [f"{k}={render(v)}" for k, v in value.kwargs]
-        head = f"{render(value.func)}.{value.method}" if value.method else value.func
-        return f"{head}({', '.join(parts)})"
+        return f"{_head(value)}({_arguments(value)})"
     raise TypeError(f"cannot print {value!r}")
 
 
+def _head(c: Call) -> str:
+    """What comes before a call's parentheses: `Circle`, `self.step`, `ax.animate.move_to`."""
+    return f"{render(c.func)}.{c.method}" if c.method else c.func
+
+
+def _parts(c: Call) -> list[str]:
+    return [render(a) for a in c.args] + [f"{k}={render(v)}" for k, v in c.kwargs]
+
+
 def _arguments(c: Call) -> str:
-    return ", ".join([render(a) for a in c.args] + [f"{k}={render(v)}" for k, v in c.kwargs])
+    return ", ".join(_parts(c))
 
 
 def render_wrapped(value: Any, indent: str = "    ", limit: int = 100, prefix: int = 0) -> str:
@@ -124,11 +152,23 @@ def render_wrapped(value: Any, indent: str = "    ", limit: int = 100, prefix: i
         base = base.func
     if not isinstance(base, Call) or not (base.args or base.kwargs):
         return one
-    parts = [render(a) for a in base.args] + [f"{k}={render(v)}" for k, v in base.kwargs]
-    head = f"{render(base.func)}.{base.method}" if base.method else base.func
     tail = "".join(f".{c.method}({_arguments(c)})" for c in reversed(chain))
-    inner = "".join(f"\n{indent}{p}," for p in parts)
-    return f"{head}({inner}\n){tail}"
+    inner = "".join(f"\n{indent}{p}," for p in _parts(base))
+    return f"{_head(base)}({inner}\n){tail}"
+
+
+def render_statement(value: Any, indent: str = "    ", limit: int = 100, prefix: int = 0) -> str:
+    """A call as a statement: on one line when it fits (with `prefix` characters before it),
+    else one argument a line — but a call whose only argument is a call keeps that on its
+    own line and wraps it instead: `ax.add(ax.get_axis_labels(⏎    a,⏎    b,⏎))`."""
+    one = render(value)
+    if prefix + len(one) <= limit or not isinstance(value, Call) or not (value.args or value.kwargs):
+        return one
+    head = _head(value)
+    if len(value.args) == 1 and not value.kwargs and isinstance(value.args[0], Call):
+        return f"{head}({render_statement(value.args[0], indent, limit, prefix + len(head) + 1)})"
+    inner = "".join(f"\n{indent}{p}," for p in _parts(value))
+    return f"{head}({inner}\n)"
 
 
 # ---------------------------------------------------------------- building
@@ -157,6 +197,8 @@ def build(value: Any, namespace: dict[str, Any], variables: dict[str, Any] | Non
         if variables is None or value.name not in variables:
             raise NotBuildable(value.name)
         return variables[value.name]
+    if isinstance(value, Attr):
+        return getattr(build(value.value, namespace, variables), value.name)
     if isinstance(value, Raw):
         raise NotBuildable(value.code)
     if isinstance(value, list):

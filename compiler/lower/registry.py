@@ -4,20 +4,12 @@ by name — and the per-section context they work in (layout state, measuring, v
 from __future__ import annotations
 
 import builtins
-import contextlib
+import functools
 import keyword
-import logging
-import os
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from lecture.runtime.safe_fs import safe_dir
-from lecture.runtime.tex import install_svg_cache, measure_cache_dir
-from lecture.runtime.theme import Theme
 
 from .. import colors as color_table
 from .. import layout
@@ -25,7 +17,9 @@ from ..diagnostics import Diagnostic, DiagnosticError
 from ..layout import Box, Occupancy
 from ..model import Action, Color, Element, In, Lesson, Range, Relative, Section, Step, Word
 from ..span import Span
+from ..theme import Theme
 from . import ir
+from .measurer import Measurer
 
 # ---------------------------------------------------------------- registries
 
@@ -77,7 +71,7 @@ class Lowered:
     expr: ir.Call
     box: Box | None  # where it ends up (None: nowhere in particular)
     deps: tuple[str, ...] = ()  # element ids whose variables the code uses
-    after: tuple[str, ...] = ()  # extra statements, `{var}` standing for its variable
+    after: tuple[ir.Call, ...] = ()  # extra statements (calls) run after `var = expr`
     natural: tuple[float, float] | None = None  # its size before layout scaling (for `move`)
     scale: float = 1.0  # the layout scale applied to its natural size
     resizable: bool = False  # moved into an area, it may grow (shapes) or only shrink (text)
@@ -87,8 +81,8 @@ class Lowered:
 class StepCode:
     """What one step's actions contribute: statements before the step, its animations."""
 
-    before: list[str] = field(default_factory=list)
-    animations: list[str] = field(default_factory=list)
+    before: list[ir.Call] = field(default_factory=list)
+    animations: list[ir.Call] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- lowering errors
@@ -98,74 +92,21 @@ def error(message: str, span: Span, hint: str | None = None, code: str = "loweri
     return DiagnosticError([Diagnostic("error", message, span, hint, code)])
 
 
-# ---------------------------------------------------------------- measuring
+# ---------------------------------------------------------------- the generated module's names
 
 
-_PRIVATE_MEDIA: Path | None = None
-
-
-def _private_media_dir() -> Path:
-    """This process's own Manim media folder. Manim rewrites and deletes files in its TeX
-    and text folders as it works, so processes (two renders, render and watch) must not
-    share one; formulas and texts are still typeset once for all, by the confined TeX
-    runner and through the verified SVG cache in `_cache_dir()` (see runtime/tex.py)."""
-    global _PRIVATE_MEDIA
-    if _PRIVATE_MEDIA is None:
-        from lecture.runtime.cache import pid_alive
-
-        shared = _cache_dir()
-        work = safe_dir(shared, "processes")  # made where missing, never through a link
-        for old in work.iterdir():  # folders of processes that have ended
-            with contextlib.suppress(ValueError, OSError):
-                pid = int(old.name)
-                if pid != os.getpid() and not pid_alive(pid):
-                    shutil.rmtree(old, ignore_errors=True)
-        _PRIVATE_MEDIA = safe_dir(work, str(os.getpid()))
-        install_svg_cache(shared)
-    return _PRIVATE_MEDIA
-
-
-def _cache_dir() -> Path:
-    return measure_cache_dir()
-
-
-_NAMESPACE: dict[str, Any] | None = None
-
-
-def namespace() -> dict[str, Any]:
-    """What the generated module sees: `from manim import *`, numpy, the scene helpers."""
-    global _NAMESPACE
-    if _NAMESPACE is None:
-        import manim
-        import numpy as np
-        from lecture.runtime import scene_support
-
-        ns: dict[str, Any] = {k: getattr(manim, k) for k in dir(manim) if not k.startswith("_")}
-        ns["np"] = np
-        for name in HELPERS:
-            ns[name] = getattr(scene_support, name)
-        _NAMESPACE = ns
-    return _NAMESPACE
-
-
+# What the generated module imports from lecture.runtime.scene_support (next to
+# `from manim import *` and numpy as `np`).
 HELPERS = ("LectureScene", "brace_with_label", "bullet_list", "custom_element", "placeholder",
            "play_custom", "table_of", "text_block")
 
 
-@contextmanager
-def measuring() -> Iterator[None]:
-    """Manim configured for building mobjects in the compiler: its caches in a cache
-    directory (not the current one), its log quiet."""
-    from manim import logger, tempconfig
+@functools.cache
+def module_names() -> frozenset[str]:
+    """Every name the generated module sees at the top: manim's public names, `np`, the helpers."""
+    import manim
 
-    media = _private_media_dir()
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with tempconfig({"media_dir": str(media), "disable_caching": True}):
-            yield
-    finally:
-        logger.setLevel(level)
+    return frozenset(k for k in dir(manim) if not k.startswith("_")) | {"np"} | frozenset(HELPERS)
 
 
 # ---------------------------------------------------------------- the section context
@@ -173,19 +114,20 @@ def measuring() -> Iterator[None]:
 
 def reserved_names() -> frozenset[str]:
     return frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins)) \
-        | frozenset(namespace()) | {"self", "np", "config"}
+        | module_names() | {"self", "np", "config"}
 
 
 class SectionContext:
     """Everything the lowering of one section needs, and the layout state it builds up."""
 
-    def __init__(self, lesson: Lesson, section: Section, theme: Theme, base_dir: Path,
-                 measure: bool = True) -> None:
+    def __init__(self, lesson: Lesson, section: Section, theme: Theme, base_dir: Path, *,
+                 measurer: Measurer | None) -> None:
+        """`measurer`: how real sizes are learnt (the runtime's); None estimates them."""
         self.lesson = lesson
         self.section = section
         self.theme = theme
         self.base_dir = base_dir
-        self.measure_enabled = measure
+        self.measurer = measurer
         # The Coder's code for custom elements (element id -> generated function name) and
         # auto-fix overrides (element id -> "math-as-text" | "image-placeholder" | "placeholder").
         self.custom_functions: dict[str, str] = {}
@@ -264,10 +206,17 @@ class SectionContext:
 
     # -- measuring -------------------------------------------------------------------------
 
-    def build(self, expr: Any, el: Element) -> Any:
+    @property
+    def measure_enabled(self) -> bool:
+        return self.measurer is not None
+
+    def measure(self, expr: ir.Call, el: Element, estimate: tuple[float, float]) -> tuple[float, float]:
+        """The width and height of the mobject the expression builds (estimate when
+        measuring is off)."""
+        if self.measurer is None:
+            return estimate
         try:
-            with measuring():
-                return ir.build(expr, namespace())
+            return self.measurer.size(expr)
         except DiagnosticError:
             raise
         except Exception as exc:  # a LaTeX error, a missing image, an unknown language...
@@ -277,14 +226,6 @@ class SectionContext:
                 hint = "LaTeX could not typeset this formula; check its braces and commands"
             raise error(f"cannot build {el.kind} '{el.id}': {message}", el.span, hint,
                         code="build-failed") from None
-
-    def measure(self, expr: Any, el: Element, estimate: tuple[float, float]) -> tuple[float, float]:
-        """The width and height of the mobject the expression builds (estimate when
-        measuring is off)."""
-        if not self.measure_enabled:
-            return estimate
-        mob = self.build(expr, el)
-        return float(mob.width), float(mob.height)
 
     # -- options ---------------------------------------------------------------------------
 

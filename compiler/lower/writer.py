@@ -60,13 +60,9 @@ class Writer:
             self.entries.append(SourceMapEntry(first, last, node, span, section))
 
 
-def _call_statement(head: str, args: list[str], depth: int) -> str:
-    """`head(a, b, c)` on one line, or one argument a line when that is too long."""
-    one = f"{head}({', '.join(args)})"
-    if len(INDENT * depth + one) <= MAX_LINE or not args:
-        return one
-    inner = "".join(f"\n{INDENT}{a}," for a in args)
-    return f"{head}({inner}\n)"
+def statement(value: ir.Call, depth: int) -> str:
+    """A statement of construct() (an action's or an element's), wrapped to the line length."""
+    return ir.render_statement(value, INDENT, MAX_LINE, len(INDENT * depth))
 
 
 def _emission_order(section: Section, ctx: SectionContext) -> list[str]:
@@ -95,8 +91,8 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
     class_first = w.next_line
 
     # Lower every element first (layout needs them all), in source order.
-    for el in section.elements:
-        ctx.resolve(el.id, el.span)
+    for node in section.elements:
+        ctx.resolve(node.id, node.span)
 
     steps = section.steps
     total = sum(s.seconds for s in steps)
@@ -130,7 +126,7 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
         w.emit(f"# {comment_text(el.id)}: {el.kind} — {where(el.span)}", 2)
         w.emit(f"{var} = {ir.render_wrapped(low.expr, INDENT, MAX_LINE, len(INDENT * 2 + var) + 3)}", 2)
         for stmt in low.after:
-            w.emit(stmt.replace("{var}", var), 2)
+            w.emit(statement(stmt, 2), 2)
         w.map(first, f"{path} / element {el.id}", el.span, sid)
 
     if not steps:
@@ -145,8 +141,8 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
             f"step {i}, {seconds_text(step.seconds)}"
         w.emit(f"# {label} — {where(step.span)}", 2)
         for stmt in code.before:
-            w.emit(stmt, 2)
-        w.emit(_call_statement("self.step", [ir.num(step.seconds)] + code.animations, 2), 2)
+            w.emit(statement(stmt, 2), 2)
+        w.emit(statement(ir.method(ir.SELF, "step", ir.Float(step.seconds), *code.animations), 2), 2)
         w.map(first, f"{path} / step {i}", step.span, sid)
 
     w.map(class_first, path, section.span, sid)
@@ -162,8 +158,10 @@ def lower_step(step: Step, ctx: SectionContext) -> StepCode:
                         code="unknown-verb")
         rule.lower(act, ctx, code)
     # the same animation twice (e.g. `say l1; highlight l1`) is played once
-    seen: set[str] = set()
-    code.animations = [a for a in code.animations if not (a in seen or seen.add(a))]
+    unique: dict[str, ir.Call] = {}
+    for animation in code.animations:
+        unique.setdefault(ir.render(animation), animation)
+    code.animations = list(unique.values())
     return code
 
 

@@ -52,11 +52,10 @@ from .base import (
     VoiceInfo,
     VoiceSpec,
     engine,
-    get_engine,
-    parse_voice,
 )
-from .narrator import DEFAULT_CACHE_DIR, DEFAULT_PAUSE, Cue, Narrator, Speech, list_voices, speak_lines
+from .narrator import DEFAULT_CACHE_DIR, DEFAULT_PAUSE, Cue, Narrator, Speech, speak_lines
 from .text import find_latex, normalise, split_sentences
+from .voices import get_engine, list_voices, parse_voice
 
 __all__ = [
     "ENGINES", "Audio", "Engine", "Problem", "SpeechError", "VoiceInfo", "VoiceSpec", "engine",

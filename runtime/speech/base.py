@@ -2,7 +2,8 @@
 
 An engine turns one sentence of already normalised text into mono 16-bit samples. Engines
 are classes registered by name with `@engine("name")`, the way the compiler registers its
-lowerings; `get_engine("piper")` (or a voice spec such as `"openai:alloy"`) builds one.
+lowerings; `voices.get_engine("piper")` (or a voice spec such as `"openai:alloy"`) builds one.
+This module is the shared bottom of the package: it imports no engine.
 """
 
 from __future__ import annotations
@@ -84,23 +85,6 @@ class VoiceSpec:
         return self.engine if self.voice is None else f"{self.engine}:{self.voice}"
 
 
-def parse_voice(spec: str) -> VoiceSpec:
-    """Split a voice spec into engine name and voice; an unknown engine raises SpeechError."""
-    from . import engines as _builtin  # noqa: F401  (registers the built-in engines)
-
-    spec = (spec or "").strip()
-    name, _, voice = spec.partition(":")
-    name = name.strip().lower() or DEFAULT_ENGINE
-    if name not in ENGINES:
-        raise SpeechError(
-            f"unknown voice {spec!r}: no speech engine named {name!r}",
-            hint=f"voice is one of {', '.join(sorted(ENGINES))} (e.g. `voice: piper`, "
-                 "`voice: espeak`, `voice: openai:alloy`)",
-            code="unknown-voice")
-    voice = voice.strip()
-    return VoiceSpec(name, voice or None)
-
-
 DEFAULT_ENGINE = "piper"
 
 
@@ -173,15 +157,6 @@ def engine(name: str):
         return cls
 
     return register
-
-
-def get_engine(spec: str = DEFAULT_ENGINE, **options) -> Engine:
-    """The engine for a name or voice spec (`piper`, `openai:alloy` -> the openai engine).
-    Keyword options go to the engine (openai: base_url, api_key, model, timeout,
-    max_retries)."""
-    from . import engines as _builtin  # noqa: F401  (registers the built-in engines)
-
-    return ENGINES[parse_voice(spec).engine](**options)
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     Audio,
@@ -36,6 +36,9 @@ from .base import (
     normalise_language,
 )
 from .wav import read_wav
+
+if TYPE_CHECKING:  # the client module is imported only when the openai voice speaks
+    from openai import OpenAI
 
 # ---------------------------------------------------------------- piper
 
@@ -357,13 +360,13 @@ class OpenAIEngine(Engine):
         self.model = model or os.environ.get(TTS_MODEL_ENV) or OPENAI_DEFAULT_MODEL
         self.timeout = timeout
         self.max_retries = max_retries
-        self._client = None
+        self._client: OpenAI | None = None
 
     @property
     def endpoint(self) -> str:
         return (self.base_url or "https://api.openai.com/v1").rstrip("/") + "/audio/speech"
 
-    def client(self):
+    def client(self) -> OpenAI:
         if self._client is None:
             try:
                 import openai

@@ -16,18 +16,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 from ..safe_fs import read_regular, safe_dir, write_bytes_atomic
-from .base import (
-    ENGINES,
-    Audio,
-    Engine,
-    Problem,
-    SpeechError,
-    VoiceInfo,
-    get_engine,
-    normalise_language,
-    parse_voice,
-)
+from .base import Audio, Engine, Problem, SpeechError, normalise_language
 from .text import find_latex, normalise, speakable, split_sentences
+from .voices import get_engine, parse_voice
 from .wav import read_wav, resample, wav_bytes, write_wav
 
 DEFAULT_CACHE_DIR = Path("build/.speech-cache")
@@ -231,16 +222,3 @@ def speak_lines(texts: Iterable[str], *, voice: str = "piper", language: str = "
                 pause: float = DEFAULT_PAUSE) -> list[Speech]:
     """Speak several narration texts with one voice; see Narrator."""
     return Narrator(voice, language=language, rate=rate, cache_dir=cache_dir, pause=pause).speak_lines(texts)
-
-
-def list_voices() -> list[VoiceInfo]:
-    """Every voice of every registered engine, installed or not (for `lecture voices`)."""
-    from . import engines as _builtin  # noqa: F401
-
-    voices: list[VoiceInfo] = []
-    for name in ENGINES:
-        try:
-            voices += get_engine(name).voices()
-        except SpeechError as error:
-            voices.append(VoiceInfo(name, "*", "*", False, "", error.message))
-    return voices
