@@ -12,14 +12,13 @@ import bisect
 import dataclasses
 import re
 import textwrap
-from functools import cached_property
 from typing import Any
 
 from . import model as m
 from .diagnostics import Diagnostic
 from .lalr import Function, Lexeme, Pos
 from .parser import Comment, gc_paused, parse, strip_comment
-from .source import LineIndex, Source
+from .source import Source
 from .span import Span
 
 CELL_RE = re.compile(r"^([A-Za-z])(\d+)$")
@@ -73,19 +72,16 @@ class _Builder:
     end of its last (see lalr.py). Statement nodes are built without comments;
     `attach_comments` adds them afterwards, by line."""
 
-    def __init__(self, file: str, text: str = "") -> None:
-        self.file = file
-        self.source_text = text
+    def __init__(self, src: Source) -> None:
+        self.file = src.name
+        self.source_text = src.text
+        self.lines = src.lines  # offsets -> (line, column), for spans that end before their token
         self.diagnostics: list[Diagnostic] = []
         self._value_span: Span = m.NO_SPAN
 
     def functions(self) -> dict[str, Function]:
         """The rule functions, by rule name, for the parser."""
         return {name: getattr(self, name) for name in _RULES}
-
-    @cached_property
-    def lines(self) -> LineIndex:
-        return LineIndex.of(self.source_text)
 
     # -------------------------------------------------------------- helpers
     def span(self, start: Pos | None, end: Pos | None) -> Span:
@@ -405,7 +401,7 @@ def _replaced(node: Any, **fields: tuple) -> Any:
 def build(src: Source) -> tuple[m.Lesson, list[Diagnostic]]:
     """Parse a lesson's text and build its model (raises DiagnosticError on a syntax error);
     the diagnostics are what the builder found wrong in single statements."""
-    builder = _Builder(src.name, src.text)
+    builder = _Builder(src)
     with gc_paused():
         (header, sections), comments = parse(src, builder.functions())
         if header is None:

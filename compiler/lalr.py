@@ -61,6 +61,7 @@ class _StateLexer(NamedTuple):
     patterns: tuple[Any, ...]  # compiled alternations, tried in order
     ignore: frozenset[str]
     newline: frozenset[str]
+    blank: frozenset[str]  # skipped types that never hold a line break (white space)
     keywords: Mapping[str, Mapping[str, str]]  # type -> the keywords it matches whole -> their type
 
 
@@ -161,7 +162,8 @@ def _state_lexer(lexer: Any) -> _StateLexer:
         if not all(isinstance(t.pattern, PatternStr) and not t.pattern.flags for t in words):
             raise TypeError(f"unsupported keywords of {type_}: the loop knows only plain strings")
         keywords[type_] = {t.pattern.value: t.name for t in words}
-    return _StateLexer(tuple(scanner._mres), lexer.ignore_types, lexer.newline_types, keywords)
+    return _StateLexer(tuple(scanner._mres), lexer.ignore_types, lexer.newline_types,
+                       lexer.ignore_types - lexer.newline_types, keywords)
 
 
 def _shaper(rule: _Rule, function: Function | None) -> Function:
@@ -272,7 +274,7 @@ def run(tables: Tables, text: str, functions: Mapping[str, Function],
     levels = [0]
     previous: tuple[Pos, Pos] | None = None  # the last token not skipped: the end tokens borrow its place
     while pos < size:
-        patterns, ignore, newline, keywords = lexers[states[-1]]
+        patterns, ignore, newline, blank, keywords = lexers[states[-1]]
         for pattern in patterns:
             match = pattern.match(text, pos)
             if match:
@@ -280,6 +282,9 @@ def run(tables: Tables, text: str, functions: Mapping[str, Function],
         else:
             raise NotInLanguage(pos)
         value, type_ = match.group(), match.lastgroup
+        if type_ in blank and type_ not in hooks:  # the space between tokens: only skip it
+            pos += len(value)
+            continue
         start = (pos, line, pos - line_start + 1)
         if type_ in newline:
             count = value.count("\n")
