@@ -469,17 +469,6 @@ def cannot_fit(findings: Sequence[Finding], lesson: Lesson) -> list[Diagnostic]:
     return out
 
 
-def add_critique_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of `lecture critique` (the CLI calls this on its subparser)."""
-    from lecture.agents.cli_args import add_model_arguments
-
-    parser.add_argument("file", metavar="FILE")
-    parser.add_argument("--dry-run", action="store_true", help="print the diff; write nothing")
-    parser.add_argument("--vlm", action="store_true",
-                        help="also ask a vision model (agent 'critic') about key frames")
-    parser.add_argument("--time-limit", type=float, default=120.0, metavar="S",
-                        help="seconds the geometric search may take (default 120)")
-    add_model_arguments(parser)
 
 
 def run_critique(args: argparse.Namespace, *, out=None, err=None) -> int:
@@ -545,5 +534,5 @@ def run_critique(args: argparse.Namespace, *, out=None, err=None) -> int:
     return 0 if not result.after else 1
 
 
-__all__ = ["AnchorEdit", "CritiqueResult", "add_critique_arguments", "check_lesson", "critique_source",
+__all__ = ["AnchorEdit", "CritiqueResult", "check_lesson", "critique_source",
            "run_check_findings", "run_critique"]

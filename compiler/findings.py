@@ -59,7 +59,7 @@ import numpy as np
 from . import model as m
 from . import theme as T
 from .diagnostics import Diagnostic
-from .kinds import BOX, KINDS, LINE, SHAPE, SHOWING_VERBS, TEXT
+from .kinds import BOX, KINDS, LINE, SHAPE, TEXT
 from .layout import Box
 from .span import Span
 
@@ -598,18 +598,6 @@ def _look_findings(fp: Footprint, at: _StepFindings, background: str,
                              f"'{eid}' ({worst}) has a contrast of {ratio:.1f}:1 against the "
                              f"background {background} (at least {MIN_CONTRAST:g}:1)",
                              "choose a lighter colour on a dark theme (a darker one on `light`)")
-
-
-def shown_in(section: m.Section) -> set[str]:
-    """Elements some step of the section shows."""
-    out: set[str] = set()
-    for step in section.steps:
-        for act in step.actions:
-            if act.verb in SHOWING_VERBS:
-                out.update(t.name for t in act.targets)
-            if act.verb == "transform" and act.into is not None:
-                out.add(act.into.name)
-    return out
 
 
 def lesson_findings(views: Sequence[SectionView], checker: Checker | None = None) -> list[Finding]:

@@ -29,6 +29,7 @@ from lark.parsers.lalr_analysis import Shift
 Pos = tuple[int, int, int]  # character offset, line, column: where a token starts or ends
 Function = Callable[[list[Any], Pos | None, Pos | None], Any]
 Hook = Callable[[str, Pos, int], None]  # a token's text, its start, where its line starts
+Feed = Callable[[str, Any, Pos | None, Pos | None], Any]
 
 
 class Lexeme(NamedTuple):
@@ -61,7 +62,6 @@ class _StateLexer(NamedTuple):
     patterns: tuple[Any, ...]  # compiled alternations, tried in order
     ignore: frozenset[str]
     newline: frozenset[str]
-    blank: frozenset[str]  # skipped types that never hold a line break (white space)
     keywords: Mapping[str, Mapping[str, str]]  # type -> the keywords it matches whole -> their type
 
 
@@ -162,8 +162,7 @@ def _state_lexer(lexer: Any) -> _StateLexer:
         if not all(isinstance(t.pattern, PatternStr) and not t.pattern.flags for t in words):
             raise TypeError(f"unsupported keywords of {type_}: the loop knows only plain strings")
         keywords[type_] = {t.pattern.value: t.name for t in words}
-    return _StateLexer(tuple(scanner._mres), lexer.ignore_types, lexer.newline_types,
-                       lexer.ignore_types - lexer.newline_types, keywords)
+    return _StateLexer(tuple(scanner._mres), lexer.ignore_types, lexer.newline_types, keywords)
 
 
 def _shaper(rule: _Rule, function: Function | None) -> Function:
@@ -226,55 +225,14 @@ def run(tables: Tables, text: str, functions: Mapping[str, Function],
     rule as it is reduced and `hooks[type]` for each token of that type (kept or skipped).
     Returns the start rule's value. Raises NotInLanguage or BadIndent."""
     hooks = hooks or {}
-    rules = [(rule.size, rule.origin, _shaper(rule, functions.get(rule.name)), _passes_on(rule, functions))
-             for rule in tables.rules]
-    actions, lexers, kept = tables.actions, tables.lexers, tables.kept
-    end_state = tables.end
-    states = [tables.start]
-    values: list[Any] = []
-    starts: list[Pos | None] = []
-    ends: list[Pos | None] = []
-
-    def feed(type_: str, value: Any, start: Pos | None, end: Pos | None) -> Any:
-        """One token into the automaton: reduce while the table says so, then shift."""
-        while True:
-            try:
-                shift, arg = actions[states[-1]][type_]
-            except KeyError:
-                raise NotInLanguage(type_) from None
-            if shift:
-                states.append(arg)
-                values.append(value)
-                starts.append(start)
-                ends.append(end)
-                return None
-            size, origin, reduce, passes_on = rules[arg]
-            if size == 1:  # the commonest case, in place: the extent is the child's
-                if not passes_on:
-                    values[-1] = reduce([values[-1]], starts[-1], ends[-1])
-                states[-1] = actions[states[-2]][origin][1]
-            else:
-                if size:
-                    children = values[-size:]
-                    first, last = starts[-size], ends[-1]
-                    if first is None or last is None:  # an empty child takes no space
-                        first, last = _extent(starts[-size:], ends[-size:])
-                    del states[-size:], values[-size:], starts[-size:], ends[-size:]
-                else:
-                    children, first, last = [], None, None
-                values.append(reduce(children, first, last))
-                states.append(actions[states[-1]][origin][1])
-                starts.append(first)
-                ends.append(last)
-            if states[-1] == end_state and type_ == "$END":
-                return values[-1]
-
+    feed, states = _automaton(tables, functions)
+    lexers, kept = tables.lexers, tables.kept
     newline_type, indent_type, dedent_type = tables.newline_type, tables.indent_type, tables.dedent_type
     pos, line, line_start, size = 0, 1, 0, len(text)
     levels = [0]
     previous: tuple[Pos, Pos] | None = None  # the last token not skipped: the end tokens borrow its place
     while pos < size:
-        patterns, ignore, newline, blank, keywords = lexers[states[-1]]
+        patterns, ignore, newline, keywords = lexers[states[-1]]  # Lark's contextual lexer
         for pattern in patterns:
             match = pattern.match(text, pos)
             if match:
@@ -282,9 +240,6 @@ def run(tables: Tables, text: str, functions: Mapping[str, Function],
         else:
             raise NotInLanguage(pos)
         value, type_ = match.group(), match.lastgroup
-        if type_ in blank and type_ not in hooks:  # the space between tokens: only skip it
-            pos += len(value)
-            continue
         start = (pos, line, pos - line_start + 1)
         if type_ in newline:
             count = value.count("\n")
@@ -317,9 +272,58 @@ def run(tables: Tables, text: str, functions: Mapping[str, Function],
     for _ in levels[1:]:
         feed(dedent_type, None, *previous)
     result = feed("$END", None, *previous)
-    if states[-1] != end_state:
+    if states[-1] != tables.end:
         raise NotInLanguage("$END")
     return result
+
+
+def _automaton(tables: Tables, functions: Mapping[str, Function]) -> tuple[Feed, list[int]]:
+    """Lark's LALR parser: `feed` takes one token (type, value, start, end) and returns the
+    start rule's value once the end token completes it; the state stack tells the lexer
+    which tokens may come next."""
+    rules = [(rule.size, rule.origin, _shaper(rule, functions.get(rule.name)), _passes_on(rule, functions))
+             for rule in tables.rules]
+    actions, end_state = tables.actions, tables.end
+    states = [tables.start]
+    values: list[Any] = []
+    starts: list[Pos | None] = []
+    ends: list[Pos | None] = []
+
+    def feed(type_: str, value: Any, start: Pos | None, end: Pos | None) -> Any:
+        """Reduce while the table says so, then shift the token."""
+        while True:
+            try:
+                shift, arg = actions[states[-1]][type_]
+            except KeyError:
+                raise NotInLanguage(type_) from None
+            if shift:
+                states.append(arg)
+                values.append(value)
+                starts.append(start)
+                ends.append(end)
+                return None
+            size, origin, reduce, passes_on = rules[arg]
+            if size == 1:  # the commonest case, in place: the extent is the child's
+                if not passes_on:
+                    values[-1] = reduce([values[-1]], starts[-1], ends[-1])
+                states[-1] = actions[states[-2]][origin][1]
+            else:
+                if size:
+                    children = values[-size:]
+                    first, last = starts[-size], ends[-1]
+                    if first is None or last is None:  # an empty child takes no space
+                        first, last = _extent(starts[-size:], ends[-size:])
+                    del states[-size:], values[-size:], starts[-size:], ends[-size:]
+                else:
+                    children, first, last = [], None, None
+                values.append(reduce(children, first, last))
+                states.append(actions[states[-1]][origin][1])
+                starts.append(first)
+                ends.append(last)
+            if states[-1] == end_state and type_ == "$END":
+                return values[-1]
+
+    return feed, states
 
 
 def _passes_on(rule: _Rule, functions: Mapping[str, Function]) -> bool:

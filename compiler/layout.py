@@ -51,9 +51,6 @@ class Box:
     def inset(self, margin: float) -> Box:
         return Box(self.cx, self.cy, max(self.w - 2 * margin, 0.0), max(self.h - 2 * margin, 0.0))
 
-    def moved_to(self, cx: float, cy: float) -> Box:
-        return Box(cx, cy, self.w, self.h)
-
     def contains(self, other: Box, tol: float = 1e-6) -> bool:
         return (other.left >= self.left - tol and other.right <= self.right + tol
                 and other.bottom >= self.bottom - tol and other.top <= self.top + tol)

@@ -432,10 +432,6 @@ def _lark_error(src: Source) -> UnexpectedInput:
     except DiagnosticError as exc:  # an indentation error before the syntax error
         exc.source = src.text
         raise
-    except RecursionError:
-        raise DiagnosticError([Diagnostic(
-            "error", "the lesson is nested too deeply to read", Span.point(src.name, 1, 1),
-            "sections, steps and tables nest at most two levels", "nesting")], src.text) from None
     raise AssertionError("Lark accepts a lesson that the parser's loop rejected")
 
 

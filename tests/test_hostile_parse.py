@@ -78,11 +78,11 @@ def test_a_two_megabyte_lesson_checks_in_linear_time(tmp_path):
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert b"no problems" in result.stdout
 
-    # 16 times the bytes: linear takes far less than 16 times as long, as the start-up is
-    # paid once (about 3.5 times here: 2.2 s of CPU on 2 cores, where Lark's own parse loop
-    # took 4.5 s). Counting lines from the top of the file for every node took 21 times as
-    # long: 22 s. The bound leaves room for a slower machine.
-    assert large_time < 8 * sorted(small_times)[1], (large_time, small_times)
+    # 16 times the bytes: linear takes less than 16 times as long, as the start-up is paid
+    # once (4 to 6 times here, 2.1 to 3 s of CPU on 2 cores; Lark building a tree that a
+    # Transformer then walked took 4.5 s). Counting lines from the top of the file for every
+    # node took 21 times as long: 22 s. The bound leaves room for a slower machine.
+    assert large_time < 12 * sorted(small_times)[1], (large_time, small_times)
     assert large_time < 4, large_time
 
 
