@@ -298,7 +298,8 @@ class _LessonRun:
         self.own = _PoolHolder(options.jobs, 1) if pool is None else None
         self.holder = pool if pool is not None else self.own
         # sections drawing custom elements render isolated (see isolated_render.py)
-        self.isolated = IsolatedRenders(frozenset(), self.cache.run_dir / f"isolated-{secrets.token_hex(4)}",
+        self.isolated = IsolatedRenders(frozenset(),
+                                        lambda: self.cache.run_dir / f"isolated-{secrets.token_hex(4)}",
                                         (plan.base_dir, self.cache.root / "modules"),
                                         jobs=min(options.jobs or default_jobs(), 2))
         self.chosen = [s.id for s in keyed.lesson.sections

@@ -11,8 +11,10 @@ as long as the lesson's build.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,11 +29,16 @@ JOB_TIMEOUT = 600.0  # seconds for one isolated section render, when the user se
 @dataclass
 class IsolatedRenders:
     sections: frozenset[str]  # the ids of the sections that run custom code
-    scratch: Path  # the isolated workers' only writable folder
+    make_scratch: Callable[[], Path]  # where the workers' only writable folder goes (first use)
     readable: tuple[Path, ...]  # the lesson's folder, the module's folder
     jobs: int = 1
     limits: Limits = field(default_factory=Limits)
     _pool: RenderPool | None = None
+
+    @functools.cached_property
+    def scratch(self) -> Path:
+        """Made only when a section renders isolated: a cached rebuild touches no folder."""
+        return self.make_scratch()
 
     def __contains__(self, section_id: object) -> bool:
         return section_id in self.sections
@@ -59,7 +66,8 @@ class IsolatedRenders:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        if "scratch" in self.__dict__:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 OUTPUT_NAMES = {"movie": "section.mp4", "image": "still.png"}  # the copies' names in job_dir

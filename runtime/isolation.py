@@ -79,16 +79,15 @@ class Isolation:
         scratch = self.scratch.resolve()
         args = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                 "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        for hidden in HIDDEN:
-            if Path(hidden).is_dir() and not Path(hidden).is_symlink():
-                args += ["--tmpfs", hidden]
+        hidden = [h for h in HIDDEN if Path(h).is_dir() and not Path(h).is_symlink()]
+        for stand_in in hidden:
+            args += ["--tmpfs", stand_in]
         for folder in _distinct([*_python_folders(), *self.readable]):
             if folder.exists():
                 args += ["--ro-bind", str(folder), str(folder)]
         args += ["--bind", str(scratch), str(scratch)]
-        for hidden in HIDDEN:  # the empty stand-ins are read-only too (after the binds inside them)
-            if Path(hidden).is_dir() and not Path(hidden).is_symlink():
-                args += ["--remount-ro", hidden]
+        for stand_in in hidden:  # the empty stand-ins are read-only too (after the binds inside them)
+            args += ["--remount-ro", stand_in]
         args += ["--chdir", str(scratch), "--clearenv"]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]

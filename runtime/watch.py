@@ -195,7 +195,7 @@ class Watcher:
         self._server = PreviewServer((HOST, self.options.port), PreviewHandler)
         self._server.watcher = self
         self.pool = RenderPool(self.jobs, cwd=self.path.parent)
-        self.isolated = IsolatedRenders(frozenset(), self.cache.run_dir / "isolated",
+        self.isolated = IsolatedRenders(frozenset(), lambda: self.cache.run_dir / "isolated",
                                         (self.path.parent.resolve(), self.cache.root / "modules"))
         self._files.start()
         for target, name in ((self._server.serve_forever, "lecture-http"),
