@@ -25,7 +25,7 @@ class AnchorEdit:
         parts: list[str] = []
         if self.placement is not None:
             had = old.placement if old is not None else None
-            before = placement_text(had) if had is not None else "(none)"
+            before = placement_text(had) if had is not None else "auto (no placement)"
             parts.append(f"{before} -> {placement_text(self.placement)}")
         if self.scale is not None:
             was = old.option("scale", 1) if old is not None else 1

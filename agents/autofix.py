@@ -30,15 +30,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.model import Element, Lesson, Section
 from lecture.compiler.span import Span
-from lecture.runtime.failures import is_latex, is_missing_file
+from lecture.runtime.failures import is_latex, is_missing_file, one_line
 
 from .custom_nodes import CustomCode, CustomNode, collect_custom_nodes, description_of
-from .lockfile import ConcurrentEditError, LockFile, LockFileError, lock_path, utc_now
+from .lockfile import ConcurrentEditError, LockEntry, LockFile, LockFileError, lock_path, rounded_box, utc_now
+
+if TYPE_CHECKING:  # the Coder's module (and its model client) is imported only to repair custom code
+    from .coder import Coder, CoderResult
 
 DEFAULT_MAX_TRIES = 3
 MAX_TRACEBACK_CHARS = 4000
@@ -167,12 +170,62 @@ def error_text_of(failure: Any) -> str:
     return "\n".join(parts)
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + " …"
-
-
 # ------------------------------------------------------------------ the repair
+
+def _no_repair(diag: Diagnostic, span: Span, section_id: str | None, el: Element | None, message: str,
+               why: str, hint: str | None) -> Repair:
+    """An error at `span` saying why nothing is repaired, and its record."""
+    rec = RepairRecord(section_id, el.id if el else None, el.kind if el else None, span.line, span.column,
+                       message, NO_REPAIR, False)
+    d = Diagnostic("error", f"no automatic repair: {why}", span, hint, "autofix-none")
+    return Repair(NO_REPAIR, False, section_id, el.id if el else None, rec, diagnostics=[d])
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The element a failure points into, and how every repair of it is reported."""
+
+    diag: Diagnostic
+    section: Section
+    el: Element
+    message: str  # the failure, one line
+
+    def record(self, action: str, ok: bool, **kw: Any) -> RepairRecord:
+        return RepairRecord(self.section.id, self.el.id, self.el.kind, self.el.span.line,
+                            self.el.span.column, self.message, action, ok, **kw)
+
+    def warning(self, text: str, hint: str | None = None, code: str = "autofix") -> Diagnostic:
+        return Diagnostic("warning", text, self.el.span, hint, code)
+
+    def no_repair(self, why: str) -> Repair:
+        return _no_repair(self.diag, self.el.span, self.section.id, self.el, self.message, why,
+                          self.diag.hint)
+
+    def override(self, kind: str, text: str, warning: Diagnostic, record_ok: bool = True,
+                 **kw: Any) -> Repair:
+        """A repair by a lowering override of this element."""
+        return Repair(kind, True, self.section.id, self.el.id, self.record(kind, record_ok, **kw),
+                      override=Override(kind, self.section.id, self.el.id, text), diagnostics=[warning])
+
+    def math_as_text(self) -> Repair:
+        tex = self.el.texts[0].value if self.el.texts else ""
+        return self.override(MATH_AS_TEXT, tex, self.warning(
+            f"LaTeX could not typeset formula '{self.el.id}'; it is shown as plain text instead",
+            "check the braces and commands of the formula", "autofix-math-as-text"))
+
+    def image_placeholder(self) -> Repair:
+        rel = self.el.texts[0].value if self.el.texts else ""
+        return self.override(IMAGE_PLACEHOLDER, rel, self.warning(
+            f"image '{self.el.id}' ({rel}) cannot be read; a placeholder box is shown instead",
+            "paths are relative to the lesson file's folder", "autofix-image-placeholder"))
+
+    def placeholder(self, why: str, **kw: Any) -> Repair:
+        """A custom element that stays broken: its description in a framed box."""
+        return self.override(PLACEHOLDER, description_of(self.el), self.warning(
+            f"custom element '{self.el.id}' still fails ({why}); a placeholder with its description is "
+            "shown instead", "run `lecture lock --update` with a model, or simplify the description",
+            "autofix-placeholder"), record_ok=False, **kw)
+
 
 def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text: str | None = None,
             custom: CustomCode | None = None, client_config: Any = None, usage: Any = None,
@@ -187,105 +240,85 @@ def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text
     tries_left: Coder answers this node may still use."""
     diag, section_id, _ = failure_parts(failure)
     section, el = node_at(lesson, diag.span, section_id)
-    line, column = diag.span.line, diag.span.column
-    message = _one_line(diag.message)
-    if el is not None:
-        line, column = el.span.line, el.span.column
-
-    def record(action: str, ok: bool, **kw: Any) -> RepairRecord:
-        return RepairRecord(section.id if section else section_id, el.id if el else None,
-                            el.kind if el else None, line, column, message, action, ok, **kw)
-
-    def warning(text: str, hint: str | None = None, code: str = "autofix") -> Diagnostic:
-        return Diagnostic("warning", text, el.span if el is not None else diag.span, hint, code)
-
-    def no_repair(why: str) -> Repair:
-        span = el.span if el is not None else diag.span
-        d = Diagnostic("error", f"no automatic repair: {why}", span, diag.hint, "autofix-none")
-        return Repair(NO_REPAIR, False, section.id if section else section_id, el.id if el else None,
-                      record(NO_REPAIR, False), diagnostics=[d])
-
+    message = one_line(diag.message)
     if el is None or section is None:
         what = f"section '{section.id}'" if section else "the lesson"
-        return no_repair(f"the failure is not inside an element of {what} ({message})")
-
+        return _no_repair(diag, el.span if el is not None else diag.span,
+                          section.id if section else section_id, el, message,
+                          f"the failure is not inside an element of {what} ({message})", diag.hint)
+    target = _Target(diag, section, el, message)
     if el.kind == "math" and is_latex(diag):
-        tex = el.texts[0].value if el.texts else ""
-        ov = Override(MATH_AS_TEXT, section.id, el.id, tex)
-        w = warning(f"LaTeX could not typeset formula '{el.id}'; it is shown as plain text instead",
-                    "check the braces and commands of the formula", "autofix-math-as-text")
-        return Repair(MATH_AS_TEXT, True, section.id, el.id, record(MATH_AS_TEXT, True), override=ov,
-                      diagnostics=[w])
-
+        return target.math_as_text()
     if el.kind == "image" and (is_missing_file(diag) or diag.code == "build-failed"):
-        rel = el.texts[0].value if el.texts else ""
-        ov = Override(IMAGE_PLACEHOLDER, section.id, el.id, rel)
-        w = warning(f"image '{el.id}' ({rel}) cannot be read; a placeholder box is shown instead",
-                    "paths are relative to the lesson file's folder", "autofix-image-placeholder")
-        return Repair(IMAGE_PLACEHOLDER, True, section.id, el.id, record(IMAGE_PLACEHOLDER, True),
-                      override=ov, diagnostics=[w])
-
+        return target.image_placeholder()
     if el.kind != "custom":
-        return no_repair(f"{el.kind} '{el.id}' failed and no safe repair exists for it ({message})")
+        return target.no_repair(f"{el.kind} '{el.id}' failed and no safe repair exists for it ({message})")
 
-    # ---- a custom element: its own code goes back to the Coder
+    # A custom element: its own code goes back to the Coder.
     lesson_path = Path(lesson_path)
-    node: CustomNode | None = custom.node(section.id, el.id) if custom is not None else None
-    if node is None:
-        found = [n for n in collect_custom_nodes(lesson, base_dir=base_dir or lesson_path.resolve().parent,
-                                                 measure=measure)
-                 if n.section == section.id and n.element == el.id]
-        node = found[0] if found else None
-    description = description_of(el)
-
-    def placeholder(why: str, **kw: Any) -> Repair:
-        ov = Override(PLACEHOLDER, section.id, el.id, description)
-        w = warning(f"custom element '{el.id}' still fails ({why}); a placeholder with its description is "
-                    "shown instead", "run `lecture lock --update` with a model, or simplify the description",
-                    "autofix-placeholder")
-        return Repair(PLACEHOLDER, True, section.id, el.id, record(PLACEHOLDER, False, **kw), override=ov,
-                      diagnostics=[w])
-
+    node = _custom_node(target, lesson, custom, base_dir or lesson_path.resolve().parent, measure)
     path = lock_path(lesson_path)
     try:
         lock = LockFile.load(path)
     except LockFileError as exc:
-        return placeholder(f"the lock file cannot be read: {exc}")
+        return target.placeholder(f"the lock file cannot be read: {exc}")
     entry = lock.get(node.key) if node is not None else None
     code = (node.code if node is not None and node.code else None) or (entry.code if entry else None)
     if node is None or code is None:
-        return placeholder("it has no code to repair")
+        return target.placeholder("it has no code to repair")
     if tries_left <= 0:
-        return placeholder(f"{DEFAULT_MAX_TRIES} tries of the Coder are used up")
+        return target.placeholder(f"{DEFAULT_MAX_TRIES} tries of the Coder are used up")
     if coder is None:
-        if client_config is None or not client_config.for_agent("coder").configured:
-            return placeholder("no model is configured to repair it")
-        from .client import make_client
-        from .coder import Coder
-        from .config import AgentError
-
-        try:
-            coder = Coder(make_client(client_config, "coder", usage), console=console)
-        except AgentError as exc:
-            return placeholder(f"the Coder cannot start: {exc}")
-
+        coder = _start_coder(client_config, usage, console)
+        if isinstance(coder, str):
+            return target.placeholder(coder)
     error = error_text if error_text is not None else error_text_of(failure)
     res = coder.fix(node.task(lesson.title.value), code, error, max_tries=tries_left)
+    return _take_answer(target, node, lock, path, res, now)
+
+
+def _custom_node(target: _Target, lesson: Lesson, custom: CustomCode | None, base_dir: Path,
+                 measure: bool) -> CustomNode | None:
+    """The failed element's node: from this build's CustomCode, else collected again."""
+    section, element = target.section.id, target.el.id
+    node = custom.node(section, element) if custom is not None else None
+    if node is None:
+        found = [n for n in collect_custom_nodes(lesson, base_dir=base_dir, measure=measure)
+                 if n.section == section and n.element == element]
+        node = found[0] if found else None
+    return node
+
+
+def _start_coder(client_config: Any, usage: Any, console: Any) -> Coder | str:
+    """A Coder from the configured coder model, or why there is none (a str)."""
+    if client_config is None or not client_config.for_agent("coder").configured:
+        return "no model is configured to repair it"
+    from .client import make_client
+    from .coder import Coder
+    from .config import AgentError
+
+    try:
+        return Coder(make_client(client_config, "coder", usage), console=console)
+    except AgentError as exc:
+        return f"the Coder cannot start: {exc}"
+
+
+def _take_answer(target: _Target, node: CustomNode, lock: LockFile, path: Path, res: CoderResult,
+                 now: Any) -> Repair:
+    """The Coder's accepted code into this node's lock entry (only that entry changes); a
+    placeholder when none was accepted."""
     usage_kw = {"tries": res.tries, "prompt_tokens": res.prompt_tokens,
                 "completion_tokens": res.completion_tokens, "model": res.model or None}
     if not res.ok or not res.code:
         last = res.errors[0].splitlines()[0] if res.errors else res.message
-        return placeholder(f"the Coder's {res.tries} tr{'ies' if res.tries != 1 else 'y'} were rejected: "
-                           f"{_one_line(last, 200)}", **usage_kw)
-
-    # Only this node's entry changes.
-    from .lockfile import LockEntry, rounded_box
-
+        return target.placeholder(f"the Coder's {res.tries} tr{'ies' if res.tries != 1 else 'y'} were "
+                                  f"rejected: {one_line(last, 200)}", **usage_kw)
     old = lock.get(node.key)
     lock.set(node.key, LockEntry(node.section, node.element, node.description, node.placement,
                                  rounded_box(node.box), node.theme.name, res.code,
                                  res.model or (old.model if old else ""), (now or utc_now)(), res.tries,
                                  res.prompt_tokens, res.completion_tokens))
+    el = target.el
     written, diagnostics = False, []
     try:
         written = lock.save()
@@ -293,12 +326,11 @@ def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text
         diagnostics.append(Diagnostic("warning", f"the repaired code of '{el.id}' is used for this build but "
                                       f"not saved: {exc}", Span.point(str(path), 1, 1), code="lock-changed"))
     node.code, node.origin, node.entry = res.code, "coder", lock.get(node.key)
-    diagnostics.insert(0, warning(f"custom element '{el.id}' failed to render ({_one_line(message, 160)}); "
-                                  f"the Coder repaired it in {res.tries} "
-                                  f"tr{'ies' if res.tries != 1 else 'y'}",
-                                  code="autofix-code"))
-    return Repair(NEW_CODE, True, section.id, el.id, record(NEW_CODE, True, **usage_kw), code=res.code,
-                  diagnostics=diagnostics, lock_written=written)
+    diagnostics.insert(0, target.warning(
+        f"custom element '{el.id}' failed to render ({one_line(target.message, 160)}); the Coder "
+        f"repaired it in {res.tries} tr{'ies' if res.tries != 1 else 'y'}", code="autofix-code"))
+    return Repair(NEW_CODE, True, target.section.id, el.id, target.record(NEW_CODE, True, **usage_kw),
+                  code=res.code, diagnostics=diagnostics, lock_written=written)
 
 
 class AutoFixer:
@@ -322,13 +354,10 @@ class AutoFixer:
         section, el = node_at(self.lesson, diag.span, section_id)
         key = (section.id if section else section_id, el.id if el else None)
         if key in self.overrides:  # its replacement fails too: nothing safe is left to try
-            span = el.span if el is not None else diag.span
-            rec = RepairRecord(key[0], key[1], el.kind if el else None, span.line, span.column,
-                               _one_line(diag.message), NO_REPAIR, False)
-            d = Diagnostic("error", f"no automatic repair: '{key[1]}' fails even as a "
-                           f"{self.overrides[key].kind} ({rec.error})", span, None, "autofix-none")
-            repair = Repair(NO_REPAIR, False, key[0], key[1], rec, diagnostics=[d])
-            self.records.append(rec)
+            message = one_line(diag.message)
+            repair = _no_repair(diag, el.span if el is not None else diag.span, key[0], el, message,
+                                f"'{key[1]}' fails even as a {self.overrides[key].kind} ({message})", None)
+            self.records.append(repair.record)
             return repair
         repair = autofix(failure, lesson=self.lesson, lesson_path=self.lesson_path, error_text=error_text,
                          custom=self.custom, client_config=self.client_config, usage=self.usage,

@@ -5,9 +5,12 @@ anchors (`run_critique`):
 
 1. the lesson is compiled and its scenes dry-run (lecture.runtime.geometry): what every
    step shows, from the real mobjects;
-2. the geometric findings (overlaps, off-frame, spilling out of an area, over the panel or
-   the title band) are searched away, section by section, with *anchor edits* only — a new
-   `at` cell, a new `in` area (same size, shifted), another relation, or a `scale=` option.
+2. the geometric findings (every code of compiler/findings.py's GEOMETRIC_CODES: overlaps,
+   off-frame, spilling out of an area, over the panel or the title band, ...) and text too
+   small to read are searched away, section by section, with *anchor edits* only — a new
+   `at` cell, a new `in` area (same size, shifted), another relation, or a smaller
+   `scale=`; and, for an element too small to read or spilling out of its area, a larger
+   area (`in B2..B2` -> `in B2..C4`, or an area around its `at` cell) or a larger scale.
    The search is greedy and deterministic: each round tries, for every element involved
    in a finding, its candidate anchors in order of cost (cells moved; ties broken by row,
    then column), predicts the result (the element re-laid-out by the compiler's own layout,
@@ -63,8 +66,19 @@ from .anchor_edit import AnchorEdit
 ROWS = T.GRID_ROWS
 RELATION_ORDER = ("below", "above", "right of", "left of")
 SCALE_STEPS = (0.9, 0.8, 0.75, 0.7, 0.6, 0.5, 0.4)
+MAX_SCALE = 3.0  # the largest scale= the Critic writes (as the vision model may)
 MAX_ROUNDS = 24
 MAX_PASSES = 3
+# What the search removes: every geometric finding (new codes there included), and text too
+# small to read, which more room fixes.
+SEARCHED_CODES = GEOMETRIC_CODES | {"too-small"}
+# Findings that more room fixes, rather than another place: their element may also get a
+# larger area or a larger scale.
+GROW_CODES = frozenset({"too-small", "spills-area"})
+
+
+def searched(f: Finding) -> bool:
+    return f.code in SEARCHED_CODES
 
 
 # ---------------------------------------------------------------- anchor edits (anchor_edit.py)
@@ -156,6 +170,22 @@ def _same_box(a: Box | None, b: Box | None) -> bool:
     return all(abs(p - q) < 1e-6 for p, q in ((a.cx, b.cx), (a.cy, b.cy), (a.w, b.w), (a.h, b.h)))
 
 
+def _number(value: object, default: float) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def _grown(r0: int, c0: int, r1: int, c1: int) -> Iterable[tuple[int, int, int, int, int]]:
+    """Every larger area of the grid holding rows r0..r1 and columns c0..c1: its rows and
+    columns, and how many it adds."""
+    for top in range(r0 + 1):
+        for bottom in range(r1, len(ROWS)):
+            for left in range(c0 + 1):
+                for right in range(c1, T.GRID_COLUMNS):
+                    added = (r0 - top) + (bottom - r1) + (c0 - left) + (right - c1)
+                    if added:
+                        yield top, left, bottom, right, added
+
+
 # ---------------------------------------------------------------- the search
 
 
@@ -217,59 +247,91 @@ class SectionSearch:
 
     def findings(self, view: SectionView) -> list[Finding]:
         return self.checker.section(view, SectionRules.of(view.section) if view.section is not self.section
-                                    else self.rules, only=set(GEOMETRIC_CODES))
+                                    else self.rules, only=set(SEARCHED_CODES))
 
     # -- candidates ----------------------------------------------------------------------
 
-    def candidates(self, eid: str) -> list[AnchorEdit]:
-        section = self.current_section()
-        el = section.element(eid)
+    def candidates(self, eid: str, grow: bool = False) -> list[AnchorEdit]:
+        """The anchor edits to try for one element, cheapest first. `grow`: it needs more
+        room (too small to read, spilling out of its area), so larger areas and larger
+        scales are tried too."""
+        el = self.current_section().element(eid)
         if el is None:
             return []
         spec = KINDS.get(el.kind)
         if spec is None or spec.placement == NONE or el.endpoints is not None:
             return []  # plots follow their axes; lines from X to Y follow their ends
-        sid = self.section.id
-        out: list[AnchorEdit] = []
-        p = el.placement
-        if isinstance(p, Relative):
-            for rel in RELATION_ORDER:
-                if rel != p.relation:
-                    out.append(AnchorEdit(sid, eid, Relative(rel, p.target), cost=1.0))
+        out = self._relations(el)
         if spec.placement != RELATION:
-            anchor = self._anchor_cell(eid, el)
-            extra = 0.0 if isinstance(p, At) else 1.0
-            if isinstance(p, In):
-                (r0, c0), (r1, c1) = L.cell_index(p.first), L.cell_index(p.last)
-                r0, r1 = sorted((r0, r1))
-                c0, c1 = sorted((c0, c1))
-                h, w = r1 - r0, c1 - c0
-                for r in range(len(ROWS) - h):
-                    for c in range(T.GRID_COLUMNS - w):
-                        d = abs(r - r0) + abs(c - c0)
-                        if d:
-                            area = In(Cell(ROWS[r], c + 1), Cell(ROWS[r + h], c + w + 1))
-                            out.append(AnchorEdit(sid, eid, area, cost=float(d)))
-            elif anchor is not None:
-                ar, ac = anchor
-                for r in range(len(ROWS)):
-                    for c in range(T.GRID_COLUMNS):
-                        d = abs(r - ar) + abs(c - ac)
-                        if d or not isinstance(p, At):
-                            out.append(AnchorEdit(sid, eid, At(Cell(ROWS[r], c + 1)), cost=d + extra))
+            out += self._areas(el, grow) if isinstance(el.placement, In) else self._cells(el, grow)
         if spec.scalable:  # only where the lesson may say scale= (a plot follows its axes)
-            original = self.section.element(eid)
-            base = original.option("scale", 1.0) if original is not None else 1.0
-            base = float(base) if isinstance(base, int | float) and not isinstance(base, bool) else 1.0
-            scale = el.option("scale", base)
-            now = float(scale) if isinstance(scale, int | float) and not isinstance(scale, bool) else base
-            for i, factor in enumerate(SCALE_STEPS, start=1):
-                value = round(base * factor, 3)
-                if abs(value - now) > 1e-9 and value < now:
-                    out.append(AnchorEdit(sid, eid, scale=value, cost=float(i)))
+            out += self._scales(el, grow)
         kind_order = {At: 0, In: 0, Relative: 1}
         out.sort(key=lambda e: (e.cost, e.scale is not None, kind_order.get(type(e.placement), 2),
                                 placement_text(e.placement) if e.placement else ""))
+        return out
+
+    def _relations(self, el: Element) -> list[AnchorEdit]:
+        p = el.placement
+        if not isinstance(p, Relative):
+            return []
+        return [AnchorEdit(self.section.id, el.id, Relative(rel, p.target), cost=1.0)
+                for rel in RELATION_ORDER if rel != p.relation]
+
+    def _areas(self, el: Element, grow: bool) -> list[AnchorEdit]:
+        """An `in` area shifted (cost: cells moved), or grown around where it is (cost:
+        rows and columns added)."""
+        assert isinstance(el.placement, In)
+        (r0, c0), (r1, c1) = L.cell_index(el.placement.first), L.cell_index(el.placement.last)
+        r0, r1 = sorted((r0, r1))
+        c0, c1 = sorted((c0, c1))
+        h, w = r1 - r0, c1 - c0
+        out = []
+        for r in range(len(ROWS) - h):
+            for c in range(T.GRID_COLUMNS - w):
+                d = abs(r - r0) + abs(c - c0)
+                if d:
+                    out.append(self._area(el, r, c, r + h, c + w, float(d)))
+        if grow:
+            out += [self._area(el, *area, float(added)) for *area, added in _grown(r0, c0, r1, c1)]
+        return out
+
+    def _cells(self, el: Element, grow: bool) -> list[AnchorEdit]:
+        """Another `at` cell (cost: cells moved; +1 for an element placed otherwise), or an
+        area around its cell (cost: rows and columns added, +1)."""
+        anchor = self._anchor_cell(el.id, el)
+        if anchor is None:
+            return []
+        ar, ac = anchor
+        p = el.placement
+        extra = 0.0 if isinstance(p, At) else 1.0
+        out = []
+        for r in range(len(ROWS)):
+            for c in range(T.GRID_COLUMNS):
+                d = abs(r - ar) + abs(c - ac)
+                if d or not isinstance(p, At):
+                    out.append(AnchorEdit(self.section.id, el.id, At(Cell(ROWS[r], c + 1)), cost=d + extra))
+        if grow:
+            out += [self._area(el, *area, added + 1.0) for *area, added in _grown(ar, ac, ar, ac)]
+        return out
+
+    def _area(self, el: Element, r0: int, c0: int, r1: int, c1: int, cost: float) -> AnchorEdit:
+        area = In(Cell(ROWS[r0], c0 + 1), Cell(ROWS[r1], c1 + 1))
+        return AnchorEdit(self.section.id, el.id, area, cost=cost)
+
+    def _scales(self, el: Element, grow: bool) -> list[AnchorEdit]:
+        """A smaller scale (cost: how much smaller); when it needs room, a larger one."""
+        original = self.section.element(el.id)
+        base = _number(original.option("scale", 1.0) if original is not None else 1.0, 1.0)
+        now = _number(el.option("scale", base), base)
+        out = []
+        for i, factor in enumerate(SCALE_STEPS, start=1):
+            value = round(base * factor, 3)
+            if abs(value - now) > 1e-9 and value < now:
+                out.append(AnchorEdit(self.section.id, el.id, scale=value, cost=float(i)))
+            larger = round(now / factor, 3)
+            if grow and now < larger <= MAX_SCALE:
+                out.append(AnchorEdit(self.section.id, el.id, scale=larger, cost=float(i)))
         return out
 
     def _anchor_cell(self, eid: str, el: Element) -> tuple[int, int] | None:
@@ -291,6 +353,7 @@ class SectionSearch:
             if not now or (deadline is not None and time.monotonic() > deadline):
                 break
             keys = {f.key for f in now}
+            needs_room = {f.element for f in now if f.code in GROW_CODES}
             involved: list[str] = []
             for f in now:
                 for eid in (f.element, f.other):
@@ -301,7 +364,7 @@ class SectionSearch:
             best: tuple[tuple, AnchorEdit, list[Finding]] | None = None
             relaxed: tuple[tuple, AnchorEdit, list[Finding]] | None = None
             for rank, eid in enumerate(involved):
-                for cand in self.candidates(eid):
+                for cand in self.candidates(eid, grow=eid in needs_room):
                     if best is not None and cand.cost > best[0][1]:
                         break
                     after = self.findings(self.predicted_view(self._combined(cand)))
@@ -318,8 +381,8 @@ class SectionSearch:
             if chosen is None:
                 break
             _, cand, after = chosen
+            self.log.append(cand.describe(self.current_section().element(cand.element)))
             self.edits[cand.element] = self._combined(cand)
-            self.log.append(cand.describe(self.section.element(cand.element)))
             now = after
         return now
 
@@ -385,7 +448,7 @@ def search_edits(lesson: Lesson, checked: Checked, base_dir: Path, checker: Chec
     edits: list[AnchorEdit] = []
     log: list[str] = []
     for index, view in enumerate(checked.views):
-        if not any(f.geometric for f in checked.findings if f.section == view.section.id):
+        if not any(searched(f) for f in checked.findings if f.section == view.section.id):
             continue
         ctx = checked.compiled.contexts[index]
         base_boxes = {eid: low.box for eid, low in ctx.lowered.items()}
@@ -412,7 +475,7 @@ def critique_source(src: source.Source, *, base_dir: Path, vlm: Any = None,
     text = src.original
     current_src = src
     for _ in range(MAX_PASSES):
-        if not any(f.geometric for f in checked.findings):
+        if not any(searched(f) for f in checked.findings):
             break
         edits, steps = search_edits(lesson, checked, base_dir, checker, deadline=deadline)
         if not edits:
@@ -421,8 +484,7 @@ def critique_source(src: source.Source, *, base_dir: Path, vlm: Any = None,
         new_src = source.from_text(text, src.name)
         lesson = frontend.load_source(new_src, base_dir=base_dir).lesson
         new_checked = check_lesson(lesson, base_dir, checker)
-        geometric = sum(f.geometric for f in new_checked.findings)
-        if geometric >= sum(f.geometric for f in checked.findings):
+        if sum(map(searched, new_checked.findings)) >= sum(map(searched, checked.findings)):
             # the prediction did not hold up: keep what was there
             lesson = frontend.load_source(current_src, base_dir=base_dir).lesson
             text = current_src.original

@@ -30,7 +30,7 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lecture.compiler import layout
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, Severity
@@ -52,6 +52,9 @@ from .lockfile import (
     rounded_box,
     utc_now,
 )
+
+if TYPE_CHECKING:  # the Coder's module (and its model client) is imported only when code is written
+    from .coder import Coder
 
 Edges = tuple[float, float, float, float]  # left, bottom, right, top
 
@@ -294,114 +297,145 @@ def resolve_custom_nodes(lesson: Lesson, lesson_path: str | Path, *, client_conf
     lesson_path = Path(lesson_path)
     path = lock_path(lesson_path)
     result = CustomCode(lock_path=path, lesson_title=lesson.title.value)
-    base_dir = base_dir or lesson_path.resolve().parent
-    nodes = collect_custom_nodes(lesson, base_dir=base_dir, measure=measure)
+    nodes = collect_custom_nodes(lesson, base_dir=base_dir or lesson_path.resolve().parent, measure=measure)
     for n in nodes:
         result.nodes[(n.section, n.element)] = n
     if not nodes and not prune:
         return result
-    lock_file = path.name
     try:
         lock = LockFile.load(path)
     except LockFileError as exc:
         result.diagnostics.append(Diagnostic("error", str(exc), Span.point(str(path), 1, 1),
                                              code="lock-file"))
         return result
-    wanted = set(only) if only is not None else None
-
-    def regenerate(n: CustomNode) -> bool:
-        return update and (wanted is None or n.element in wanted or f"{n.section}/{n.element}" in wanted)
-
-    store = TrustStore.default()
-
-    def take_locked(n: CustomNode, entry: LockEntry) -> None:
-        """Use the locked code when it passes the gates (runtime.locked_code), else say why."""
-        refused = vet(entry.code, element=n.element, span=n.span, lesson_path=lesson_path, store=store,
-                      recorded_sha256=entry.recorded_sha256, actual_sha256=entry.code_sha256)
-        if refused:
-            result.diagnostics.extend(refused)
-        else:
-            n.code, n.origin, n.entry = entry.code, "lock", entry
-
-    todo = []
-    for n in nodes:
-        entry = lock.get(n.key)
-        if entry is not None and not regenerate(n):
-            take_locked(n, entry)
-        else:
-            todo.append(n)
-
+    resolving = _Resolving(lesson, lesson_path, path, tuple(nodes), lock, result, TrustStore.default())
+    todo = resolving.take_locked(set(only) if only is not None else None, update)
     if todo:
         model_ready = client_config is not None and client_config.for_agent("coder").configured
         if coder is None and not model_ready:
-            for n in todo:
-                message, hint = missing_code_message(n.element, lock_file)
-                if client_config is not None and any(f.ignored for f in client_config.files):
-                    hint += f" ({client_config.settings_line()})"  # why the repository's server is not used
-                kept = lock.get(n.key)
-                if n.entry is None and kept is not None:  # update without a model: keep it
-                    take_locked(n, kept)
-                    message = (f"custom element '{n.element}' was not regenerated: no model configured "
-                               "(its locked code is kept)")
-                    result.diagnostics.append(Diagnostic("warning", message, n.span, hint, "custom-no-model"))
-                    continue
-                result.diagnostics.append(Diagnostic(missing_severity, message, n.span, hint,
-                                                     "custom-no-code"))
+            resolving.without_model(todo, client_config, missing_severity)
         else:
             if coder is None:
-                from .client import make_client
-                from .coder import Coder
-                from .config import AgentError
-
-                try:
-                    client = make_client(client_config, "coder", usage)
-                    coder = Coder(client, console=console, **({"max_tries": max_tries} if max_tries else {}))
-                except AgentError as exc:
-                    for n in todo:
-                        result.diagnostics.append(Diagnostic("error", f"custom element '{n.element}' has no "
-                                                             f"code yet, and the Coder cannot start: {exc}",
-                                                             n.span, code="custom-no-code"))
-                    coder = None
+                coder = resolving.start_coder(todo, client_config, usage, console, max_tries)
             if coder is not None:
-                for n in todo:
-                    _say(console, f"custom {n.section}/{n.element}: asking the Coder "
-                                  f"({coder.client.model}) …")
-                    res = coder.write(n.task(lesson.title.value),
-                                      **({"max_tries": max_tries} if max_tries else {}))
-                    if res.ok and res.code:
-                        # written and accepted on this machine: trusted here (and only here)
-                        store.trust_code(res.code, lesson=str(lesson_path.resolve()), element=n.element)
-                        entry = LockEntry(n.section, n.element, n.description, n.placement,
-                                          rounded_box(n.box),
-                                          n.theme.name, res.code, res.model or coder.client.model,
-                                          (now or utc_now)(), res.tries, res.prompt_tokens,
-                                          res.completion_tokens)
-                        used = {m.key for m in nodes}
-                        for old in lock.keys_for(n.section, n.element):
-                            if old not in used:
-                                del lock.entries[old]
-                        lock.set(n.key, entry)
-                        n.code, n.origin, n.entry = res.code, "coder", entry
-                    else:
-                        detail = res.errors[0].splitlines()[0] if res.errors else res.message
-                        result.diagnostics.append(Diagnostic(
-                            "error", f"the Coder wrote no acceptable code for custom element '{n.element}' "
-                                     f"after {res.tries} tr{'ies' if res.tries != 1 else 'y'}: {detail}",
-                            n.span, "describe the element more simply, or try another model",
-                            "custom-coder-failed"))
+                resolving.ask_coder(todo, coder, console, max_tries, now)
     if prune:
-        used = {n.key for n in nodes}
-        for key in [k for k in lock.entries if k not in used]:
-            del lock.entries[key]
-    try:
-        result.written = lock.save()
-    except ConcurrentEditError as exc:
-        result.diagnostics.append(Diagnostic("error", str(exc), Span.point(str(path), 1, 1),
-                                             code="lock-changed"))
-    except OSError as exc:
-        result.diagnostics.append(Diagnostic("error", f"{path}: cannot write the lock file: {exc}",
-                                             Span.point(str(path), 1, 1), code="lock-write"))
+        resolving.prune()
+    resolving.save()
     return result
+
+
+@dataclass(frozen=True)
+class _Resolving:
+    """What `resolve_custom_nodes` works on once the lock file is read: its stages fill in
+    the nodes' code, the lock's entries and the result's diagnostics."""
+
+    lesson: Lesson
+    lesson_path: Path
+    path: Path  # the lock file
+    nodes: tuple[CustomNode, ...]
+    lock: LockFile
+    result: CustomCode
+    store: TrustStore
+
+    def take_locked(self, wanted: set[str] | None, update: bool) -> list[CustomNode]:
+        """Each node's locked code, unless it is to be regenerated; the nodes still without code."""
+        todo = []
+        for n in self.nodes:
+            regenerate = update and (wanted is None or n.element in wanted
+                                     or f"{n.section}/{n.element}" in wanted)
+            entry = self.lock.get(n.key)
+            if entry is not None and not regenerate:
+                self.use_entry(n, entry)
+            else:
+                todo.append(n)
+        return todo
+
+    def use_entry(self, n: CustomNode, entry: LockEntry) -> None:
+        """Use the locked code when it passes the gates (runtime.locked_code), else say why."""
+        refused = vet(entry.code, element=n.element, span=n.span, lesson_path=self.lesson_path,
+                      store=self.store, recorded_sha256=entry.recorded_sha256,
+                      actual_sha256=entry.code_sha256)
+        if refused:
+            self.result.diagnostics.extend(refused)
+        else:
+            n.code, n.origin, n.entry = entry.code, "lock", entry
+
+    def without_model(self, todo: list[CustomNode], client_config: Any, severity: Severity) -> None:
+        """No model to write code: a locked entry is kept (an update), else the node has none."""
+        for n in todo:
+            message, hint = missing_code_message(n.element, self.path.name)
+            if client_config is not None and any(f.ignored for f in client_config.files):
+                hint += f" ({client_config.settings_line()})"  # why the repository's server is not used
+            kept = self.lock.get(n.key)
+            if n.entry is None and kept is not None:  # update without a model: keep it
+                self.use_entry(n, kept)
+                message = (f"custom element '{n.element}' was not regenerated: no model configured "
+                           "(its locked code is kept)")
+                found = Diagnostic("warning", message, n.span, hint, "custom-no-model")
+            else:
+                found = Diagnostic(severity, message, n.span, hint, "custom-no-code")
+            self.result.diagnostics.append(found)
+
+    def start_coder(self, todo: list[CustomNode], client_config: Any, usage: Any, console: Any,
+                    max_tries: int | None) -> Coder | None:
+        """A Coder on the configured model; None (and an error at each node) when it cannot start."""
+        from .client import make_client
+        from .coder import Coder
+        from .config import AgentError
+
+        try:
+            client = make_client(client_config, "coder", usage)
+            return Coder(client, console=console, **({"max_tries": max_tries} if max_tries else {}))
+        except AgentError as exc:
+            for n in todo:
+                self.result.diagnostics.append(Diagnostic(
+                    "error", f"custom element '{n.element}' has no code yet, and the Coder cannot start: "
+                             f"{exc}", n.span, code="custom-no-code"))
+            return None
+
+    def ask_coder(self, todo: list[CustomNode], coder: Any, console: Any, max_tries: int | None,
+                  now: Any) -> None:
+        """The Coder writes each node's code; accepted code replaces that element's entries."""
+        for n in todo:
+            _say(console, f"custom {n.section}/{n.element}: asking the Coder ({coder.client.model}) …")
+            res = coder.write(n.task(self.lesson.title.value),
+                              **({"max_tries": max_tries} if max_tries else {}))
+            if res.ok and res.code:
+                # written and accepted on this machine: trusted here (and only here)
+                self.store.trust_code(res.code, lesson=str(self.lesson_path.resolve()), element=n.element)
+                entry = LockEntry(n.section, n.element, n.description, n.placement, rounded_box(n.box),
+                                  n.theme.name, res.code, res.model or coder.client.model,
+                                  (now or utc_now)(), res.tries, res.prompt_tokens, res.completion_tokens)
+                used = {m.key for m in self.nodes}
+                for old in self.lock.keys_for(n.section, n.element):
+                    if old not in used:
+                        del self.lock.entries[old]
+                self.lock.set(n.key, entry)
+                n.code, n.origin, n.entry = res.code, "coder", entry
+            else:
+                detail = res.errors[0].splitlines()[0] if res.errors else res.message
+                self.result.diagnostics.append(Diagnostic(
+                    "error", f"the Coder wrote no acceptable code for custom element '{n.element}' "
+                             f"after {res.tries} tr{'ies' if res.tries != 1 else 'y'}: {detail}",
+                    n.span, "describe the element more simply, or try another model", "custom-coder-failed"))
+
+    def prune(self) -> None:
+        """Drop the entries no custom element uses any more."""
+        used = {n.key for n in self.nodes}
+        for key in [k for k in self.lock.entries if k not in used]:
+            del self.lock.entries[key]
+
+    def save(self) -> None:
+        path = self.path
+        try:
+            self.result.written = self.lock.save()
+        except ConcurrentEditError as exc:
+            self.result.diagnostics.append(Diagnostic("error", str(exc), Span.point(str(path), 1, 1),
+                                                      code="lock-changed"))
+        except OSError as exc:
+            self.result.diagnostics.append(Diagnostic("error", f"{path}: cannot write the lock file: {exc}",
+                                                      Span.point(str(path), 1, 1), code="lock-write"))
 
 
 def _say(console: Any, text: str, style: str | None = None) -> None:

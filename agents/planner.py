@@ -299,17 +299,34 @@ def plan_lesson(topic: str, *, audience: str | None = None, minutes: float | Non
     usage = usage if usage is not None else (client.usage if client is not None else UsageLog())
     client = client or make_client(client_config, "planner", usage)
     planner = Planner(client, max_repairs=max_repairs, console=console)
-    minutes = float(minutes) if minutes else DEFAULT_MINUTES
     result = PlannerResult(False, output, "", usage=usage)
+    outline = _plan_outline(planner, result, topic, audience, float(minutes) if minutes else DEFAULT_MINUTES)
+    if outline is None:
+        return result
+    header = lesson_header(outline, audience)
+    written = _write_sections(planner, outline, header, output.name)
+    result.repairs = planner.repairs
+    full = header + "".join("\n" + t for t in written.texts)
+    failed = list(written.failed)
+    if not failed and written.stopped is None:
+        if _write_lesson(planner, result, full):
+            return result
+        failed.append("(whole lesson)")
+    _save_partial(planner, result, topic, full, failed, written.stopped)
+    return result
 
-    # Stage 1
-    planner.say(f"planning an outline for {topic!r} with {client.model} ...")
+
+def _plan_outline(planner: Planner, result: PlannerResult, topic: str, audience: str | None,
+                  minutes: float) -> dict | None:
+    """Stage 1: the outline, or None when the model gave none (its last answer is saved)."""
+    output = result.output
+    planner.say(f"planning an outline for {topic!r} with {planner.client.model} ...")
     try:
         outline, answer, errors = planner.outline(topic, audience, minutes)
     except AgentError as exc:
         result.message, result.repairs = str(exc), planner.repairs
         planner.say(f"error: {exc}", "red")
-        return result
+        return None
     result.repairs = planner.repairs
     if outline is None:
         path = output.with_name(f"{output.stem}.outline.partial.json")
@@ -320,24 +337,34 @@ def plan_lesson(topic: str, *, audience: str | None = None, minutes: float | Non
         for e in errors:
             planner.say(f"{path}: error: outline {e}", "red")
         planner.say(f"error: {result.message}", "red")
-        return result
+        return None
     result.outline = outline
     sections = outline["sections"]
     planner.say(f"outline: {outline['title']!r}, {len(sections)} section{'s' if len(sections) != 1 else ''}")
+    return outline
 
-    # Stage 2
-    header = lesson_header(outline, audience)
+
+@dataclass(frozen=True)
+class _Sections:
+    """What stage 2 wrote."""
+
+    texts: tuple[str, ...]  # every section's best text (for the partial file)
+    failed: tuple[str, ...]  # ids of the sections that still have errors
+    stopped: str | None  # why the model stopped answering, when it did
+
+
+def _write_sections(planner: Planner, outline: dict, header: str, name: str) -> _Sections:
+    """Stage 2: each section in its own conversation, checked after the accepted ones."""
+    sections = outline["sections"]
     accepted: list[str] = []  # sections that check, in order
-    texts: list[str] = []  # every section's best text (for the partial file)
+    texts: list[str] = []
     failed: list[str] = []
-    stopped: str | None = None
     for index, spec in enumerate(sections):
         try:
-            ok, attempt = planner.section(outline, header, accepted, index, output.name)
+            ok, attempt = planner.section(outline, header, accepted, index, name)
         except AgentError as exc:
-            stopped = str(exc)
             planner.say(f"error: {exc}", "red")
-            break
+            return _Sections(tuple(texts), tuple(failed), str(exc))
         texts.append(attempt.text)
         if ok:
             accepted.append(attempt.text)
@@ -346,34 +373,40 @@ def plan_lesson(topic: str, *, audience: str | None = None, minutes: float | Non
             failed.append(spec["id"])
             planner.say(f"  section {index + 1}/{len(sections)} {spec['id']}: still has errors after "
                         f"{planner.max_repairs} repair turns", "red")
-    result.repairs = planner.repairs
+    return _Sections(tuple(texts), tuple(failed), None)
 
-    full = header + "".join("\n" + t for t in texts)
-    if not failed and stopped is None:
-        try:
-            loaded = frontend.load_text(full, str(output), base_dir=output.resolve().parent)
-        except DiagnosticError as exc:  # cannot happen when every section checked after the others
-            failed.append("(whole lesson)")
-            result.diagnostics = list(exc.diagnostics)
-        else:
-            text = format_lesson(loaded.lesson)
-            try:
-                loaded = frontend.load_text(text, str(output), base_dir=output.resolve().parent)
-            except DiagnosticError:  # a formatter bug must not cost the user the lesson
-                text = full
-            write_atomically(output, text)
-            stale = partial_path(output)
-            if stale.is_file():
-                stale.unlink()
-            result.ok, result.text = True, text
-            result.diagnostics = list(loaded.diagnostics)
-            for d in loaded.diagnostics:
-                planner.say(d.render(text), "yellow")
-            result.message = f"wrote {output}"
-            planner.say(result.message, "green")
-            return result
 
-    # Failure: save the best attempt beside the target, print its diagnostics.
+def _write_lesson(planner: Planner, result: PlannerResult, full: str) -> bool:
+    """The whole lesson, formatted, to the target (False, with its diagnostics, when it does
+    not check)."""
+    output = result.output
+    try:
+        loaded = frontend.load_text(full, str(output), base_dir=output.resolve().parent)
+    except DiagnosticError as exc:  # cannot happen when every section checked after the others
+        result.diagnostics = list(exc.diagnostics)
+        return False
+    text = format_lesson(loaded.lesson)
+    try:
+        loaded = frontend.load_text(text, str(output), base_dir=output.resolve().parent)
+    except DiagnosticError:  # a formatter bug must not cost the user the lesson
+        text = full
+    write_atomically(output, text)
+    stale = partial_path(output)
+    if stale.is_file():
+        stale.unlink()
+    result.ok, result.text = True, text
+    result.diagnostics = list(loaded.diagnostics)
+    for d in loaded.diagnostics:
+        planner.say(d.render(text), "yellow")
+    result.message = f"wrote {output}"
+    planner.say(result.message, "green")
+    return True
+
+
+def _save_partial(planner: Planner, result: PlannerResult, topic: str, full: str, failed: list[str],
+                  stopped: str | None) -> None:
+    """Failure: save the best attempt beside the target, print its diagnostics."""
+    output = result.output
     path = partial_path(output)
     note = (f"# PARTIAL lesson from `lecture new` ({topic}): it does not check yet.\n"
             f"# Fix the errors `lecture check {path.name}` reports, then rename it to {output.name}.\n")
@@ -395,7 +428,6 @@ def plan_lesson(topic: str, *, audience: str | None = None, minutes: float | Non
                           f"still {'have' if len(failed) != 1 else 'has'} errors after "
                           f"{planner.max_repairs} repair turns; the best attempt is in {path}")
     planner.say(f"error: {result.message}", "red")
-    return result
 
 
 # ------------------------------------------------------------------ CLI

@@ -33,8 +33,10 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from lecture.runtime.custom_box import CustomBox
@@ -293,18 +295,18 @@ def _short_traceback(exc: BaseException, label: str) -> tuple[str, str]:
     return head, lines
 
 
-def _child(result_path: str) -> int:
-    job = json.loads(sys.stdin.read())
-    _set_limits(job["memory_mb"], job["cpu_seconds"])
-    out: dict = {"ok": False, "errors": []}
+@dataclass(frozen=True)
+class _Manim:
+    """The parts of Manim the child uses: imported only once its limits are set."""
 
-    def finish() -> int:
-        Path(result_path).write_text(json.dumps(out), encoding="utf-8")
-        return 0
+    animation: type
+    mobject: type
+    tempconfig: Callable[[dict], Any]
+    prepare_animation: Callable[[Any], Any]
 
-    label = f"<{job.get('label', 'custom')}>"
-    box_edges = tuple(job["box"])
-    tolerance = float(job["tolerance"])
+
+def _import_manim() -> _Manim | str:
+    """Manim, quiet; or why it cannot be imported (for the parent)."""
     try:
         import logging
 
@@ -314,113 +316,165 @@ def _child(result_path: str) -> int:
 
         manim.logger.setLevel(logging.CRITICAL)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        out["errors"] = [f"the sandbox could not import Manim: {type(exc).__name__}: {exc}"]
-        return finish()
+        return f"the sandbox could not import Manim: {type(exc).__name__}: {exc}"
+    return _Manim(Animation, Mobject, tempconfig, prepare_animation)
 
-    def alarm(signum, frame):  # noqa: ARG001
-        raise _TimeLimit()
 
-    signal.signal(signal.SIGALRM, alarm)
-    media = Path.cwd() / "media"
-    stage = "running the module"
-    try:
-        with tempconfig({"media_dir": str(media), "disable_caching": True, "verbosity": "CRITICAL",
-                         "progress_bar": "none"}):
-            signal.setitimer(signal.ITIMER_REAL, float(job["timeout"]))
-            try:
-                namespace: dict = {"__builtins__": _restricted_builtins(), "__name__": "custom_code"}
-                exec(compile(job["code"], label, "exec"), namespace)  # noqa: S102 - checked by check_code
-                build = namespace.get(FUNCTION_NAME)
-                if not callable(build):
-                    out["errors"] = [f"the code defines no function `{FUNCTION_NAME}`"]
-                    return finish()
-                stage = f"calling {FUNCTION_NAME}(box)"
-                result = build(CustomBox(*box_edges))
-                stage = "checking the result"
-                if not (isinstance(result, (tuple, list)) and len(result) == 2):
-                    out["errors"] = [f"{FUNCTION_NAME}(box) must return a pair (mobject, animations), "
-                                     f"not {type(result).__name__}"
-                                     + (f" of length {len(result)}" if isinstance(result, (tuple, list))
-                                        else "")]
-                    return finish()
-                mob, anims = result
-                errors = []
-                if not isinstance(mob, Mobject):
-                    errors.append(f"the first item returned must be a Mobject (e.g. a VGroup), not "
-                                  f"{type(mob).__name__}")
-                if not isinstance(anims, (list, tuple)):
-                    errors.append(f"the second item returned must be a list of Animations, not "
-                                  f"{type(anims).__name__}")
-                    anims = []
-                prepared = []
-                for i, a in enumerate(anims, start=1):
-                    try:
-                        a = prepare_animation(a)  # `m.animate.shift(...)` builders become Animations
-                    except Exception:  # noqa: BLE001 - not an animation at all
-                        pass
-                    if not isinstance(a, Animation):
-                        errors.append(f"animation {i} is not an Animation but {type(a).__name__!r} (write "
-                                      "e.g. Create(part), FadeIn(part), part.animate.shift(RIGHT))")
-                    prepared.append(a)
-                anims = prepared
-                if errors:
-                    out["errors"] = errors
-                    return finish()
-                out["mobject_type"] = type(mob).__name__
-                out["animations"] = [type(a).__name__ for a in anims]
-                bbox = _bounds([mob])
-                if bbox is None:
-                    out["errors"] = ["the mobject draws nothing (it has no points): build shapes, text "
-                                     "or formulas inside it"]
-                    return finish()
-                out["bbox"] = list(bbox)
-                problems = []
-                msg = outside_message(bbox, box_edges, tolerance)
-                if msg:
-                    problems.append(msg)
-                # `play ID` shows the element through its animations: they start from a
-                # scene without it; afterwards the scene holds the mobject as well.
-                stage_scene = _StageScene()
-                for i, a in enumerate(anims, start=1):
-                    stage = f"dry-running animation {i} ({type(a).__name__})"
-                    if not a.is_introducer() and a.mobject is not None \
-                            and a.mobject not in stage_scene.get_mobject_family_members():
-                        stage_scene.add(a.mobject)  # what Scene.play does with what it animates
-                    a._setup_scene(stage_scene)
-                    a.begin()
-                    for alpha in (0.25, 0.5, 0.75, 1.0):
-                        a.interpolate(alpha)
-                    a.finish()
-                    a.clean_up_from_scene(stage_scene)
-                    after = _bounds(stage_scene.mobjects)
-                    if after is not None:
-                        msg = outside_message(after, box_edges, tolerance,
-                                              f"after animation {i} ({type(a).__name__}) the drawing")
-                        if msg and not problems:
-                            problems.append(msg)
-                if anims:
-                    final = _bounds([*stage_scene.mobjects, mob])
-                    msg = outside_message(final, box_edges, tolerance, "after the animations the drawing") \
-                        if final is not None else None
-                    if msg and not problems:
-                        problems.append(msg)
-                if problems:
-                    out["errors"] = problems
-                    return finish()
-                out["ok"] = True
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-    except _TimeLimit:
-        out["errors"] = [f"{stage} took longer than {job['timeout']:g} s and was stopped (an endless loop, "
-                         "or far too much work); keep it simple and finite"]
-        out["timed_out"] = True
-    except MemoryError:
-        out["errors"] = [f"{stage} ran out of memory (limit {job['memory_mb']} MB)"]
-    except BaseException as exc:  # noqa: BLE001 - everything goes back to the model
-        head, frames = _short_traceback(exc, label)
-        out["errors"] = [f"{stage} raised {head}"]
-        out["traceback"] = frames
-    return finish()
+class _Rejected(Exception):
+    """A stage found the code's answer unusable: these messages go back to the model."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _alarm(signum: int, frame: object) -> None:  # noqa: ARG001
+    raise _TimeLimit()
+
+
+def _checked_result(result: object, manim: _Manim) -> tuple[Any, list[Any]]:
+    """`build(box)`'s answer as (mobject, animations), `m.animate...` builders made
+    Animations; _Rejected with every problem when it is not that."""
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise _Rejected([f"{FUNCTION_NAME}(box) must return a pair (mobject, animations), "
+                         f"not {type(result).__name__}"
+                         + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")])
+    mob, anims = result
+    errors = []
+    if not isinstance(mob, manim.mobject):
+        errors.append(f"the first item returned must be a Mobject (e.g. a VGroup), not "
+                      f"{type(mob).__name__}")
+    if not isinstance(anims, (list, tuple)):
+        errors.append(f"the second item returned must be a list of Animations, not "
+                      f"{type(anims).__name__}")
+        anims = []
+    prepared = []
+    for i, a in enumerate(anims, start=1):
+        try:
+            a = manim.prepare_animation(a)  # `m.animate.shift(...)` builders become Animations
+        except Exception:  # noqa: BLE001 - not an animation at all
+            pass
+        if not isinstance(a, manim.animation):
+            errors.append(f"animation {i} is not an Animation but {type(a).__name__!r} (write "
+                          "e.g. Create(part), FadeIn(part), part.animate.shift(RIGHT))")
+        prepared.append(a)
+    if errors:
+        raise _Rejected(errors)
+    return mob, prepared
+
+
+@dataclass
+class _ChildRun:
+    """One job in the child: what it was asked, the stage it is in (named when that stage
+    overruns or raises), and the answer it writes back."""
+
+    job: dict
+    out: dict = field(default_factory=lambda: {"ok": False, "errors": []})
+    stage: str = "running the module"
+
+    @property
+    def label(self) -> str:
+        return f"<{self.job.get('label', 'custom')}>"
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        left, bottom, right, top = self.job["box"]
+        return (left, bottom, right, top)
+
+    def run(self, manim: _Manim) -> None:
+        """Every stage under the wall-clock alarm; whatever stops it becomes the answer."""
+        signal.signal(signal.SIGALRM, _alarm)
+        media = Path.cwd() / "media"
+        try:
+            with manim.tempconfig({"media_dir": str(media), "disable_caching": True,
+                                   "verbosity": "CRITICAL", "progress_bar": "none"}):
+                signal.setitimer(signal.ITIMER_REAL, float(self.job["timeout"]))
+                try:
+                    self._stages(manim)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        except _Rejected as rejected:
+            self.out["errors"] = rejected.errors
+        except _TimeLimit:
+            self.out["errors"] = [f"{self.stage} took longer than {self.job['timeout']:g} s and was stopped "
+                                  "(an endless loop, or far too much work); keep it simple and finite"]
+            self.out["timed_out"] = True
+        except MemoryError:
+            self.out["errors"] = [f"{self.stage} ran out of memory (limit {self.job['memory_mb']} MB)"]
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the model
+            head, frames = _short_traceback(exc, self.label)
+            self.out["errors"] = [f"{self.stage} raised {head}"]
+            self.out["traceback"] = frames
+
+    def _stages(self, manim: _Manim) -> None:
+        mob, anims = _checked_result(self._call_build(), manim)
+        self.out["mobject_type"] = type(mob).__name__
+        self.out["animations"] = [type(a).__name__ for a in anims]
+        bbox = _bounds([mob])
+        if bbox is None:
+            raise _Rejected(["the mobject draws nothing (it has no points): build shapes, text "
+                             "or formulas inside it"])
+        self.out["bbox"] = list(bbox)
+        # Only the first place the drawing leaves its box is reported.
+        found = [outside_message(bbox, self.box, float(self.job["tolerance"])), *self._dry_run(mob, anims)]
+        problems = [msg for msg in found if msg][:1]
+        if problems:
+            raise _Rejected(problems)
+        self.out["ok"] = True
+
+    def _call_build(self) -> object:
+        """Run the module with restricted builtins, then its `build(box)`."""
+        namespace: dict = {"__builtins__": _restricted_builtins(), "__name__": "custom_code"}
+        exec(compile(self.job["code"], self.label, "exec"), namespace)  # noqa: S102 - checked by check_code
+        build = namespace.get(FUNCTION_NAME)
+        if not callable(build):
+            raise _Rejected([f"the code defines no function `{FUNCTION_NAME}`"])
+        self.stage = f"calling {FUNCTION_NAME}(box)"
+        result = build(CustomBox(*self.box))
+        self.stage = "checking the result"
+        return result
+
+    def _dry_run(self, mob: Any, anims: list[Any]) -> list[str | None]:
+        """Play the animations on a stand-in scene; where the drawing is outside its box
+        after each of them, then after all of them."""
+        # `play ID` shows the element through its animations: they start from a
+        # scene without it; afterwards the scene holds the mobject as well.
+        tolerance = float(self.job["tolerance"])
+        stage_scene = _StageScene()
+        found: list[str | None] = []
+        for i, a in enumerate(anims, start=1):
+            self.stage = f"dry-running animation {i} ({type(a).__name__})"
+            if not a.is_introducer() and a.mobject is not None \
+                    and a.mobject not in stage_scene.get_mobject_family_members():
+                stage_scene.add(a.mobject)  # what Scene.play does with what it animates
+            a._setup_scene(stage_scene)
+            a.begin()
+            for alpha in (0.25, 0.5, 0.75, 1.0):
+                a.interpolate(alpha)
+            a.finish()
+            a.clean_up_from_scene(stage_scene)
+            after = _bounds(stage_scene.mobjects)
+            if after is not None:
+                found.append(outside_message(after, self.box, tolerance,
+                                             f"after animation {i} ({type(a).__name__}) the drawing"))
+        if anims:
+            final = _bounds([*stage_scene.mobjects, mob])
+            if final is not None:
+                found.append(outside_message(final, self.box, tolerance, "after the animations the drawing"))
+        return found
+
+
+def _child(result_path: str) -> int:
+    job = json.loads(sys.stdin.read())
+    _set_limits(job["memory_mb"], job["cpu_seconds"])
+    run = _ChildRun(job)
+    manim = _import_manim()
+    if isinstance(manim, str):
+        run.out["errors"] = [manim]
+    else:
+        run.run(manim)
+    Path(result_path).write_text(json.dumps(run.out), encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":

@@ -201,11 +201,19 @@ class VisionCritic:
         self.images: list[Any] = []
 
     def frames(self, lesson: Lesson, checked: Any, base_dir: Path) -> list[tuple[str, Any]]:
+        """The key frames with the grid drawn over them, in memory. They are drawn into
+        `frames_dir` when one is given (kept there), else into a temporary folder that is
+        removed however this ends."""
+        if self.frames_dir is not None:
+            return self._frames_in(self.frames_dir, lesson, checked, base_dir)
+        with tempfile.TemporaryDirectory(prefix="lecture-critic-") as folder:
+            return self._frames_in(Path(folder), lesson, checked, base_dir)
+
+    def _frames_in(self, folder: Path, lesson: Lesson, checked: Any, base_dir: Path) -> list[tuple[str, Any]]:
         from lecture.runtime.geometry import render_key_frames
         from PIL import Image
 
         wanted = key_steps(lesson, checked.findings, checked.views)
-        folder = self.frames_dir or Path(tempfile.mkdtemp(prefix="lecture-critic-"))
         paths = render_key_frames(lesson, base_dir=base_dir, wanted=wanted, out_dir=folder,
                                   width=FRAME_SIZE[0], height=FRAME_SIZE[1])
         out = []

@@ -17,11 +17,11 @@ from typing import Any
 from . import model as m
 from .diagnostics import Diagnostic
 from .lalr import Function, Lexeme, Pos
+from .layout import parse_cell_name
 from .parser import Comment, gc_paused, parse, strip_comment
 from .source import Source
 from .span import Span
 
-CELL_RE = re.compile(r"^([A-Za-z])(\d+)$")
 # The escapes of a "string": \" \\ and \n. Any other backslash stays, so LaTeX such as \frac survives.
 _ESCAPE = re.compile(r'\\(["\\n])')
 
@@ -123,13 +123,13 @@ class _Builder:
 
     def cell(self, token: Lexeme) -> m.Cell:
         span = self.token_span(token)
-        match = CELL_RE.match(token.text)
-        if not match:
+        cell = parse_cell_name(token.text, span)
+        if cell is None:
             self.error(f"'{token.text}' is not a cell of the anchor grid", span,
                        f"cells are a row A-F and a column 1-6, such as B2; to place beside "
                        f"an element write `next to {token.text}`", "bad-cell")
             return m.Cell("?", 0, span)
-        return m.Cell(match.group(1).upper(), int(match.group(2)), span)
+        return cell
 
     # -------------------------------------------------------------- values
     def text(self, children: list, start: Pos | None, end: Pos | None) -> m.Text:

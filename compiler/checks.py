@@ -15,8 +15,8 @@ from . import model as m
 from .colors import COLORS
 from .diagnostics import Diagnostic, did_you_mean
 from .expression import ExpressionError, parse_expression
-from .kinds import COLOR as COLOR_TYPE
 from .kinds import (
+    CHOICES,
     EXPRESSION,
     FILE_PATH,
     FRACTION,
@@ -35,16 +35,15 @@ from .kinds import (
     VERBS,
     WORD,
     KindSpec,
+    setting_choice,
     with_article,
 )
+from .kinds import COLOR as COLOR_TYPE
 from .kinds import NUMBER as NUMBER_TYPE
+from .layout import on_grid, parse_cell_name
 from .span import Span
+from .step_order import step_conflicts
 from .tex_safety import tex_diagnostics
-
-GRID_ROWS = "ABCDEF"
-GRID_COLUMNS = range(1, 7)
-CELL_NAME = re.compile(r"^[A-Za-z]\d+$")
-GRID_CELL = re.compile(r"^[A-F][1-6]$")
 
 Check = Callable[[m.Lesson, "Context"], Iterator[Diagnostic]]
 CHECKS: list[Check] = []
@@ -79,13 +78,16 @@ def check(lesson: m.Lesson, base_dir: Path | None = None) -> list[Diagnostic]:
 a = with_article
 
 
-def is_cell_name(name: str) -> bool:
-    return bool(CELL_NAME.match(name))
+def endpoint_cell(end: m.Ref, section: m.Section) -> m.Cell | None:
+    """The cell an end of `from X to Y` names, on the grid or off it; an element id wins over
+    a cell-like name (c2 may be an element)."""
+    return None if section.element(end.name) is not None else parse_cell_name(end.name, end.span)
 
 
-def endpoint_is_cell(name: str, section: m.Section) -> bool:
-    """In `from X to Y`, an element id wins over a cell-like name (c2 may be an element)."""
-    return section.element(name) is None and is_cell_name(name)
+def names_a_grid_cell(element_id: str) -> bool:
+    """Whether an id is written exactly as a cell of the grid (B2; b2 and B02 may name elements)."""
+    cell = parse_cell_name(element_id)
+    return cell is not None and cell.name == element_id and on_grid(cell)
 
 
 # ------------------------------------------------------------------ header
@@ -113,6 +115,12 @@ def header(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
             if name not in THEMES:
                 yield error(f"unknown theme '{name}'", s.value_span,
                             did_you_mean(name, THEMES) or "themes: " + ", ".join(THEMES), "unknown-theme")
+        elif s.key in CHOICES:
+            name = value.name if isinstance(value, m.Word) else str(value)
+            if name not in CHOICES[s.key]:
+                yield error(f"'{s.key}' cannot be '{name}'", s.value_span,
+                            did_you_mean(name, CHOICES[s.key]) or f"{s.key}: " + " or ".join(CHOICES[s.key]),
+                            "bad-setting")
         elif kind == "size":
             if not (isinstance(value, str) and re.fullmatch(r"\d+x\d+", value)):
                 yield error(f"'{s.key}' needs a size such as 1280x720", s.value_span, doc, "bad-setting")
@@ -155,7 +163,7 @@ def unique_ids(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                             "duplicate-id")
             else:
                 seen[node.id] = span
-            if isinstance(node, m.Element) and GRID_CELL.match(node.id):
+            if isinstance(node, m.Element) and names_a_grid_cell(node.id):
                 yield error(f"'{node.id}' looks like a grid cell and cannot name an element", span,
                             "choose a word, such as tri or eq1", "cell-id")
 
@@ -235,7 +243,7 @@ def _count_diagnostic(element: m.Element, what: str, have: int, bounds: tuple[in
 def _cell_diagnostics(cell: m.Cell) -> Iterator[Diagnostic]:
     if cell.row == "?":
         return  # already reported by the builder
-    if cell.row not in GRID_ROWS or cell.column not in GRID_COLUMNS:
+    if not on_grid(cell):
         yield error(f"cell {cell.name} is off the grid", cell.span,
                     "the grid has rows A-F (top to bottom) and columns 1-6 (left to right)",
                     "off-grid")
@@ -322,10 +330,10 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
             yield from _placement_diagnostics(el, section)
             if el.endpoints is not None:
                 for end in (el.endpoints.start, el.endpoints.end):
-                    if not endpoint_is_cell(end.name, section):
+                    cell = endpoint_cell(end, section)
+                    if cell is None:
                         yield from _reference(end, section, element_only=True)
                     else:
-                        cell = m.Cell(end.name[0].upper(), int(end.name[1:]), end.span)
                         yield from _cell_diagnostics(cell)
             if el.texts:
                 yield from _text_diagnostics(el.texts[0], spec, ctx)
@@ -480,6 +488,7 @@ def timeline(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
             total += step.seconds
             for action in step.actions:
                 yield from _action(action, section, visible, gone, shown_ever)
+            yield from step_conflicts(step, section)  # two actions on one element (step_order)
         if section.duration is not None:
             if section.duration <= 0:
                 yield error("a section's duration must be positive", section.span, None, "bad-duration")
@@ -494,6 +503,24 @@ def timeline(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
             if el.id not in shown_ever and KINDS.get(el.kind) is not None:
                 yield warning(f"'{el.id}' is never shown", el.id_span,
                               f"add a step that shows it: step 1s: create {el.id}", "never-shown")
+
+
+@check_function
+def lines_reached(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    """With `lines: progressive` a lecture line appears with the first step that says or
+    highlights it or a later line; a line after the last one reached never appears."""
+    if setting_choice(lesson, "lines") != "progressive":
+        return
+    for section in lesson.sections:
+        order = [ln.id for ln in section.lines]
+        reached = [order.index(ref.name) for step in section.steps for act in step.actions
+                   if act.verb in ("say", "highlight") for ref in act.targets if ref.name in order]
+        last = max(reached, default=-1)
+        for ln in section.lines[last + 1:]:
+            yield warning(f"lecture line '{ln.id}' never appears: no step says or highlights it "
+                          "(or a line after it)", ln.id_span,
+                          f'say it (`say {ln.id} "…"`) or highlight it in a step, or set `lines: all` '
+                          "in the lesson's header", "line-never-shown")
 
 
 def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[str, Span],

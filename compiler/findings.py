@@ -17,6 +17,9 @@ footprint:
   real path, so two triangles that share an edge do not overlap);
 - lines (line, arrow, plot): the stroke, at least `LINE_WIDTH` wide.
 
+Besides its outline, a footprint lists its runs of text (`TextRun`: a line of text, a
+formula, each tick number of an axes or number line, a brace's label) for the spacing rule.
+
 Footprints are rasterised at `PX` scene units a pixel (about 2.7 px at 1080p).
 
 The rules
@@ -39,7 +42,18 @@ The rules
   than `SPILL_TOLERANCE` (until a `move` takes it elsewhere);
 - too-small: text whose capital letters would be under `MIN_CAP_HEIGHT_PX` pixels tall in
   a 1080p video (cap height = the height of "H" at the text's effective font size: its
-  font size times every scale applied to it);
+  font size times every scale applied to it); and a formula whose smallest script
+  (compiler.tex_scripts: superscripts and subscripts at 0.7 of the formula, scripts of
+  scripts and a `\tfrac`'s at 0.5) would have capitals under `MIN_SCRIPT_CAP_HEIGHT_PX`;
+- too-close: two runs of text of different elements less than `MIN_TEXT_GAP` apart (or
+  touching), which read as one ("σ from μ" beside a tick "3" reads "3σ from μ"). No pair is
+  exempt: an attached label may lie over its target's lines, but never against its text;
+- no-room: an element the layout shifted back inside the grid (layout.Placed.wanted) — a
+  relation with no room on its side, which leaves it less than half of `layout.GAP` from its
+  target or over it, or an `at` cell near the edge, which pushes it onto another element; the
+  hint names the relations that fit and how far to move the target;
+- dangling-connector: a line or arrow `from X to Y` shown at the end of a step while X or
+  Y is not;
 - lecture lines: a section's lines that the panel can only show at under
   `MIN_PANEL_FONT_RATIO` of the theme's size (too many or too long lines), or one line
   wrapping onto more than `MAX_LINE_ROWS` rows;
@@ -60,7 +74,16 @@ from . import model as m
 from . import theme as T
 from .diagnostics import Diagnostic
 from .kinds import BOX, KINDS, LINE, SHAPE, TEXT
-from .layout import Box
+from .layout import (
+    GAP,
+    Box,
+    Shifted,
+    cells_to_make_room,
+    gap_between,
+    nearest_cell_that_fits,
+    past_edge,
+    relation_fits,
+)
 from .span import Span
 
 # ---------------------------------------------------------------- thresholds
@@ -68,6 +91,16 @@ from .span import Span
 PX = 0.02  # raster resolution: scene units a pixel
 PX_PER_UNIT_1080 = 1080 / T.FRAME_HEIGHT  # 135 px a scene unit in a 1080p video
 MIN_CAP_HEIGHT_PX = 14.0  # at 1080p
+# A formula's scripts: 0.9 of the body minimum, 12.6 px at 1080p (8.4 px at 720p). A script is
+# one to three glyphs read one at a time, which the eye resolves a little smaller than running
+# text; but the superscripts about 8 px tall at 720p that issue 14 found were not readable.
+# TeX's own ratio is 0.7, so the theme's 40 pt formulas (capitals 38 px) pass with room, scripts
+# at 27 px and scripts of scripts at 19 px, while a formula shrunk to the body minimum fails.
+MIN_SCRIPT_CAP_HEIGHT_PX = 0.9 * MIN_CAP_HEIGHT_PX
+# Two runs of text closer than this read as one word: three quarters of a word space at the
+# smallest text the layout sets (0.106 units between words at the tick numbers' 24 pt; 0.13
+# at the body's 30 pt), and well above the space between letters (about 0.03).
+MIN_TEXT_GAP = 0.08
 LINE_WIDTH = 0.04  # the least width a stroke counts with (about 5 px at 1080p)
 OVERLAP_DEPTH = 0.04  # area footprints are shrunk by this before they are intersected
 OVERLAP_AREA = 0.01  # square units left in common that make an overlap (e.g. 0.1 x 0.1)
@@ -86,7 +119,8 @@ _SAFE_H = T.FRAME_HEIGHT / 2 * (1 - 2 * SAFE_MARGIN_RATIO)
 SAFE = Box.from_edges(-_SAFE_W, _SAFE_W, -_SAFE_H, _SAFE_H)
 PANEL_REGION = Box.from_edges(-T.FRAME_WIDTH / 2, T.PANEL_DIVIDER_X, -T.FRAME_HEIGHT / 2, T.TITLE_RULE_Y)
 
-GEOMETRIC_CODES = frozenset({"overlap", "off-frame", "spills-area", "over-panel", "over-title"})
+GEOMETRIC_CODES = frozenset({"overlap", "off-frame", "spills-area", "over-panel", "over-title", "no-room",
+                             "too-close"})
 
 
 def role_of(kind: str) -> str:
@@ -112,6 +146,19 @@ class Part:
         return Part(self.kind, pts, self.width)
 
 
+@dataclass(frozen=True)
+class TextRun:
+    """One run of text in an element (a line of text, a formula, a tick number): its box and
+    what it says (for messages)."""
+
+    box: Box
+    text: str
+
+
+def _moved_box(b: Box, sx: float, sy: float, cx: float, cy: float, dx: float, dy: float) -> Box:
+    return Box(cx + (b.cx - cx) * sx + dx, cy + (b.cy - cy) * sy + dy, b.w * sx, b.h * sy)
+
+
 @dataclass(frozen=True, eq=False)
 class Footprint:
     """What one element covers at the end of a step."""
@@ -122,6 +169,10 @@ class Footprint:
     bbox: Box
     cap_height: float | None = None  # scene units; None: no text in it
     colors: tuple[str, ...] = ()  # '#rrggbb' of its strokes and text
+    texts: tuple[TextRun, ...] = ()  # its runs of text
+    # the cap height its smallest script is drawn at, and that script's source (formulas)
+    script_cap_height: float | None = None
+    script_text: str = ""
 
     @property
     def role(self) -> str:
@@ -134,10 +185,11 @@ class Footprint:
         sx, sy = s, s if sy is None else sy
         cx, cy = about if about is not None else self.bbox.center
         parts = tuple(p.transformed(sx, sy, cx, cy, dx, dy) for p in self.parts)
-        bbox = Box(cx + (self.bbox.cx - cx) * sx + dx, cy + (self.bbox.cy - cy) * sy + dy,
-                   self.bbox.w * sx, self.bbox.h * sy)
+        bbox = _moved_box(self.bbox, sx, sy, cx, cy, dx, dy)
+        texts = tuple(TextRun(_moved_box(t.box, sx, sy, cx, cy, dx, dy), t.text) for t in self.texts)
         cap = self.cap_height * min(sx, sy) if self.cap_height is not None else None
-        return replace(self, parts=parts, bbox=bbox, cap_height=cap)
+        script = self.script_cap_height * min(sx, sy) if self.script_cap_height is not None else None
+        return replace(self, parts=parts, bbox=bbox, cap_height=cap, texts=texts, script_cap_height=script)
 
 
 def rect_footprint(element: str, kind: str, box: Box, **kw) -> Footprint:
@@ -171,6 +223,9 @@ class SectionView:
     steps: tuple[StepView, ...]
     background: str
     panel: PanelView | None = None
+    # the elements the layout shifted back inside the grid (from the layout the scenes were
+    # compiled with: whoever predicts another layout must give its own)
+    shifted: tuple[Shifted, ...] = ()
 
 
 # ---------------------------------------------------------------- findings
@@ -477,6 +532,7 @@ class Checker:
             found: list[Finding] = []
             if want("overlap"):
                 found += self._overlaps(visible, rules, first_seen, at)
+            found += _between_findings(view, visible, _Seen(rules, first_seen, moved), at, found, want)
             for fp in visible:
                 found += _frame_findings(fp, at, rules, moved, want)
                 found += _look_findings(fp, at, view.background, want)
@@ -493,9 +549,7 @@ class Checker:
                 shared = self.overlap(a, b, rules)
                 if shared is None:
                     continue
-                # reported at the element shown later (or written later)
-                later, earlier = (b, a) if (first_seen[b.element], rules.order.get(b.element, 0)) >= \
-                    (first_seen[a.element], rules.order.get(a.element, 0)) else (a, b)
+                later, earlier = _Seen(rules, first_seen, set()).later_first(a, b)
                 other = at.section.element(earlier.element)
                 other_line = f" (line {other.span.line})" if other is not None else ""
                 yield at.finding("overlap", later.element,
@@ -542,6 +596,204 @@ class _StepFindings:
                        self.step.span.line)
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What the rules of one step know of the steps before: when each element was first shown,
+    which elements a `move` has taken elsewhere."""
+
+    rules: SectionRules
+    first_seen: dict[str, int]
+    moved: set[str]
+
+    def later_first(self, a: Footprint, b: Footprint) -> tuple[Footprint, Footprint]:
+        """The two, the one shown later (or written later) first: a finding about a pair is
+        reported at the element that made it."""
+        def when(fp: Footprint) -> tuple[int, int]:
+            return (self.first_seen.get(fp.element, 0), self.rules.order.get(fp.element, 0))
+
+        return (b, a) if when(b) >= when(a) else (a, b)
+
+
+def _between_findings(view: SectionView, visible: list[Footprint], seen: _Seen, at: _StepFindings,
+                      found: list[Finding], want: Callable[[str], bool]) -> list[Finding]:
+    """The rules about an element and the others shown with it: text too close to text,
+    elements the grid's edge pushed onto others, connectors whose ends are gone."""
+    out: list[Finding] = []
+    if want("too-close"):
+        overlapping = {frozenset((f.element, f.other)) for f in found if f.code == "overlap"}
+        out += _too_close(visible, seen, at, overlapping)
+    if want("no-room"):
+        shifted = {s.element: s for s in view.shifted}
+        for fp in visible:
+            if fp.element in shifted and fp.element not in seen.moved:
+                out += _no_room(fp, shifted[fp.element], visible, seen.rules, at)
+    if want("dangling-connector"):
+        out += _dangling(visible, seen, at)
+    return out
+
+
+# ---------------------------------------------------------------- text too close to text
+
+
+def box_gap(a: Box, b: Box) -> float:
+    """The distance between two boxes (0 when they touch or overlap)."""
+    dx = max(b.left - a.right, a.left - b.right, 0.0)
+    dy = max(b.bottom - a.top, a.bottom - b.top, 0.0)
+    return float(np.hypot(dx, dy))
+
+
+def _closest_runs(a: Footprint, b: Footprint) -> tuple[float, TextRun, TextRun] | None:
+    best: tuple[float, TextRun, TextRun] | None = None
+    for ra in a.texts:
+        for rb in b.texts:
+            gap = box_gap(ra.box, rb.box)
+            if best is None or gap < best[0]:
+                best = (gap, ra, rb)
+    return best
+
+
+def _quoted(run: TextRun, owner: str) -> str:
+    text = " ".join(run.text.split())
+    if not text or text == owner:
+        return f"'{owner}'"
+    return f"'{text[:24]}…' of '{owner}'" if len(text) > 24 else f"'{text}' of '{owner}'"
+
+
+def _too_close(visible: list[Footprint], seen: _Seen, at: _StepFindings,
+               overlapping: set[frozenset[str]]) -> Iterator[Finding]:
+    """Runs of text of two elements closer than MIN_TEXT_GAP. No pair is exempt (a label may
+    lie over its target's lines, never against its text); pairs the overlap rule reported in
+    this step are not reported twice."""
+    texted = [fp for fp in visible if fp.texts]
+    for i, a in enumerate(texted):
+        for b in texted[i + 1:]:
+            if frozenset((a.element, b.element)) in overlapping or box_gap(a.bbox, b.bbox) >= MIN_TEXT_GAP:
+                continue
+            close = _closest_runs(a, b)
+            if close is None or close[0] >= MIN_TEXT_GAP:
+                continue
+            later, earlier = seen.later_first(a, b)
+            gap, run_later, run_earlier = close if later is a else (close[0], close[2], close[1])
+            other = at.section.element(earlier.element)
+            other_line = f" (line {other.span.line})" if other is not None else ""
+            how = "touches" if gap < 1e-6 else f"is {gap:.2f} units from"
+            yield at.finding("too-close", later.element,
+                             f"{_quoted(run_later, later.element)} {how} "
+                             f"{_quoted(run_earlier, earlier.element)}{other_line}: text this close "
+                             "reads as one",
+                             f"leave at least {MIN_TEXT_GAP:g} units (about a space) between them: give "
+                             f"'{later.element}' another anchor or relation, or make it smaller with scale=",
+                             other=earlier.element)
+
+
+# ---------------------------------------------------------------- shifted back inside the grid
+
+_MOVE_WORDS = {"right of": ("column", "left"), "next to": ("column", "left"), "left of": ("column", "right"),
+               "below": ("row", "up"), "above": ("row", "down")}
+
+
+def _laid_out_as(fp: Footprint, shift: Shifted) -> bool:
+    """Whether the footprint is the element where the layout put it (a view predicted for
+    another placement keeps its old shift records: they do not describe a moved element)."""
+    return abs(fp.bbox.cx - shift.box.cx) < 0.25 and abs(fp.bbox.cy - shift.box.cy) < 0.25
+
+
+def _no_room(fp: Footprint, shift: Shifted, visible: list[Footprint], rules: SectionRules,
+             at: _StepFindings) -> Iterator[Finding]:
+    el = at.section.element(fp.element)
+    if el is None or not _laid_out_as(fp, shift):
+        return
+    if isinstance(el.placement, m.Relative) and shift.target is not None:
+        finding = _relation_without_room(el, el.placement, shift, at)
+        if finding is not None:
+            yield finding
+    elif isinstance(el.placement, m.At):
+        yield from _cell_without_room(el, el.placement, fp, shift, visible, rules, at)
+
+
+def _relation_without_room(el: m.Element, placement: m.Relative, shift: Shifted,
+                           at: _StepFindings) -> Finding | None:
+    """A relation shifted back inside the grid so far that it no longer reads as beside its
+    target: less than half the layout's gap from it, or over it."""
+    target, relation, name = shift.target, placement.relation, placement.target.name
+    assert target is not None
+    gap = gap_between(target, shift.box, relation)
+    if gap >= GAP / 2:
+        return None
+    w, h = shift.box.w, shift.box.h
+    short = past_edge(shift.wanted, relation)
+    where = f"onto '{name}'" if gap < 0 else f"to {gap:.2f} units from '{name}'"
+    fixes = [f"`{rel} {name}`" for rel in ("right of", "left of", "below", "above")
+             if rel != relation and not (relation == "next to" and rel == "right of")
+             and relation_fits(target, rel, w, h)]
+    hint = f"put it {' or '.join(fixes)}" if fixes else ""
+    cells = cells_to_make_room(target, relation, w, h)
+    if cells:
+        unit, direction = _MOVE_WORDS[relation]
+        move = f"move '{name}' {cells} {unit}{'s' if cells > 1 else ''} {direction}"
+        hint = f"{hint}, or {move}" if hint else move
+    hint = hint or "make it smaller with scale=, or give it a cell of its own (`at` or `in`)"
+    finding = at.finding("no-room", el.id,
+                         f"'{el.id}' does not fit {relation} '{name}': it would reach {short:.2f} units "
+                         f"past the grid's edge, so it was shifted back inside, {where}", hint, other=name)
+    return replace(finding, span=placement.span)
+
+
+def _common_area(a: Box, b: Box) -> float:
+    w = min(a.right, b.right) - max(a.left, b.left)
+    h = min(a.top, b.top) - max(a.bottom, b.bottom)
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _cell_without_room(el: m.Element, placement: m.At, fp: Footprint, shift: Shifted,
+                       visible: list[Footprint], rules: SectionRules, at: _StepFindings) -> Iterator[Finding]:
+    """An element at a cell near the grid's edge, shifted inside the grid onto another element:
+    it covers more of it than it would have at its cell."""
+    dx, dy = shift.offset
+    wanted = Box(fp.bbox.cx + dx, fp.bbox.cy + dy, fp.bbox.w, fp.bbox.h)
+    for other in visible:
+        if other is fp or frozenset((fp.element, other.element)) in rules.exempt:
+            continue
+        if _common_area(fp.bbox, other.bbox) > _common_area(wanted, other.bbox) + OVERLAP_AREA:
+            others = [o.bbox for o in visible if o is not fp]
+            cell = nearest_cell_that_fits(placement.cell, fp.bbox.w, fp.bbox.h, others)
+            hint = (f"anchor it at {cell}, where it fits inside the grid, or " if cell else "") + \
+                "give it an area (`in`), or make it smaller with scale="
+            line = at.section.element(other.element)
+            other_line = f" (line {line.span.line})" if line is not None else ""
+            finding = at.finding("no-room", el.id,
+                                 f"'{el.id}' at {placement.cell.name} does not fit inside the grid there: "
+                                 f"it was shifted {float(np.hypot(dx, dy)):.2f} units inside, onto "
+                                 f"'{other.element}'{other_line}", hint, other=other.element)
+            yield replace(finding, span=placement.span)
+            return
+
+
+# ---------------------------------------------------------------- connectors
+
+
+def _dangling(visible: list[Footprint], seen: _Seen, at: _StepFindings) -> Iterator[Finding]:
+    """A line or arrow `from X to Y` shown while X or Y is not: it points at nothing."""
+    shown = {fp.element for fp in visible}
+    for fp in visible:
+        el = at.section.element(fp.element)
+        ends = el.endpoints if el is not None else None
+        if ends is None:
+            continue
+        for ref in (ends.start, ends.end):
+            if at.section.element(ref.name) is None or ref.name in shown:
+                continue  # a grid cell, or shown
+            if ref.name in seen.first_seen:
+                message, hint = "no longer shown", f"fade '{fp.element}' out in the same step as " \
+                    f"'{ref.name}' (or before)"
+            else:
+                message, hint = "not shown yet", f"show '{fp.element}' in the same step as '{ref.name}' " \
+                    "(or after)"
+            yield at.finding("dangling-connector", fp.element,
+                             f"'{fp.element}' points at '{ref.name}', which is {message}", hint,
+                             other=ref.name)
+
+
 def _frame_findings(fp: Footprint, at: _StepFindings, rules: SectionRules, moved: set[str],
                     want: Callable[[str], bool]) -> Iterator[Finding]:
     """Where an element lies: past the frame's safe area, out of its area, over the panel or
@@ -579,17 +831,35 @@ def _frame_findings(fp: Footprint, at: _StepFindings, rules: SectionRules, moved
                              "anchor it lower (row A is the highest row)")
 
 
+def _too_small(fp: Footprint, at: _StepFindings) -> Iterator[Finding]:
+    """Text too small to read: its capitals, or its smallest script's (a formula's
+    superscripts and subscripts), once only, the body first."""
+    eid = fp.element
+    body = fp.cap_height * PX_PER_UNIT_1080 if fp.cap_height is not None else None
+    script = fp.script_cap_height * PX_PER_UNIT_1080 if fp.script_cap_height is not None else None
+    if body is not None and body < MIN_CAP_HEIGHT_PX:
+        px = body
+        yield at.finding("too-small", eid,
+                         f"text of '{eid}' is too small to read: capitals {px:.0f} px tall "
+                         f"at 1080p (at least {MIN_CAP_HEIGHT_PX:.0f})",
+                         "give it a larger area or fewer words, or a larger font_size=")
+    elif script is not None and script < MIN_SCRIPT_CAP_HEIGHT_PX:
+        px = script
+        larger = MIN_SCRIPT_CAP_HEIGHT_PX / px
+        yield at.finding("too-small", eid,
+                         f"the script `{fp.script_text}` in '{eid}' is too small to read: capitals "
+                         f"{px:.0f} px tall at 1080p (scripts need at least {MIN_SCRIPT_CAP_HEIGHT_PX:.1f})",
+                         f"make the formula about {larger:.1f}x larger (a larger area or font_size=), or "
+                         "write the script at full size (`\\dfrac` for `\\tfrac`, `\\exp(…)` for a "
+                         "long exponent)")
+
+
 def _look_findings(fp: Footprint, at: _StepFindings, background: str,
                    want: Callable[[str], bool]) -> Iterator[Finding]:
     """Whether an element can be read: the size of its text, its contrast."""
     eid = fp.element
-    if want("too-small") and fp.cap_height is not None:
-        px = fp.cap_height * PX_PER_UNIT_1080
-        if px < MIN_CAP_HEIGHT_PX:
-            yield at.finding("too-small", eid,
-                             f"text of '{eid}' is too small to read: capitals {px:.0f} px tall "
-                             f"at 1080p (at least {MIN_CAP_HEIGHT_PX:.0f})",
-                             "give it a larger area or fewer words, or a larger font_size=")
+    if want("too-small"):
+        yield from _too_small(fp, at)
     if want("low-contrast") and fp.colors:
         worst = min(fp.colors, key=lambda c: contrast_ratio(c, background))
         ratio = contrast_ratio(worst, background)

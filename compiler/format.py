@@ -56,6 +56,7 @@ from decimal import Decimal
 
 from . import model as m
 from .builder import decode_block, parse_duration, parse_number
+from .layout import is_canonical
 
 INDENT = "  "
 MAX_WIDTH = 100
@@ -205,8 +206,7 @@ def value_literal(value: m.OptionValue, key: str = "") -> str:
 
 
 def cell(c: m.Cell) -> str:
-    if not (isinstance(c.row, str) and re.fullmatch(r"[A-Z]", c.row)) or \
-            isinstance(c.column, bool) or not isinstance(c.column, int) or c.column < 0:
+    if not is_canonical(c):
         raise FormatError(f"cell {c!r} has no text form")
     return c.name
 

@@ -32,16 +32,15 @@ import.
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from . import model as m
 from .kinds import KINDS, OPTIONS, SETTINGS, VERBS
+from .layout import parse_cell_name
 
 SCHEMA_FILE = "lesson.schema.json"
-CELL_RE = re.compile(r"^([A-Z])(\d+)$")
 
 
 class JsonFormError(ValueError):
@@ -204,10 +203,11 @@ def _comments(data: dict, where: str) -> m.Comments:
 
 
 def _cell(value: Any, where: str) -> m.Cell:
-    match = CELL_RE.match(_str(value, where))
-    if not match:
+    name = _str(value, where)
+    cell = parse_cell_name(name)
+    if cell is None or not name.startswith(cell.row):  # the schema's cells are upper case
         raise JsonFormError(f"{where}: {value!r} is not a cell such as B2")
-    return m.Cell(match.group(1), int(match.group(2)))
+    return cell
 
 
 def _ref(value: Any, where: str) -> m.Ref:

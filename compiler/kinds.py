@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .model import Lesson, Word
+
 # Option value types
 NUMBER = "number"
 POSITIVE = "positive number"
@@ -86,6 +88,7 @@ class KindSpec:
     placement: str = ANY
     plays: bool = False  # `play` runs its own animation
     own_colors: bool = False  # draws in colours of its own: the contrast rule leaves it alone
+    mark: bool = False  # a point-like mark (a dot): it keeps its size wherever it is moved
     article: str | None = None  # before its name in messages; None: "a" or "an" by its first letter
 
     @property
@@ -148,7 +151,7 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
              "arrow hint from note to tri color=yellow", role=LINE, points=(0, 2), endpoints=True,
              options=("color", "stroke")),
     KindSpec("dot", "a small filled dot", "dot p at C3 color=yellow", role=SHAPE,
-             options=("color", "radius", "scale")),
+             options=("color", "radius", "scale"), mark=True),
     KindSpec("axes", "coordinate axes; add curves with `plot`", "axes ax x=-3..3 y=0..9 in A1..D6",
              options=("x", "y", "step", "color", "x_label", "y_label", "scale"), article=""),
     KindSpec("plot", "the graph of a function of x on an axes element",
@@ -207,6 +210,23 @@ SETTINGS: dict[str, tuple[str, str]] = {
                     "specs with a colon: voice: \"openai:alloy\"), none (silent)"),
     "language": (WORD, "language of the narration: language: en"),
     "rate": (POSITIVE, "speaking rate, 1 = normal: rate: 1.1"),
+    "lines": (WORD, "when the left panel's lines appear: progressive (default: each with the first step "
+                    "that says or highlights it, or a later line) or all (from the section's start)"),
+    "transition": (WORD, "how one section joins the next: cut (default) or crossfade (a 0.5 s fade "
+                         "that changes no timing)"),
 }
 
 THEMES = ("chalkboard", "light")
+LINE_MODES = ("progressive", "all")
+TRANSITIONS = ("cut", "crossfade")
+
+# The settings that take one of a few words; the first is the default.
+CHOICES: dict[str, tuple[str, ...]] = {"theme": THEMES, "lines": LINE_MODES, "transition": TRANSITIONS}
+
+
+def setting_choice(lesson: Lesson, key: str) -> str:
+    """The word a choice setting is set to, or its default when unset (or not one of its
+    choices: `check` reports that)."""
+    value = lesson.setting(key)
+    word = value.name if isinstance(value, Word) else value if isinstance(value, str) else None
+    return word if word in CHOICES[key] else CHOICES[key][0]

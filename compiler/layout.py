@@ -7,10 +7,13 @@ Pure geometry: the sizes it works with are measured by the caller on real Manim 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import theme as T
 from .model import At, Cell, In, Placement, Relative
+from .span import NO_SPAN, Span
 
 MARGIN = 0.1  # kept free inside an area, on each side
 GAP = 0.2  # between an element and the one it is placed relative to
@@ -69,15 +72,47 @@ TITLE_BAND = Box.from_edges(-T.FRAME_WIDTH / 2, T.FRAME_WIDTH / 2, T.TITLE_RULE_
 PANEL = Box.from_edges(T.PANEL_LEFT, T.PANEL_RIGHT, T.PANEL_BOTTOM, T.PANEL_TOP)
 
 
-def cell_index(cell: Cell | str) -> tuple[int, int]:
-    """(row 0-5, column 0-5) of a cell or a cell name such as "B3"."""
-    name = cell.name if isinstance(cell, Cell) else cell
-    return T.GRID_ROWS.index(name[0].upper()), int(name[1:]) - 1
+# ---------------------------------------------------------------- cell names
+# The one rule for what a cell name is, used by the builder, the checks, the JSON form, the
+# formatter and the layout: a row letter then a column number, "C4". A lesson may write the
+# letter in either case (`at c4` is C4); the canonical form, which `lecture fmt` writes and
+# the JSON form's schema asks for, is upper case. Whether the cell is on the 6 x 6 grid is a
+# separate question (`on_grid`), so that `at G7` reads as a cell and is reported as off the grid.
+_CELL_NAME = re.compile(r"([A-Za-z])([0-9]+)")
+
+
+def parse_cell_name(name: str, span: Span = NO_SPAN) -> Cell | None:
+    """The cell a name such as "C4" or "c4" stands for, on the grid or off it; None when the
+    name is not one letter followed by digits."""
+    match = _CELL_NAME.fullmatch(name)
+    if match is None:
+        return None
+    return Cell(match.group(1).upper(), int(match.group(2)), span)
+
+
+def on_grid(cell: Cell) -> bool:
+    """Whether a cell is one of the grid's: rows A-F, columns 1-6."""
+    return cell.row in tuple(T.GRID_ROWS) and 1 <= cell.column <= T.GRID_COLUMNS
 
 
 def is_cell_name(name: str) -> bool:
-    return (len(name) == 2 and name[0].upper() in T.GRID_ROWS and name[1].isdigit()
-            and 1 <= int(name[1]) <= T.GRID_COLUMNS)
+    """Whether a name is a cell on the grid, in either case: "c4" and "C4" are, "G1" is not."""
+    cell = parse_cell_name(name)
+    return cell is not None and on_grid(cell)
+
+
+def is_canonical(cell: Cell) -> bool:
+    """Whether a cell reads back as itself from its name: an upper-case row letter A-Z and a
+    column of 0 or more (what the formatter can write)."""
+    return parse_cell_name(cell.name) == cell
+
+
+def cell_index(cell: Cell | str) -> tuple[int, int]:
+    """(row 0-5, column 0-5) of a cell or a cell name such as "B3"."""
+    parsed = parse_cell_name(cell) if isinstance(cell, str) else cell
+    if parsed is None:
+        raise ValueError(f"{cell!r} is not a cell name")
+    return T.GRID_ROWS.index(parsed.row.upper()), parsed.column - 1
 
 
 def cell_center(cell: Cell | str) -> tuple[float, float]:
@@ -140,6 +175,65 @@ def beside(target: Box, relation: str, w: float, h: float, gap: float = GAP) -> 
         return Box(target.left - gap - w / 2, target.cy, w, h)
     # "right of" and "next to"
     return Box(target.right + gap + w / 2, target.cy, w, h)
+
+
+# The side each relation puts an element on: (x, y) direction from its target.
+RELATION_SIDES: dict[str, tuple[int, int]] = {"right of": (1, 0), "next to": (1, 0), "left of": (-1, 0),
+                                              "below": (0, -1), "above": (0, 1)}
+
+
+def past_edge(box: Box, relation: str, region: Box = GRID) -> float:
+    """How far a box placed `relation` of something reaches past the region's edge on that
+    side (<= 0: it fits)."""
+    dx, dy = RELATION_SIDES[relation]
+    if dx:
+        return box.right - region.right if dx > 0 else region.left - box.left
+    return box.top - region.top if dy > 0 else region.bottom - box.bottom
+
+
+def gap_between(target: Box, box: Box, relation: str) -> float:
+    """The space between a target and a box that should lie `relation` of it, on that side
+    (negative: the box reaches back over the target's edge)."""
+    dx, dy = RELATION_SIDES[relation]
+    if dx:
+        return box.left - target.right if dx > 0 else target.left - box.right
+    return box.bottom - target.top if dy > 0 else target.bottom - box.top
+
+
+def relation_fits(target: Box, relation: str, w: float, h: float, region: Box = GRID) -> bool:
+    """Whether a w x h box fits `relation` of the target, `GAP` away, inside the region."""
+    dx, _ = RELATION_SIDES[relation]
+    across = h <= region.h + 1e-6 if dx else w <= region.w + 1e-6
+    return across and past_edge(beside(target, relation, w, h), relation, region) <= 1e-6
+
+
+def cells_to_make_room(target: Box, relation: str, w: float, h: float, region: Box = GRID) -> int | None:
+    """How many cells the target must move away from the region's edge for a w x h box to fit
+    `relation` of it; None when moving it cannot make room."""
+    short = past_edge(beside(target, relation, w, h), relation, region)
+    if short <= 1e-6:
+        return 0
+    cells = math.ceil(short / T.CELL - 1e-9)
+    dx, dy = RELATION_SIDES[relation]
+    moved = Box(target.cx - dx * cells * T.CELL, target.cy - dy * cells * T.CELL, target.w, target.h)
+    return cells if region.contains(moved) else None
+
+
+def nearest_cell_that_fits(cell: Cell, w: float, h: float, avoid: Sequence[Box] = ()) -> str | None:
+    """The cell nearest to `cell` (fewest rows and columns away, then the higher, then the
+    further left) where a w x h box centred on it lies inside the grid, clear of the boxes to
+    avoid; None when none does."""
+    r0, c0 = cell_index(cell)
+
+    def free(box: Box) -> bool:
+        return GRID.contains(box) and not any(box.overlaps(other) for other in avoid)
+
+    fits = [(abs(r - r0) + abs(c - c0), r, c) for r in range(len(T.GRID_ROWS)) for c in range(T.GRID_COLUMNS)
+            if free(Box(*T.cell_center(T.GRID_ROWS[r], c + 1), w, h))]
+    if not fits:
+        return None
+    _, r, c = min(fits)
+    return f"{T.GRID_ROWS[r]}{c + 1}"
 
 
 def cells_covered(box: Box) -> list[tuple[int, int]]:
@@ -205,6 +299,32 @@ class Placed:
     scale: float
     box: Box  # the element's own box after scaling, centred where it goes
     area: Box  # the region it was fitted into (an area, a cell's cap box, an allocated block)
+    # Where its placement put it before it was shifted back inside the grid (`at` a cell near
+    # the edge, a relation that runs out of room); None when it was not shifted.
+    wanted: Box | None = None
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """An element the layout shifted back inside the grid, away from where its placement put
+    it (see `Placed.wanted`): the layout rules report it when that lands it on something."""
+
+    element: str
+    box: Box  # where it is drawn
+    wanted: Box  # where its placement put it (the same size)
+    target: Box | None = None  # for a relation: the box of the element it is placed beside
+
+    @property
+    def offset(self) -> tuple[float, float]:
+        """From where it is drawn to where it was wanted."""
+        return (self.wanted.cx - self.box.cx, self.wanted.cy - self.box.cy)
+
+
+def _shifted_into_grid(wanted: Box) -> tuple[Box, Box | None]:
+    """The box shifted inside the grid, and the box wanted when that moved it."""
+    box = clamp_into(wanted)
+    moved = abs(box.cx - wanted.cx) > 1e-6 or abs(box.cy - wanted.cy) > 1e-6
+    return box, wanted if moved else None
 
 
 def place(placement: Placement | None, w: float, h: float, *, occupancy: Occupancy,
@@ -215,6 +335,9 @@ def place(placement: Placement | None, w: float, h: float, *, occupancy: Occupan
     - `in A1..C3`: fit inside the area less a margin (scaled down; up too when `upscale`);
     - `at B2`: centred on the cell, natural size capped to `max_size`, shifted into the grid;
     - relations: beside `target_box`, `GAP` away, capped like `at`, shifted into the grid;
+    a shift is never silent: `Placed.wanted` keeps where the placement put it, and the layout
+    rules (compiler.findings, "no-room") report a shift that lands on the target or another
+    element, with the placements that would fit;
     - `auto` / None: the first free block of cells that holds it, fitted like `in`.
     """
     if isinstance(placement, In):
@@ -225,13 +348,13 @@ def place(placement: Placement | None, w: float, h: float, *, occupancy: Occupan
         x, y = cell_center(placement.cell)
         cap = Box(x, y, *max_size)
         s = fit_scale(w, h, cap, upscale=upscale)
-        box = clamp_into(Box(x, y, w * s, h * s))
-        return Placed(s, box, cap)
+        box, wanted = _shifted_into_grid(Box(x, y, w * s, h * s))
+        return Placed(s, box, cap, wanted)
     if isinstance(placement, Relative) and target_box is not None:
         cap = Box(0, 0, *max_size)
         s = fit_scale(w, h, cap, upscale=upscale)
-        box = clamp_into(beside(target_box, placement.relation, w * s, h * s))
-        return Placed(s, box, box)
+        box, wanted = _shifted_into_grid(beside(target_box, placement.relation, w * s, h * s))
+        return Placed(s, box, box, wanted)
     # Auto, no placement, or a relation whose target has no box
     cap = Box(0, 0, GRID.w - 2 * MARGIN, GRID.h - 2 * MARGIN)
     s0 = fit_scale(w, h, cap)

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token
@@ -27,6 +26,7 @@ from . import lalr
 from .diagnostics import Diagnostic, DiagnosticError
 from .source import Source
 from .span import Span
+from .user_cache import user_cache_dir
 
 KEYWORDS = frozenset({
     "lesson", "section", "step", "wait", "say", "fade", "in", "out", "transform", "into",
@@ -464,11 +464,10 @@ def _grammar_cache_file() -> str | bool:
     """Lark's table cache, in the user's cache folder, named by the grammar's hash (so an
     edited grammar is never read from a stale cache)."""
     import hashlib
-    import os
 
     import lark
 
-    root = Path(os.environ.get("LECTURE_CACHE_DIR") or Path.home() / ".cache" / "lecture")
+    root = user_cache_dir()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError:

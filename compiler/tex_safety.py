@@ -291,3 +291,24 @@ def tex_diagnostics(formula: m.Text) -> Iterator[Diagnostic]:
             length = max(min(p.length, len(value) - p.offset), 1)
             where = Span(span.file, span.line, col, span.line, col + length, pos, pos + length)
         yield Diagnostic("error", p.message, where, p.hint, "unsafe-tex")
+
+
+# ---------------------------------------------------------------- when TeX refuses a formula
+
+
+def tex_error_hint(text: str) -> str:
+    """The hint for a formula TeX refused (runtime/tex.py typesets exactly what was written):
+    the imbalance TeX most likely tripped on, when there is one, else where to look."""
+    names = [t.name for t in _tokens(text)]
+    opened, closed = names.count("{"), names.count("}")
+    if opened != closed:
+        more, fewer = ("{", "}") if opened > closed else ("}", "{")
+        return (f"this formula has {max(opened, closed)} `{more}` but {min(opened, closed)} `{fewer}`: "
+                f"every `{{` needs its `}}` (write \\{{ or \\}} for a brace symbol)")
+    if names.count("\\left") != names.count("\\right"):
+        return "every \\left needs a \\right (write \\right. for an invisible one)"
+    if names.count("\\begin") != names.count("\\end"):
+        return "every \\begin{…} needs its \\end{…}"
+    if text.rstrip().endswith(("^", "_")):
+        return "a `^` or `_` needs something after it: x^{2}, a_{n}"
+    return "check the formula's braces and commands"

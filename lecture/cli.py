@@ -51,31 +51,11 @@ def _summary(errors: int, warnings: int) -> str:
 
 @command("check")
 def cmd_check(args: argparse.Namespace) -> int:
-    from lecture.compiler import frontend
-
     status = EXIT_OK
     all_json = []
     for path in args.files:
-        try:
-            loaded = frontend.load_file(path, strict=args.strict)
-            diagnostics = list(loaded.diagnostics)
-            source: str | None = loaded.source.text  # None: a DiagnosticError without its source
-            if any(el.kind == "custom" for s in loaded.lesson.sections for el in s.elements):
-                # the locked code's gates: allowlist, trust on this machine, isolation
-                from lecture.agents.custom_nodes import check_locked_code
-
-                diagnostics += check_locked_code(loaded.lesson, Path(path))
-            if args.layout:
-                # The Critic's exact geometry: overlaps, off-frame, unreadable text… (no video)
-                from lecture.agents.critic import run_check_findings
-
-                diagnostics += run_check_findings(loaded, strict=args.strict,
-                                                  base_dir=Path(path).resolve().parent)
-                diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
-            if has_errors(diagnostics):
-                status = EXIT_ERRORS
-        except DiagnosticError as exc:
-            diagnostics, source = exc.diagnostics, exc.source
+        diagnostics, source, note = _check_file(Path(path), args)
+        if has_errors(diagnostics):
             status = EXIT_ERRORS
         if args.format == "json":
             all_json += [d.to_json() for d in diagnostics]
@@ -83,12 +63,48 @@ def cmd_check(args: argparse.Namespace) -> int:
         _print_diagnostics(diagnostics, source)
         errors = sum(d.severity == "error" for d in diagnostics)
         warnings = len(diagnostics) - errors
-        print(f"{printable(str(path))}: {_summary(errors, warnings)}",
+        print(f"{printable(str(path))}: {_summary(errors, warnings)}{note}",
               file=sys.stderr if errors else sys.stdout)
     if args.format == "json":
         # ASCII escapes: a lesson's control or bidi characters never reach the terminal raw
         print(json.dumps(all_json, indent=2, ensure_ascii=True))
     return status
+
+
+def _check_file(path: Path, args: argparse.Namespace) -> tuple[list[Diagnostic], str | None, str]:
+    """One lesson's diagnostics, in the order of the text; its source (None: a DiagnosticError
+    without it); a note for the summary line (how the narration was timed)."""
+    from lecture.compiler import frontend
+
+    try:
+        loaded = frontend.load_file(path, strict=args.strict)
+    except DiagnosticError as exc:
+        return list(exc.diagnostics), exc.source, ""
+    diagnostics = list(loaded.diagnostics)
+    note = ""
+    try:
+        if any(el.kind == "custom" for s in loaded.lesson.sections for el in s.elements):
+            # the locked code's gates: allowlist, trust on this machine, isolation
+            from lecture.agents.custom_nodes import check_locked_code
+
+            diagnostics += check_locked_code(loaded.lesson, path)
+        if args.narration:
+            # what render reports about the narration (overruns, dead air…): the same voice,
+            # its speech cached per sentence in the build folder render uses
+            from lecture.runtime.soundtrack import check_narration
+
+            found, note = check_narration(loaded.lesson, voice=args.voice, strict=args.strict,
+                                          build_root=Path(args.build_dir))
+            diagnostics += found
+        if args.layout:
+            # The Critic's exact geometry: overlaps, off-frame, unreadable text… (no video)
+            from lecture.agents.critic import run_check_findings
+
+            diagnostics += run_check_findings(loaded, strict=args.strict, base_dir=path.resolve().parent)
+    except DiagnosticError as exc:  # the lesson cannot be compiled (a formula TeX refuses…)
+        diagnostics += exc.diagnostics
+    diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
+    return diagnostics, loaded.source.text, note
 
 
 # ------------------------------------------------------------------ fmt
@@ -313,13 +329,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile .lecture lessons to educational videos with Manim.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # in this order in `lecture --help`
+    _add_source_commands(sub)
+    _add_agent_commands(sub)
+    _add_narration_commands(sub)
+    p = sub.add_parser("reference", help="print the language reference (Markdown)")
+    p.add_argument("--update-readme", metavar="README.md",
+                   help="rewrite the reference section of this README instead")
+    _add_render_commands(sub)
+    return parser
 
+
+def _add_source_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands on a lesson's text: check, fmt, schema, export, import, compile."""
     p = sub.add_parser("check", help="parse and check lessons; print diagnostics")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--no-layout", dest="layout", action="store_false",
                    help="skip the layout findings (they build the scenes, which takes a few seconds)")
+    p.add_argument("--no-narration", dest="narration", action="store_false",
+                   help="skip the narration findings (they speak the lesson, as render does: its speech "
+                        "is cached in BUILD_DIR/.speech-cache)")
+    p.add_argument("--voice", metavar="VOICE", help="narration voice, as for render (default: the lesson's)")
+    p.add_argument("--build-dir", default="build", metavar="DIR",
+                   help="the build folder whose speech cache to use (default build/, as render)")
 
     p = sub.add_parser("fmt", help="format lessons canonically (keeps comments)")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -339,31 +373,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", metavar="scene.py")
 
-    from lecture.agents.cli_args import add_arguments as add_new_arguments
 
-    p = sub.add_parser("new", help="write a lesson on a topic with a model (the Planner)")
-    add_new_arguments(p)
-
-    from lecture.agents.cli_args import add_lock_arguments
-
-    p = sub.add_parser("lock", help="write custom elements' code into NAME.lecture.lock (the Coder)")
-    add_lock_arguments(p)
-
-    from lecture.agents.cli_args import add_trust_arguments
-
-    p = sub.add_parser("trust", help="show a lesson's locked code or a lecture.toml, and trust it here")
-    add_trust_arguments(p)
-
-    from lecture.agents.cli_args import add_critique_arguments
-
-    p = sub.add_parser("critique", help="rewrite anchors to fix overlapping or off-frame visuals")
-    add_critique_arguments(p)
-
+def _add_agent_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands that use a model: new, lock, trust, critique, eval (their arguments
+    are the agents' own)."""
+    from lecture.agents.cli_args import (
+        add_arguments,
+        add_critique_arguments,
+        add_lock_arguments,
+        add_trust_arguments,
+    )
     from lecture.agents.evaluation.cli import add_eval_arguments
 
-    p = sub.add_parser("eval", help="TeachQuiz and aesthetic scores of videos, with a vision model")
-    add_eval_arguments(p)
+    add_arguments(sub.add_parser("new", help="write a lesson on a topic with a model (the Planner)"))
+    add_lock_arguments(sub.add_parser(
+        "lock", help="write custom elements' code into NAME.lecture.lock (the Coder)"))
+    add_trust_arguments(sub.add_parser(
+        "trust", help="show a lesson's locked code or a lecture.toml, and trust it here"))
+    add_critique_arguments(sub.add_parser(
+        "critique", help="rewrite anchors to fix overlapping or off-frame visuals"))
+    add_eval_arguments(sub.add_parser(
+        "eval", help="TeachQuiz and aesthetic scores of videos, with a vision model"))
 
+
+def _add_narration_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """say, voices."""
     p = sub.add_parser("say", help="speak a lesson's narration to a WAV file, without rendering")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--section", metavar="ID", help="only this section")
@@ -372,10 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("voices", help="list the installed narration voices")
 
-    p = sub.add_parser("reference", help="print the language reference (Markdown)")
-    p.add_argument("--update-readme", metavar="README.md",
-                   help="rewrite the reference section of this README instead")
 
+def _add_render_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """render, watch."""
     p = sub.add_parser("render", help="render lessons to MP4")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-q", "--quality", choices=["low", "medium", "high", "4k"])
@@ -397,7 +430,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quality", default="low", choices=["low", "medium", "high", "4k"])
     p.add_argument("--voice", metavar="VOICE", help="narration voice (default: the lesson's; none: silent)")
     _add_build_arguments(p)
-    return parser
 
 
 def _add_build_arguments(p: argparse.ArgumentParser) -> None:

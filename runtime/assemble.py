@@ -5,6 +5,13 @@ so the concat demuxer can join them without re-encoding (fast, lossless). The re
 checked with ffprobe: when its streams differ from the parts', or its duration is off
 the sum of the parts' by a frame or more, it is redone with a re-encode at the exact
 frame rate (H.264, yuv420p, constant frame rate), which always gives exact timing.
+
+With the lesson's `transition: crossfade`, each section fades into the next over
+CROSSFADE_SECONDS without moving anything in time: every section but the last is extended
+by that long with copies of its last frame (tpad), and that tail is blended with the start
+of the next section (xfade at the section's end). The lesson keeps its length, and every
+section its start, so narration, subtitles and the manifest stay as they are; the video is
+re-encoded (with a cut, the default, it is not).
 """
 
 from __future__ import annotations
@@ -12,10 +19,15 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from lecture.compiler.kinds import TRANSITIONS
+
 from .ffmpeg import VIDEO_TIMEOUT, FfmpegError, ProbeResult, probe, run
 from .safe_fs import atomic_output
 
-AssembleError = FfmpegError  # the name callers catch: ffmpeg's failures and "nothing to assemble"
+CUT, CROSSFADE = TRANSITIONS  # the lesson's `transition:` setting (compiler/kinds.py)
+CROSSFADE_SECONDS = 0.5  # (rounded to whole frames, and at most the next section's length)
+# What a re-encode writes: H.264 in yuv420p, at a constant frame rate (the -r that follows)
+ENCODE = ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
 
 
 def _concat_list(videos: list[Path], list_path: Path) -> Path:
@@ -36,18 +48,23 @@ def _compatible(parts: list[ProbeResult]) -> bool:
 
 
 def concat(videos: list[str | Path], out: str | Path, *, fps: float,
-           reencode: bool | None = None) -> ProbeResult:
+           reencode: bool | None = None, transition: str = CUT) -> ProbeResult:
     """Join `videos` in order into `out` (an .mp4) and return ffprobe's view of it.
 
     reencode: None (default) copies the streams when the parts allow it and re-encodes
-    otherwise; True or False forces the choice.
+    otherwise; True or False forces the choice (a crossfade always re-encodes).
+    transition: CUT, or CROSSFADE (see the module's doc).
     """
+    if transition not in TRANSITIONS:
+        raise ValueError(f"unknown transition {transition!r}")
     paths = [Path(v) for v in videos]
     if not paths:
-        raise AssembleError("nothing to assemble: no section videos")
+        raise FfmpegError("nothing to assemble: no section videos")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     parts = [probe(p) for p in paths]
+    if transition == CROSSFADE and len(paths) > 1:
+        return _crossfade(paths, parts, out, fps=fps)
     expected = sum(p.duration for p in parts)
     frame = 1.0 / fps
     token = secrets.token_hex(4)  # a name of its own: concurrent runs may share `out`'s folder
@@ -64,13 +81,61 @@ def concat(videos: list[str | Path], out: str | Path, *, fps: float,
                 if abs(result.duration - expected) >= frame or not result.has_video:
                     result = None  # fall back to an exact re-encode
                 if reencode is False and result is None:
-                    raise AssembleError("stream copy did not give exact timing")
+                    raise FfmpegError("stream copy did not give exact timing")
             if result is None:
                 audio = ["-c:a", "aac", "-b:a", "192k"] if any(p.has_audio for p in parts) else []
-                run(base + ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", f"{fps:g}",
+                run(base + [*ENCODE, "-r", f"{fps:g}",
                             "-fps_mode", "cfr", *audio, "-movflags", "+faststart", str(tmp)],
                     what, VIDEO_TIMEOUT)
                 probe(tmp)  # (readable, before it takes `out`'s place)
     finally:
         list_path.unlink(missing_ok=True)
+    return probe(out)
+
+
+# ---------------------------------------------------------------- crossfade
+
+
+def _frames(part: ProbeResult, fps: float) -> int:
+    """A section's length in frames (its steps last whole frames)."""
+    return part.frames if part.frames else round(part.duration * fps)
+
+
+def crossfade_graph(frames: list[int], fps: float, *, audio: bool = False) -> str:
+    """The filter graph that joins inputs 0..n-1 (`frames[i]` frames each) with a cross-fade
+    at each join: [v] (and [a], the parts' audio joined as it is) of the same length as
+    the parts in a row."""
+    n = round(CROSSFADE_SECONDS * fps)
+    last = len(frames) - 1
+    fades = [min(n, f) for f in frames[1:]]  # the join into part i+1 lasts fades[i] frames
+    # every part but the last gets its join's length of copies of its last frame
+    chains = [f"[{i}:v]settb=AVTB" + (f",tpad=stop_mode=clone:stop={fades[i]}" if i < last else "")
+              + f"[p{i}]" for i in range(last + 1)]
+    joined, end = "[p0]", frames[0]
+    for i in range(1, last + 1):
+        label = "[v]" if i == last else f"[x{i}]"
+        # half a frame early: timestamps rounded in microseconds never move the join a frame
+        chains.append(f"{joined}[p{i}]xfade=transition=fade:duration={fades[i - 1] / fps:.6f}:"
+                      f"offset={(end - 0.5) / fps:.6f}{label}")
+        joined, end = label, end + frames[i]
+    if audio:
+        chains.append("".join(f"[{i}:a]" for i in range(len(frames))) + f"concat=n={len(frames)}:v=0:a=1[a]")
+    return ";".join(chains)
+
+
+def _crossfade(paths: list[Path], parts: list[ProbeResult], out: Path, *, fps: float) -> ProbeResult:
+    frames = [_frames(p, fps) for p in parts]
+    audio = all(p.has_audio for p in parts)
+    inputs = [arg for p in paths for arg in ("-i", str(p))]
+    graph = crossfade_graph(frames, fps, audio=audio)
+    maps = ["-map", "[v]", *(["-map", "[a]", "-c:a", "aac", "-b:a", "192k"] if audio else [])]
+    with atomic_output(out, f".tmp{out.suffix}") as tmp:
+        run(["ffmpeg", "-y", "-nostdin", "-hide_banner", "-loglevel", "error", *inputs,
+             "-filter_complex", graph, *maps, *ENCODE, "-r", f"{fps:g}", "-fps_mode", "cfr",
+             "-movflags", "+faststart", str(tmp)],
+            f"cross-fade the section videos into {out}", VIDEO_TIMEOUT)
+        result = probe(tmp)
+        if abs(result.duration - sum(frames) / fps) >= 1 / fps:
+            raise FfmpegError(f"the cross-faded lesson lasts {result.duration:.3f} s, not the "
+                              f"{sum(frames) / fps:.3f} s of its sections")
     return probe(out)

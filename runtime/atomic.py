@@ -1,9 +1,11 @@
 """Rewriting a lesson file safely: all or nothing, and never over someone else's edit.
 
 `write_atomically(path, text, expected)` writes `text` (UTF-8) to a temporary file in the
-same folder and renames it over `path` with os.replace, so a reader sees the old file or
-the new one, never half of each, and a crash leaves the old file whole. The file's
-permission bits are kept.
+same folder and renames it over `path` (runtime/safe_fs.py `atomic_writer`, durable: the
+file and the folder are fsynced), so a reader sees the old file or the new one, never half
+of each, and a crash leaves the old file whole. The file's permission bits are kept. A
+symbolic link is followed on purpose (an editor's or a user's arrangement): its target is
+replaced and the link stays.
 
 `expected` is the file's bytes as the caller read them (for `lecture fmt`, the bytes it
 formatted). If the file now holds other bytes, someone edited it in the meantime (an
@@ -18,11 +20,11 @@ CRLF or BOM file into LF without BOM; that is part of the canonical form.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import stat
 from pathlib import Path
+
+from .safe_fs import atomic_writer
 
 
 class ConcurrentEditError(RuntimeError):
@@ -41,6 +43,14 @@ def _current_bytes(path: Path) -> bytes | None:
         return None
 
 
+def _mode(path: Path) -> int | None:
+    """The permission bits of an existing file (kept by the rewrite), None for a new one."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
+
+
 def write_atomically(path: str | os.PathLike[str], text: str | bytes,
                      expected: bytes | None = None) -> None:
     """Replace the file at `path` with `text` (a str is encoded as UTF-8).
@@ -53,54 +63,11 @@ def write_atomically(path: str | os.PathLike[str], text: str | bytes,
     target = Path(os.path.realpath(os.fspath(path)))
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
 
-    if expected is not None and _current_bytes(target) != expected:
-        raise ConcurrentEditError(path)
-
-    try:
-        mode: int | None = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-
-    fd, tmp_name = _create_temporary(target, 0o666 if mode is None else 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp_name, mode)
-        # Last look just before the rename: the window for an unnoticed edit is tiny.
+    def unchanged() -> None:
         if expected is not None and _current_bytes(target) != expected:
             raise ConcurrentEditError(path)
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(target.parent)
 
-
-def _create_temporary(target: Path, mode: int) -> tuple[int, str]:
-    """A new, exclusive file next to `target` (created with `mode` less the umask)."""
-    for _ in range(100):
-        name = os.path.join(target.parent, f".{target.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                           mode), name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"cannot create a temporary file next to {target}")
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable where the platform allows it (not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    unchanged()
+    # The last look comes just before the rename: the window for an unnoticed edit is tiny.
+    with atomic_writer(target, mode=_mode(target), durable=True, before_replace=unchanged) as f:
+        f.write(data)

@@ -54,8 +54,6 @@ _LIMITER_HEADROOM = 1.0  # dB below the peak aim, room for loudnorm's final gain
 _LIMIT_TRIES = 4
 _FFMPEG = ("ffmpeg", "-hide_banner", "-nostdin", "-y")
 
-AudioError = FfmpegError  # the name callers catch: ffmpeg's failures and unusable tracks
-
 
 # ---------------------------------------------------------------- placing speech
 
@@ -135,7 +133,7 @@ def concat_tracks(wavs: list[str | os.PathLike[str]], out: str | os.PathLike[str
     """Join WAV files end to end (resampled to the first one's rate when they differ)."""
     parts = [read_wav(w) for w in wavs]
     if not parts:
-        raise AudioError("nothing to join: no audio tracks")
+        raise FfmpegError("nothing to join: no audio tracks")
     rate = parts[0].sample_rate
     data = b"".join((p if p.sample_rate == rate else resample(p, rate)).samples for p in parts)
     return write_wav(out, Audio(data, rate))
@@ -177,7 +175,7 @@ def measure(path: str | os.PathLike[str]) -> Loudness:
     peak = re.search(r"True peak:\s+Peak:\s+(\S+)\s+dBFS", summary)
     thresh = re.search(r"I:\s+\S+\s+LUFS\s+Threshold:\s+(\S+)\s+LUFS", summary)
     if not i:
-        raise AudioError(f"ebur128 printed no summary for {path}")
+        raise FfmpegError(f"ebur128 printed no summary for {path}")
     return Loudness(_number(i.group(1)), _number(peak.group(1)) if peak else -math.inf,
                     _number(lra.group(1)) if lra else 0.0,
                     _number(thresh.group(1)) if thresh else -math.inf)
@@ -261,6 +259,6 @@ def mux_audio(video_mp4: str | os.PathLike[str], wav: str | os.PathLike[str],
     return out
 
 
-__all__ = ["AudioError", "Loudness", "TARGET_LUFS", "TARGET_TRUE_PEAK", "OUTPUT_RATE", "section_samples",
+__all__ = ["Loudness", "TARGET_LUFS", "TARGET_TRUE_PEAK", "OUTPUT_RATE", "section_samples",
            "lesson_samples", "write_section_track", "write_lesson_track", "concat_tracks", "normalize",
            "measure", "mux_audio", "wav_duration"]

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lecture.compiler.kinds import setting_choice
 from lecture.compiler.model import Lesson
 from lecture.compiler.sourcemap import CompiledModule
 
 from . import assemble, failures, manifest, units
 from . import cache as cache_mod
 from .cache import Cache, SectionKey, place, write_text_atomic
-from .ffmpeg import probe
+from .ffmpeg import FfmpegError, probe
 from .isolated_render import IsolatedRenders
 from .plan import LESSON_VIDEO, Compiled
 from .plan import assemble as assemble_lesson
@@ -36,7 +37,6 @@ from .render import RenderSettings
 from .report import EXIT_OK, EXIT_RENDER_FAILED, say, spinner
 from .safe_fs import safe_dir
 from .soundtrack import Soundtrack
-from .soundtrack import errors as soundtrack_errors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,6 +59,11 @@ class RenderTarget:
     output: Path | None = None  # the lesson video is also copied here (-o)
     soundtrack: Soundtrack | None = None
     burn_subtitles: bool = False
+
+    @property
+    def transition(self) -> str:
+        """How the sections join (the lesson's `transition:` setting)."""
+        return setting_choice(self.lesson, "transition")
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,8 @@ class _Batch:
         self.order = [s.id for s in target.lesson.sections]
         self.order += [sid for sid in self.scenes if sid not in self.order]  # (a hand-made module)
         self.chosen = [sid for sid in self.order if (target.sections is None or sid in target.sections)
-                       and (sid in self.scenes or sid in compiled.failures or sid in use.cached)]
+                       and (sid in use.cached or (compiled.renders(sid)
+                                                  and (sid in self.scenes or sid in compiled.failures)))]
         self.partial = len(self.chosen) < len(self.order)
         self.to_render = [sid for sid in self.chosen if sid not in use.cached and sid in self.scenes]
         self.man = self._manifest()
@@ -172,6 +178,7 @@ class _Batch:
             content_hash=manifest.content_hash(t.source_text), quality=t.settings.quality,
             fps=t.settings.fps, resolution=t.settings.resolution,
             module=str(t.out_dir / MODULE_NAME), source_map=str(t.out_dir / SOURCE_MAP_NAME),
+            module_hash=manifest.content_hash(code) if (code := self.compiled.module.code) else None,
             cache_dir=str(cache.root) if cache else None)
 
     # ------------------------------------------------------------ starting
@@ -373,7 +380,7 @@ class _Batch:
                 self._join_chosen(rendered)
             else:
                 self._join_lesson(rendered)
-        except _assembly_errors() as exc:  # (evaluated only when something is raised)
+        except (FfmpegError, OSError) as exc:
             say(self.console, f"error: could not assemble the lesson video: {exc}", "red")
             self.man.status = "failed"
             return EXIT_RENDER_FAILED
@@ -400,12 +407,12 @@ class _Batch:
         t, cache = self.t, self.use.cache
         hashes = [self.records[sid].hash for sid in self.chosen]
         if cache is None or any(h is None for h in hashes):
-            info = assemble.concat(list(videos), lesson_video, fps=t.settings.fps)
+            info = assemble.concat(list(videos), lesson_video, fps=t.settings.fps, transition=t.transition)
             if t.soundtrack is not None:
                 self._finish_in_work(lesson_video, "lesson", None)
             return info.duration, info.frames
         joined = assemble_lesson(cache, videos, [h for h in hashes if h], fps=t.settings.fps,
-                                 soundtrack=t.soundtrack)
+                                 soundtrack=t.soundtrack, transition=t.transition)
         self.man.lesson_key = joined.key
         place(joined.path, lesson_video)
         return joined.duration, joined.frames
@@ -417,7 +424,8 @@ class _Batch:
         man.status = "partial"
         if t.output is None:
             return
-        result = assemble.concat(list(rendered), Path(t.output), fps=t.settings.fps)
+        result = assemble.concat(list(rendered), Path(t.output), fps=t.settings.fps,
+                                 transition=t.transition)
         if t.soundtrack is not None:
             self._finish_in_work(Path(t.output), "partial", self.chosen)
         man.copied_to = str(t.output)
@@ -442,7 +450,3 @@ class _Batch:
             say(self.console, f"wrote {man.output} ({man.duration:.2f}s)", "bold green")
         if man.copied_to:
             say(self.console, f"wrote {man.copied_to}", "bold green")
-
-
-def _assembly_errors() -> tuple[type[Exception], ...]:
-    return (assemble.AssembleError, OSError, *soundtrack_errors())

@@ -17,7 +17,9 @@ took.
 
 Layout of `build/<lesson-stem>/`:
 
-    lesson_scenes.py     the generated Manim module (of the sections compiled last)
+    lesson_scenes.py     the generated Manim module: every section of the lesson (or of
+                         `--sections`), cached or not, so what reads it (`lecture eval`)
+                         sees the same module whatever the cache held
     sourcemap.json       generated line -> lesson node
     sections/<id>.mp4    one video per section (hard links into the cache when possible)
     lesson.mp4           the whole lesson (only when every section rendered)
@@ -37,20 +39,22 @@ file instead). Quality: see render.py (`-q` presets, else the lesson's `resoluti
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lecture.compiler import source
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError, render_all
 from lecture.compiler.model import Lesson, Section
-from lecture.compiler.sourcemap import CompiledModule
+from lecture.compiler.sourcemap import CompiledModule, CompiledScene, SourceMap
 from lecture.compiler.span import Span
 
 from . import cache as cache_mod
+from . import manifest as manifest_mod
 from .batch_render import (
     MANIFEST_NAME,
     MODULE_NAME,
@@ -67,7 +71,6 @@ from .collaborators import Collaborators, Repairer
 from .failures import RenderFailure
 from .isolated_render import IsolatedRenders
 from .plan import (
-    EMPTY_MODULE,
     LESSON_VIDEO,
     Compiled,
     Keyed,
@@ -81,7 +84,7 @@ from .plan import (
 from .pool import RenderPool, default_jobs
 from .render import RenderSettings, SettingsError, resolve_settings
 from .report import EXIT_LESSON_ERROR, EXIT_OK, EXIT_RENDER_FAILED, say, say_diagnostics
-from .safe_fs import UnsafePathError, safe_dir
+from .safe_fs import UnsafePathError, read_regular, safe_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -281,6 +284,42 @@ def _lesson_error(console: Console | None, path: Path, message: str, span: Span 
     return EXIT_LESSON_ERROR
 
 
+MAX_MANIFEST_BYTES = 32 * 1024 * 1024
+MAX_MODULE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class KeptModule:
+    compiled: Compiled  # its scenes, nothing to render
+    module_hash: str
+
+
+def kept_module(out_dir: Path, key: str, sections: Sequence[str]) -> KeptModule | None:
+    """The module the build folder holds, when the last build wrote it for this very lesson
+    (its manifest's `module_key`) and it is still what that build wrote (`module_hash`):
+    the scenes of `sections` as that manifest recorded them. Else None: it is compiled
+    again. What a cloned build folder holds is only trusted to be text (this module is
+    never imported)."""
+    data = read_regular(out_dir / MANIFEST_NAME, MAX_MANIFEST_BYTES + 1)
+    code = read_regular(out_dir / MODULE_NAME, MAX_MODULE_BYTES + 1)
+    if data is None or code is None or len(data) > MAX_MANIFEST_BYTES or len(code) > MAX_MODULE_BYTES:
+        return None
+    try:
+        man = json.loads(data.decode("utf-8"))
+        module_hash = manifest_mod.content_hash(code.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(man, dict) or man.get("module_key") != key or man.get("module_hash") != module_hash:
+        return None
+    scenes = []
+    for rec in man.get("sections") or []:
+        if isinstance(rec, dict) and all(isinstance(rec.get(k), str) for k in ("id", "class_name")) \
+                and rec["id"] in sections and isinstance(rec.get("planned_duration"), int | float):
+            scenes.append(CompiledScene(rec["id"], rec["class_name"], float(rec["planned_duration"])))
+    module = CompiledModule("", tuple(scenes), SourceMap(()))
+    return KeptModule(Compiled(module, render=frozenset()), module_hash)
+
+
 def _draws_custom(section: Section | None) -> bool:
     return section is not None and any(el.kind == "custom" for el in section.elements)
 
@@ -305,6 +344,7 @@ class _LessonRun:
         self.chosen = [s.id for s in keyed.lesson.sections
                        if opened.wanted is None or s.id in opened.wanted]
         self.live: RenderPool | None = None
+        self.kept_hash: str | None = None  # the build folder's module, kept as it is
 
     def close(self) -> None:
         self.isolated.close()
@@ -312,12 +352,27 @@ class _LessonRun:
             self.own.close()
         self.cache.close()
 
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.options.build_root) / self.opened.path.stem
+
+    @property
+    def module_key(self) -> str:
+        """The lesson state the build folder's module is compiled from: the lesson's text
+        (its comments name lesson lines) and the chosen sections' hashes."""
+        return cache_mod.digest({"lesson": manifest_mod.content_hash(self.opened.text),
+                                 "sections": [[sid, self.keyed.keys[sid].hash] for sid in self.chosen]})
+
     def build(self) -> int:
         cached = self._cached()
         misses = [sid for sid in self.chosen if sid not in cached]
-        compiled = Compiled(EMPTY_MODULE)
-        if misses:
-            first = self._compile_misses(misses)
+        # every chosen section is compiled (and only the misses rendered), unless all are
+        # cached and the build folder already holds their module
+        kept = None if misses else kept_module(self.out_dir, self.module_key, self.chosen)
+        compiled = kept.compiled if kept is not None else None
+        self.kept_hash = kept.module_hash if kept is not None else None
+        if compiled is None:
+            first = self._compile(misses)
             if isinstance(first, int):
                 return first
             compiled = first
@@ -333,18 +388,20 @@ class _LessonRun:
             holder = self.holder
             self.live = holder.get(needed) if isinstance(holder, _PoolHolder) else holder
 
-    def _compile_misses(self, misses: list[str]) -> Compiled | int:
+    def _compile(self, misses: list[str]) -> Compiled | int:
+        """Every chosen section compiled, to render the misses."""
         # Start the workers first: they import Manim while this process compiles (the
         # sections drawing custom elements get isolated workers of their own).
         self._start_workers(len([s for s in misses if not _draws_custom(self.keyed.lesson.section(s))]))
         text = self.opened.text
-        resolved = self.plan.resolve(self.keyed, misses, self.console)
+        resolved = self.plan.resolve(self.keyed, self.chosen, self.console)
         say_diagnostics(self.console, resolved.diagnostics, text)
         if not resolved.ok:
             return EXIT_LESSON_ERROR
         self.isolated.sections = resolved.isolated
         try:
-            return self.plan.compile(self.keyed, resolved, misses)
+            compiled = self.plan.compile(self.keyed, resolved, self.chosen)
+            return replace(compiled, render=frozenset(misses))
         except DiagnosticError as exc:
             say(self.console, render_all(exc.diagnostics, exc.source or text), "red")
         except CompilerMissing as exc:
@@ -354,7 +411,10 @@ class _LessonRun:
     def _render(self, compiled: Compiled, cached: Mapping[str, dict], repairs: list | None = None) -> Outcome:
         """The plan's render and assemble stages: what is compiled now, into the build folder."""
         custom, o, opened = self.keyed.custom, self.options, self.opened
-        extra: dict[str, object] = {"custom": custom.to_json(), "usage": custom.usage_json()}
+        extra: dict[str, object] = {"custom": custom.to_json(), "usage": custom.usage_json(),
+                                    "module_key": self.module_key}
+        if not compiled.module.code and self.kept_hash is not None:  # the module there is kept
+            extra["module_hash"] = self.kept_hash
         if repairs is not None:
             extra["repairs"] = repairs
         target = RenderTarget(self.keyed.lesson, opened.text, opened.path, opened.settings,
@@ -396,8 +456,8 @@ class _LessonRun:
         self.keyed.custom.reload()  # the repairer may have written new code
         self.keyed = self.plan.rekey(self.keyed, {k: o.kind for k, o in fixer.overrides.items()})
         cached = self._cached(skip=repaired)
-        resolved = self.plan.resolve(self.keyed, repaired, self.console)
+        resolved = self.plan.resolve(self.keyed, self.chosen, self.console)
         self.isolated.sections = resolved.isolated
-        compiled = self.plan.compile(self.keyed, resolved, repaired)
+        compiled = replace(self.plan.compile(self.keyed, resolved, self.chosen), render=frozenset(repaired))
         self._start_workers(len(repaired))
         return self._render(compiled, cached, fixer.to_json())

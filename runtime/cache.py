@@ -4,7 +4,7 @@ A section's hash covers everything its video depends on, and nothing else:
 
 - its own nodes, as canonical JSON of the model with spans and comments left out (so
   reformatting the file or editing a comment renders nothing);
-- the lesson settings a section uses (theme, resolution, fps, voice, language, rate);
+- the lesson settings a section uses (theme, resolution, fps, voice, language, rate, lines);
 - the theme's values (colours, sizes), the bytes of the files it shows (images);
 - the render size and frame rate (the quality);
 - the versions of Lecture and Manim, and a fingerprint of Lecture's own lowering and
@@ -20,7 +20,7 @@ Layout of the cache folder (by default `build/.cache`):
 
     sections/<hash>.mp4    a section's video      sections/<hash>.json  its record
     sections/<hash>.png    its last frame (watch mode)
-    lessons/<key>.mp4      an assembled lesson (key: its sections' hashes, in order)
+    lessons/<key>.mp4      an assembled lesson (key: its sections' hashes in order, the transition)
     modules/<sha>.py       generated modules, by content (what the workers import)
     tmp/<pid>-<token>/     one running process's work (partial renders, logs)
 
@@ -61,7 +61,7 @@ from lecture.compiler.span import Span
 from .safe_fs import place, read_regular, safe_dir, write_bytes_atomic
 
 CACHE_FORMAT = 1  # bump when the layout or the meaning of a hash changes
-KEY_SETTINGS = ("theme", "resolution", "fps", "voice", "language", "rate")
+KEY_SETTINGS = ("theme", "resolution", "fps", "voice", "language", "rate", "lines")
 DEFAULT_CACHE_DIR_NAME = ".cache"
 
 # ---------------------------------------------------------------- canonical JSON
@@ -128,7 +128,7 @@ def code_fingerprint() -> str:
     run = Path(runtime_pkg.__file__).parent
     files = sorted((comp / "lower").glob("*.py")) + [
         comp / name for name in ("layout.py", "colors.py", "expression.py", "kinds.py")
-    ] + [run / name for name in ("scene_support.py", "theme.py", "render.py")]
+    ] + [run / name for name in ("scene_support.py", "step_time.py", "tex.py", "theme.py", "render.py")]
     h = hashlib.sha256()
     for f in files:
         with contextlib.suppress(OSError):
@@ -206,9 +206,10 @@ def section_key(lesson: Lesson, section: Section, *, width: int, height: int, fp
     return SectionKey(section.id, digest(inputs), inputs)
 
 
-def lesson_key(section_hashes: list[str], fps: int) -> str:
-    """The key of an assembled lesson: its sections' hashes in order."""
-    return digest({"sections": list(section_hashes), "fps": fps, "v": CACHE_FORMAT})
+def lesson_key(section_hashes: list[str], fps: int, transition: str = "cut") -> str:
+    """The key of an assembled lesson: its sections' hashes in order, and how they join."""
+    return digest({"sections": list(section_hashes), "fps": fps, "transition": transition,
+                   "v": CACHE_FORMAT})
 
 
 # ---------------------------------------------------------------- the store

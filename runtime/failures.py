@@ -11,14 +11,14 @@ The worker's typed failure (worker_result.WorkerFailure) gives the traceback fra
 there are some; otherwise, for a crash or a hang, the raw log is searched for them.
 
 `is_latex` and `is_missing_file` say what kind of failure a worker's failure or a
-diagnostic is (the auto-fixer in agents/ asks them too).
+diagnostic is, and `one_line` shortens a message (the auto-fixer in agents/ uses them too).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +26,11 @@ from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.sourcemap import SourceMap, SourceMapEntry
 from lecture.compiler.span import Span
 
+from .tex import tex_log_errors
 from .worker_result import TraceFrame, WorkerFailure
 
 _FRAME_RE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>\S+))?')
 _TEX_LOG_RE = re.compile(r"the log file: (?P<log>\S+\.log)")
-_TEX_LINE_RE = re.compile(r"^l\.\d+")
 
 
 @dataclass(frozen=True)
@@ -85,39 +85,16 @@ def frames_from_log(text: str) -> list[TraceFrame]:
 
 
 def tex_errors(message: str, log_text: str = "") -> tuple[tuple[str, ...], str | None]:
-    """The TeX log's error lines ('!' lines and their `l.N` context) for a LaTeX failure,
-    and the TeX log's path; the message of Manim's ValueError names the log."""
+    """TeX's error lines ('!' lines and their `l.N` context) for a LaTeX failure, and the
+    TeX log's path when one is named: from the log the message names, else from the
+    message itself (a TexError carries what TeX said, see runtime/tex.py)."""
     m = _TEX_LOG_RE.search(message) or _TEX_LOG_RE.search(log_text)
-    if not m:
-        return (), None
-    path = m["log"]
+    path = m["log"] if m else None
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        said = tex_log_errors(Path(path).read_text(encoding="utf-8", errors="replace")) if path else ()
     except OSError:
-        return (), path
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        if lines[i].startswith("!"):
-            out.append(lines[i].rstrip())
-            # TeX prints the context as `l.N <text before>` then the rest on the next line.
-            for j in range(i + 1, min(i + 12, len(lines))):
-                if lines[j].startswith("!"):
-                    break
-                if _TEX_LINE_RE.match(lines[j]):
-                    context = lines[j].rstrip()
-                    if j + 1 < len(lines) and lines[j + 1].strip():
-                        context += " " + lines[j + 1].strip()
-                    out.append(context)
-                    i = j
-                    break
-        i += 1
-    # The same error tends to repeat; keep the first few distinct lines.
-    seen: list[str] = []
-    for line in out:
-        if line not in seen:
-            seen.append(line)
-    return tuple(seen[:6]), path
+        said = ()
+    return said or tex_log_errors(message), path
 
 
 def is_latex(failure: WorkerFailure | Diagnostic) -> bool:
@@ -128,7 +105,8 @@ def is_latex(failure: WorkerFailure | Diagnostic) -> bool:
         return failure.code == "render-latex" or "latex" in text or "tex " in text
     msg = failure.message
     return failure.type in ("ValueError", "TexError") and (
-        "error converting to" in msg and ("latex" in msg.lower() or "tex" in msg.lower()))
+        msg.startswith("LaTeX error:")
+        or "error converting to" in msg and ("latex" in msg.lower() or "tex" in msg.lower()))
 
 
 def is_missing_file(failure: WorkerFailure | Diagnostic) -> bool:
@@ -153,7 +131,8 @@ def _section_span(source_map: SourceMap, section_id: str, fallback: Span | None)
     return widest.span
 
 
-def _short(message: str, limit: int = 300) -> str:
+def one_line(message: str, limit: int = 300) -> str:
+    """A message on one line, cut after `limit` characters (for a diagnostic or a record)."""
     message = " ".join(message.split())
     return message if len(message) <= limit else message[:limit] + " …"
 
@@ -222,18 +201,15 @@ def _describe(failure: WorkerFailure, where: str, log_text: str) -> _Description
     if failure.kind == "timeout":
         return _Description(f"rendering {where} took too long and was stopped", "render-timeout")
     if failure.kind in ("crash", "internal"):
-        return _Description(f"rendering {where} failed: {_short(message)}", f"render-{failure.kind}")
-    return _Description(f"rendering {where} failed: {failure.type}: {_short(message)}",
+        return _Description(f"rendering {where} failed: {one_line(message)}", f"render-{failure.kind}")
+    return _Description(f"rendering {where} failed: {failure.type}: {one_line(message)}",
                         "render-exception")
 
 
-def diagnose(section_id: str, failure: WorkerFailure | Mapping, *, source_map: SourceMap,
+def diagnose(section_id: str, failure: WorkerFailure, *, source_map: SourceMap,
              module_path: str | Path, log_path: str | Path | None = None,
              section_span: Span | None = None, lesson_file: str = "<lesson>") -> RenderFailure:
-    """Turn the worker's failure for one section into a diagnostic at the lesson node.
-    (`failure` may still be given as its JSON, the form older callers hold.)"""
-    if not isinstance(failure, WorkerFailure):
-        failure = WorkerFailure.from_json(failure)
+    """Turn the worker's failure for one section into a diagnostic at the lesson node."""
     log_text = _read_log(log_path)
     entry, gen_line = _locate(failure, log_text, source_map, module_path)
     span = entry.span if entry is not None else _section_span(source_map, section_id,

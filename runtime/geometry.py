@@ -34,6 +34,7 @@ from lecture.compiler.findings import (
     Part,
     SectionView,
     StepView,
+    TextRun,
     rect_footprint,
     role_of,
 )
@@ -44,6 +45,7 @@ from lecture.compiler.lower.registry import SectionContext
 from lecture.compiler.lower.writer import write_module
 from lecture.compiler.model import Lesson
 from lecture.compiler.sourcemap import CompiledModule
+from lecture.compiler.tex_scripts import smallest_script
 
 from .measure import ManimMeasurer, namespace, private_media_dir
 
@@ -87,6 +89,61 @@ def cap_height(mob: Any) -> float | None:
             continue
         best = h if best is None else min(best, h)
     return best
+
+
+def script_cap_height(mob: Any) -> tuple[float, str] | None:
+    """The cap height the smallest script of the formulas in a mobject is drawn at (a
+    formula's cap height times the size TeX gives its smallest script, compiler.tex_scripts),
+    and that script's source; None when nothing in it is drawn smaller than its formula."""
+    from manim import SingleStringMathTex
+
+    best: tuple[float, str] | None = None
+    for sub in mob.get_family():
+        if not isinstance(sub, SingleStringMathTex) or not getattr(sub, "initial_height", 0) \
+                or sub.height <= 0:
+            continue
+        script = smallest_script(str(getattr(sub, "tex_string", "")))
+        if script.factor >= 1.0:
+            continue
+        try:
+            h = _cap_per_point("tex") * float(sub.font_size) * script.factor
+        except (ZeroDivisionError, AttributeError, ValueError):
+            continue
+        if best is None or h < best[0]:
+            best = (h, script.text)
+    return best
+
+
+def _run_text(mob: Any) -> str | None:
+    """What a mobject says when it is one run of text (a Text, a formula, a number); None
+    when it is not one."""
+    from manim import DecimalNumber, MarkupText, Paragraph, SingleStringMathTex, Text
+
+    if isinstance(mob, DecimalNumber):
+        return "".join(str(getattr(sub, "tex_string", "")) for sub in mob.submobjects)
+    if isinstance(mob, SingleStringMathTex):
+        return str(getattr(mob, "tex_string", ""))
+    if isinstance(mob, (Text, MarkupText)):
+        return str(getattr(mob, "original_text", "") or getattr(mob, "text", ""))
+    if isinstance(mob, Paragraph):  # a code listing's lines
+        return str(getattr(getattr(mob, "lines_text", None), "text", ""))
+    return None
+
+
+def text_runs(mob: Any) -> tuple[TextRun, ...]:
+    """The runs of text in a mobject, each with its box: the Text and formula mobjects in it
+    (a tick number of an axes counts as one run, not one per digit)."""
+    out: list[TextRun] = []
+    stack = [mob]
+    while stack:
+        sub = stack.pop()
+        text = _run_text(sub)
+        if text is None:
+            stack.extend(reversed(sub.submobjects))
+            continue
+        if sub.family_members_with_points() and (sub.width > 1e-6 or sub.height > 1e-6):
+            out.append(TextRun(_bbox(sub), text))
+    return tuple(out)
 
 
 def _hex(color: Any) -> str | None:
@@ -149,10 +206,13 @@ def footprint(element: str, kind: str, mob: Any) -> Footprint:
     spec = KINDS.get(kind)
     box = _bbox(mob)
     cap = cap_height(mob) if role in (TEXT, BOX) else None
+    script = script_cap_height(mob) if role in (TEXT, BOX) else None
     # kinds that draw in colours of their own (a code listing, an image) are not judged by them
     colors = () if spec is not None and spec.own_colors else _colors(mob, role)
     if role in (TEXT, BOX):
-        return rect_footprint(element, kind, box, cap_height=cap, colors=colors)
+        return rect_footprint(element, kind, box, cap_height=cap, colors=colors, texts=text_runs(mob),
+                              script_cap_height=script[0] if script else None,
+                              script_text=script[1] if script else "")
     parts: list[Part] = []
     for leaf in mob.family_members_with_points():
         if not isinstance(leaf, VMobject) or len(leaf.points) < 2:
@@ -295,7 +355,8 @@ def _run_section(index: int, section: Any, cls: type, ctx: SectionContext,
 
     scene = Probe(renderer=CairoRenderer(skip_animations=True))
     scene.render()
-    return SectionView(section, tuple(steps), scene.theme.background, _panel_view(scene, section))
+    return SectionView(section, tuple(steps), scene.theme.background, _panel_view(scene, section),
+                       tuple(ctx.shifted.values()))
 
 
 def _state_key(mob: Any) -> tuple:

@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from lecture.compiler.user_cache import user_cache_dir
+
 from .ffmpeg import VERSION_TIMEOUT, FfmpegError, run
 from .safe_fs import write_bytes_atomic
-from .tex import user_cache_dir
 
 MANIFEST_VERSION = 1
 
@@ -119,6 +120,11 @@ class Manifest:
     resolution: str
     module: str  # the generated module
     source_map: str
+    # The module holds every chosen section of the lesson; `module_key` names the lesson it
+    # was compiled for (its text and its sections' hashes) and `module_hash` its content, so
+    # that a fully cached build keeps it without compiling (see build.py).
+    module_key: str | None = None
+    module_hash: str | None = None
     sections: list[SectionRecord] = field(default_factory=list)
     status: str = "ok"  # ok | failed | partial (only some sections asked for)
     output: str | None = None  # lesson.mp4 (None when a section failed)

@@ -13,7 +13,11 @@ NarrationPlan:
 - `plan.diagnostics`: at the lesson's text, as the front end reports them:
   * `narration needs 3.4 s, step declares 2 s` (warning at the step; an error when
     strict) when the speech outruns a declared duration (a step with no declared duration
-    silently takes its speech's length);
+    silently takes its speech's length). A step its speech outruns lasts its speech plus
+    TAIL_PAUSE, rounded up to a tenth of a second: the number the message says, the hint
+    proposes (`step 3.4s`) and the video plays;
+  * dead air (dead_air.py): more than six seconds of speech over a still picture, at the
+    step (a warning; an error when strict);
   * the speech's Problems (LaTeX read aloud…) as warnings at the narration text, at the
     exact characters when the text is a one-line string without escapes;
   * a SpeechError (endpoint down, engine missing…) as an error at the step, naming it.
@@ -44,7 +48,9 @@ from lecture.compiler.diagnostics import Diagnostic, has_errors
 from lecture.compiler.model import Action, Lesson, Section, Step, Text, Word
 from lecture.compiler.span import NO_SPAN, Span
 
+from .dead_air import dead_air, step_motion
 from .speech import Narrator, Problem, Speech, SpeechError
+from .speech.estimate import estimating_narrator
 from .speech.narrator import DEFAULT_CACHE_DIR, Cue, lecture_version
 
 TAIL_PAUSE = 0.4  # seconds of silence a step keeps after its speech
@@ -156,6 +162,25 @@ def _setting_text(value) -> str | None:
     return str(value)
 
 
+def _language_and_rate(lesson: Lesson) -> tuple[str, Any]:
+    language = _setting_text(lesson.setting("language")) or "en"
+    rate: Any = lesson.setting("rate", 1.0)  # a number, or what the Narrator refuses by name
+    try:
+        rate = float(rate)
+    except (TypeError, ValueError):
+        pass
+    return language, rate
+
+
+def estimating_narrator_for(lesson: Lesson) -> Narrator | None:
+    """A Narrator that times the lesson's speech by an estimate (speech/estimate.py), at
+    its language and rate; None when those are refused (narrator_for says why)."""
+    try:
+        return estimating_narrator(*_language_and_rate(lesson))
+    except SpeechError:
+        return None
+
+
 def narrator_for(lesson: Lesson, *, voice: str | None = None,
                  cache_dir: str | os.PathLike[str] | None = DEFAULT_CACHE_DIR,
                  **engine_options) -> tuple[Narrator | None, list[Diagnostic]]:
@@ -163,12 +188,7 @@ def narrator_for(lesson: Lesson, *, voice: str | None = None,
     (a `--voice` flag) overrides the setting. On a SpeechError: (None, [error diagnostic at
     the setting that chose the voice, or at the lesson's first line])."""
     spec = voice if voice is not None else (_setting_text(lesson.setting("voice")) or "piper")
-    language = _setting_text(lesson.setting("language")) or "en"
-    rate: Any = lesson.setting("rate", 1.0)  # a number, or what the Narrator refuses by name
-    try:
-        rate = float(rate)
-    except (TypeError, ValueError):
-        pass
+    language, rate = _language_and_rate(lesson)
     try:
         return Narrator(spec, language=language, rate=rate, cache_dir=cache_dir, **engine_options), []
     except SpeechError as error:
@@ -263,14 +283,19 @@ def _problem_span(text: Text | None, problem: Problem, fallback: Span) -> Span:
 
 
 def _seconds(value: float) -> str:
-    """3.4 -> '3.4', 2.0 -> '2'."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    """A duration as the lesson writes it: 3.1 -> '3.1', 2.0 -> '2', 2.25 -> '2.25'."""
+    return f"{round(value, 3):g}"
 
 
 def _needed(speech_seconds: float) -> float:
     """A step's length for its speech: the speech plus TAIL_PAUSE, up to the next ms."""
     return math.ceil(round((speech_seconds + TAIL_PAUSE) * 1000, 6)) / 1000
+
+
+def _lengthened(need: float) -> float:
+    """How long a step its speech outruns lasts: its need up to the next tenth of a second,
+    the one number the diagnostic says, the hint proposes and the video plays."""
+    return math.ceil(round(need * 10, 6)) / 10
 
 
 def _step_name(index: int, section: Section) -> str:
@@ -282,6 +307,106 @@ def _silent(narrator: Narrator, text: str) -> Speech:
     return Speech(text, b"", rate, (), (), narrator.voice_spec)
 
 
+@dataclass
+class _Speaker:
+    """Speaks the steps one after another. After an error saying the engine itself is
+    unusable, later steps are not tried (each would fail the same way, slowly)."""
+
+    narrator: Narrator
+    engine_down: bool = False
+
+    def speak(self, step: Step, section: Section, index: int,
+              texts: list[tuple[str, Text | None]]) -> tuple[Speech, list[Diagnostic]]:
+        """The step's speech (silent when it says nothing or cannot be spoken) and its
+        diagnostics: the texts' Problems, or the SpeechError that stopped it."""
+        speeches: list[Speech] = []
+        for value, _text in texts:
+            if self.engine_down:
+                return _silent(self.narrator, ""), []
+            try:
+                speeches.append(self.narrator.speak(value))
+            except SpeechError as error:
+                self.engine_down = error.code in ENGINE_DOWN_CODES
+                return _silent(self.narrator, ""), [Diagnostic(
+                    "error", f"cannot speak the narration of {_step_name(index, section)}: {error.message}",
+                    step.span, error.hint, error.code or "speech")]
+        if not speeches:
+            return _silent(self.narrator, " ".join(v for v, _ in texts)), []
+        problems = [Diagnostic("warning", problem.message, _problem_span(text, problem, step.span),
+                               problem.hint, problem.code)
+                    for (_value, text), sp in zip(texts, speeches, strict=True) for problem in sp.problems]
+        pause = round(self.narrator.pause / self.narrator.rate * speeches[0].sample_rate)
+        return _join(speeches, [v for v, _ in texts], pause), problems
+
+
+def _timed(step: Step, speech: Speech, strict: bool) -> tuple[Step, list[Diagnostic]]:
+    """The step lengthened to its speech when the speech outruns it (a tenth of a second at
+    a time), with the finding when its duration was declared."""
+    if not speech.frames or _needed(speech.duration) <= step.seconds + 1e-9:
+        return step, []
+    lasts = _lengthened(_needed(speech.duration))
+    timed = replace(step, duration=lasts)
+    if step.duration is None:  # no declared duration: the step silently takes its speech's
+        return timed, []
+    return timed, [Diagnostic(
+        "error" if strict else "warning",
+        f"narration needs {_seconds(lasts)} s, step declares {_seconds(step.seconds)} s", step.span,
+        f"the step will last {_seconds(lasts)} s; shorten the narration or declare "
+        f"`step {_seconds(lasts)}s`", "narration-too-long")]
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One step as spoken and timed, before its start in the section is known."""
+
+    index: int
+    step: Step  # timed
+    text: str
+    speech: Speech
+    declared: float
+    extended: bool  # the speech made the step longer
+
+
+def _narrate_section(section: Section, speaker: _Speaker, *, speak: bool, strict: bool,
+                     ) -> tuple[list[_Row], list[Diagnostic]]:
+    """Speak and time one section's steps (`speak` False: keep them silent), with the
+    narration's findings: problems, overruns, dead air."""
+    rows: list[_Row] = []
+    diagnostics: list[Diagnostic] = []
+    highlighted: str | None = None  # the scene's highlighted lecture line (dead_air.py)
+    for index, step in enumerate(section.steps, start=1):
+        texts = say_texts(step, section) if speak else []
+        speech, found = speaker.speak(step, section, index, texts)
+        timed, overrun = _timed(step, speech, strict)
+        motion = step_motion(timed, section, highlighted)
+        highlighted = motion.highlighted
+        still = dead_air(timed, speech.duration, motion, strict=strict) if speech.frames else None
+        diagnostics += found + overrun + ([still] if still is not None else [])
+        joined = " ".join(v for v, _ in texts)
+        rows.append(_Row(index, timed, joined, speech, step.seconds, extended=timed is not step))
+    return rows, diagnostics
+
+
+def _common_rate(rows: list[_Row], narrator: Narrator) -> int:
+    """The sample rate most of the speech has: every section's track is built at it."""
+    rates = [row.speech.sample_rate for row in rows if row.speech.frames]
+    return (max(sorted(set(rates)), key=rates.count) if rates
+            else getattr(narrator.engine, "SAMPLE_RATE", 22050))
+
+
+def _section_narration(section: Section, rows: list[_Row], narrator: Narrator, identity: str,
+                       sample_rate: int, spoken: bool) -> SectionNarration:
+    """The section's steps placed one after another, and its narration hash."""
+    start = 0.0
+    items = []
+    for row in rows:
+        items.append(StepNarration(row.index, row.step, row.text, row.speech, start, row.declared,
+                                   row.extended))
+        start += round(float(row.step.seconds), 4)
+    return SectionNarration(section.id, tuple(items), _section_hash(narrator, identity, items, sample_rate),
+                            sample_rate, spoken)
+
+
 def plan_narration(lesson: Lesson, narrator: Narrator, *, strict: bool = False,
                    sections: Iterable[str] | None = None) -> NarrationPlan:
     """Speak every step's narration and time the lesson by it (see the module doc).
@@ -289,86 +414,24 @@ def plan_narration(lesson: Lesson, narrator: Narrator, *, strict: bool = False,
     `sections`: speak only these sections (the others keep their declared timings, with
     silent speech and `spoken=False`)."""
     wanted = None if sections is None else set(sections)
-    diagnostics: list[Diagnostic] = []
-    timed_sections: list[Section] = []
-    planned: list[tuple[Section, list[tuple[int, Step, str, Speech, float, bool]]]] = []
-    engine_down = False
-    pause_frames_for = lambda rate: round(narrator.pause / narrator.rate * rate)  # noqa: E731
+    speaker = _Speaker(narrator)
     synthesized0, reused0 = narrator.synthesized, narrator.reused
-
+    narrated: list[tuple[Section, list[_Row], bool]] = []
+    diagnostics: list[Diagnostic] = []
     for section in lesson.sections:
         speak = wanted is None or section.id in wanted
-        steps: list[Step] = []
-        rows = []
-        for index, step in enumerate(section.steps, start=1):
-            texts = say_texts(step, section) if speak else []
-            speeches: list[Speech] = []
-            failed = False
-            for value, _text in texts:
-                if engine_down:
-                    failed = True
-                    break
-                try:
-                    speeches.append(narrator.speak(value))
-                except SpeechError as error:
-                    failed = True
-                    engine_down = error.code in ENGINE_DOWN_CODES
-                    diagnostics.append(Diagnostic(
-                        "error", f"cannot speak the narration of {_step_name(index, section)}: "
-                                 f"{error.message}", step.span, error.hint, error.code or "speech"))
-                    break
-            joined = " ".join(v for v, _ in texts)
-            if failed or not speeches:
-                speech = _silent(narrator, joined if not failed else "")
-            else:
-                for (_value, text), sp in zip(texts, speeches, strict=True):
-                    for problem in sp.problems:
-                        diagnostics.append(Diagnostic(
-                            "warning", problem.message,
-                            _problem_span(text, problem, step.span), problem.hint, problem.code))
-                speech = _join(speeches, [v for v, _ in texts], pause_frames_for(speeches[0].sample_rate))
-            declared = step.seconds
-            timed = step
-            extended = False
-            if speech.frames:
-                need = _needed(speech.duration)
-                if need > declared + 1e-9:
-                    extended = True
-                    timed = replace(step, duration=need)
-                    if step.duration is not None:
-                        shown = math.ceil(round(need * 10, 6)) / 10
-                        diagnostics.append(Diagnostic(
-                            "error" if strict else "warning",
-                            f"narration needs {_seconds(shown)} s, step declares {_seconds(declared)} s",
-                            step.span,
-                            f"the step will last {need:g} s; shorten the narration or declare "
-                            f"`step {_seconds(shown)}s`", "narration-too-long"))
-            steps.append(timed)
-            rows.append((index, timed, joined, speech, declared, extended))
-        timed_sections.append(replace(section, steps=tuple(steps)) if steps != list(section.steps)
-                              else section)
-        planned.append((timed_sections[-1], rows))
+        rows, found = _narrate_section(section, speaker, speak=speak, strict=strict)
+        diagnostics += found
+        steps = tuple(row.step for row in rows)
+        narrated.append((replace(section, steps=steps) if steps != section.steps else section, rows, speak))
 
-    rates = [row[3].sample_rate for _, rows in planned for row in rows if row[3].frames]
-    sample_rate = (max(sorted(set(rates)), key=rates.count) if rates
-                   else getattr(narrator.engine, "SAMPLE_RATE", 22050))
-
+    sample_rate = _common_rate([row for _, rows, _ in narrated for row in rows], narrator)
     identity = _identity(narrator)
-    out: list[SectionNarration] = []
-    for section, rows in planned:
-        start = 0.0
-        items = []
-        for index, timed, joined, speech, declared, extended in rows:
-            items.append(StepNarration(index, timed, joined, speech, start, declared, extended))
-            start += round(float(timed.seconds), 4)
-        spoken = wanted is None or section.id in wanted
-        out.append(SectionNarration(section.id, tuple(items),
-                                    _section_hash(narrator, identity, items, sample_rate),
-                                    sample_rate, spoken))
-
-    timed_lesson = replace(lesson, sections=tuple(timed_sections))
+    out = tuple(_section_narration(section, rows, narrator, identity, sample_rate, spoken)
+                for section, rows, spoken in narrated)
+    timed_lesson = replace(lesson, sections=tuple(section for section, _, _ in narrated))
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
-    return NarrationPlan(timed_lesson, tuple(out), tuple(diagnostics), narrator.voice_spec, sample_rate,
+    return NarrationPlan(timed_lesson, out, tuple(diagnostics), narrator.voice_spec, sample_rate,
                          narrator.synthesized - synthesized0, narrator.reused - reused0)
 
 
@@ -395,5 +458,5 @@ def lesson_narration_hash(plan: NarrationPlan) -> str:
     return hashlib.sha256("\n".join(s.hash for s in plan.sections).encode()).hexdigest()
 
 
-__all__ = ["TAIL_PAUSE", "StepNarration", "SectionNarration", "NarrationPlan", "narrator_for",
-           "plan_narration", "say_texts", "lesson_narration_hash"]
+__all__ = ["ENGINE_DOWN_CODES", "TAIL_PAUSE", "StepNarration", "SectionNarration", "NarrationPlan",
+           "estimating_narrator_for", "narrator_for", "plan_narration", "say_texts", "lesson_narration_hash"]

@@ -105,6 +105,13 @@ class Compiled:
     module: CompiledModule
     failures: Mapping[str, list[Diagnostic]] = field(default_factory=dict)  # sections it rejected
     isolated: frozenset[str] = frozenset()  # sections drawing custom elements
+    # The sections to render from it (None: every one the cache lacks). `lecture render`
+    # compiles every chosen section, so that the module in the build folder holds them all
+    # whatever the cache held, and renders only the ones the cache lacks.
+    render: frozenset[str] | None = None
+
+    def renders(self, section_id: str) -> bool:
+        return self.render is None or section_id in self.render
 
 
 def load(src: Source, base_dir: Path) -> frontend.Loaded:
@@ -253,15 +260,16 @@ class Assembled:
 
 
 def assemble(cache: Cache, videos: Sequence[Path], hashes: Sequence[str], *, fps: int,
-             soundtrack: Soundtrack | None = None) -> Assembled:
+             soundtrack: Soundtrack | None = None, transition: str = assemble_mod.CUT) -> Assembled:
     """The lesson video from its sections' videos, in the cache (joined now, unless these
-    sections were joined before); with its soundtrack's lesson track and subtitles."""
-    key = cache_mod.lesson_key(list(hashes), fps)
+    sections were joined before with this `transition`, the lesson's `transition:`
+    setting); with its soundtrack's lesson track and subtitles."""
+    key = cache_mod.lesson_key(list(hashes), fps, transition)
     record = cache.lesson_record(key)
     if record is None:
         work = cache.job_dir("lesson")
         try:
-            info = assemble_mod.concat(list(videos), work / LESSON_VIDEO, fps=fps)
+            info = assemble_mod.concat(list(videos), work / LESSON_VIDEO, fps=fps, transition=transition)
             if soundtrack is not None:
                 soundtrack.finish_lesson(work / LESSON_VIDEO, work / "audio")
             record = {"duration": info.duration, "frames": info.frames, "sections": list(hashes)}

@@ -78,12 +78,6 @@ class JobResult:
     def cancelled(self) -> bool:
         return isinstance(self.outcome, WorkerFailure) and self.outcome.kind == "cancelled"
 
-    @property
-    def result(self) -> dict:
-        """The worker's answer as JSON: {"ok": True, "movie"|"image": path} or a failure.
-        (For readers not yet using `output` and `failure`.)"""
-        return self.outcome.to_json()
-
 
 @dataclass(order=True)
 class _Queued:

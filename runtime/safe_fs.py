@@ -13,16 +13,19 @@ through this module:
   `parts` always, and of `root` every folder below the current working folder (where a
   cloned repository lies), or only its last one when `root` lies elsewhere (the folders
   above a root the user chose outside the current folder are the user's business).
-- `write_bytes_atomic` / `place` / `atomic_output` / `temporary_file`: a new file under a
-  fresh name made with O_EXCL in the target's folder, then renamed over the target. A rename replaces a
-  link instead of writing through it, so no existing path is ever opened for writing.
+- `atomic_writer`: the one way Lecture writes a file all at once. A new file under a fresh
+  name made with O_EXCL in the target's folder, then renamed over the target. A rename
+  replaces a link instead of writing through it, so no existing path is ever opened for
+  writing. `write_bytes_atomic`, `copy_stream_atomic` and runtime/atomic.py's
+  `write_atomically` (lesson files) build on it; `place` / `atomic_output` /
+  `temporary_file` rename the same kind of fresh file that a link or a tool filled.
 - `read_regular`: reading back only regular files, never through a link (O_NOFOLLOW) and
   never blocking (O_NONBLOCK: a FIFO is not read).
 
 The checks look at the folders as they are when a build starts (lstat, not stat); they
 guard against what a repository holds, not against another process racing the build.
-Unlike runtime/atomic.py (for lesson files, where an editor's link is followed on
-purpose), nothing here follows a link.
+Nothing here follows a link (runtime/atomic.py, for lesson files, resolves an editor's link
+on purpose before it calls `atomic_writer`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -123,15 +126,16 @@ def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> byte
         os.close(fd)
 
 
-def _temporary(dst: Path, suffix: str = ".tmp") -> tuple[int, Path]:
+def _temporary(dst: Path, suffix: str = ".tmp", mode: int = 0o666) -> tuple[int, Path]:
     """A new, empty file of ours next to `dst`, open for writing: O_EXCL, so never an
-    existing path or link; the usual mode (0o666 less the umask), unlike mkstemp's 0o600."""
+    existing path or link; by default the usual mode (0o666 less the umask), unlike
+    mkstemp's 0o600."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) \
         | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(6)}{suffix}")
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            return os.open(tmp, flags, mode), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"cannot create a temporary file next to {dst}")
@@ -169,33 +173,66 @@ def _replace(tmp: Path, dst: Path) -> None:
                                                "delete it") from None
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write `data` to `path` all at once (a temporary file, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temporary(path)
+@contextlib.contextmanager
+def atomic_writer(dst: str | os.PathLike[str], *, mode: int | None = None, durable: bool = False,
+                  before_replace: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+    """A fresh file of ours next to `dst`, open for writing (binary); when the block ends
+    normally it is renamed over `dst` (a file or a link there is replaced, never followed),
+    when the block raises it is removed. The folder must exist.
+
+    `mode`: the file's permission bits (it is private while being written); default 0o666
+    less the umask. `durable`: fsync the file before the rename and the folder after it, so
+    the new bytes survive a crash (for the user's own files; build and cache files are
+    checked when read). `before_replace`: called last, just before the rename (after the
+    fsync); what it raises leaves `dst` untouched. No temporary file is left behind."""
+    dst = Path(dst)
+    fd, tmp = _temporary(dst, mode=0o666 if mode is None else 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        _replace(tmp, path)
+            yield f
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        if before_replace is not None:
+            before_replace()
+        _replace(tmp, dst)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+    if durable:
+        _fsync_dir(dst.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable where the platform allows it (not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write `data` to `path` all at once (see atomic_writer), making its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(path) as f:
+        f.write(data)
     return path
 
 
 def copy_stream_atomic(source: BinaryIO, dst: str | os.PathLike[str]) -> Path:
     """Write what `source` holds (read to its end) to `dst` all at once."""
-    dst = Path(dst)
-    fd, tmp = _temporary(dst)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(source, out, 1024 * 1024)
-        _replace(tmp, dst)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return dst
+    with atomic_writer(dst) as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    return Path(dst)
 
 
 def _copy_into(src: Path, dst: Path) -> Path:

@@ -40,6 +40,9 @@ from manim import (
 )
 from manim.animation.animation import prepare_animation
 
+# How long a step's animations run: one rule, read by the narration's dead-air finding too
+from .step_time import MAX_ANIMATION_SECONDS, QUICK
+
 
 def _pillow_compat() -> None:
     """Manim 0.22 pastes images onto `Image.fromarray(np.zeros((h, w)), mode="RGBA")`, which
@@ -73,10 +76,6 @@ def _pillow_compat() -> None:
 
 _pillow_compat()
 
-QUICK = 0.5  # seconds a lecture-line highlight takes (at most the step's time)
-# An animation takes at most this long; the rest of a longer step (one stretched to fit its
-# narration, say) holds the finished picture, so nothing is still being drawn at the end.
-MAX_ANIMATION_SECONDS = 2.5
 LINE_SPACING_RATIO = 0.45  # space between two lecture lines, in text heights
 
 
@@ -272,6 +271,7 @@ class LectureScene(Scene):
         self.theme = _theme.get_theme(self.theme_name)
         self.camera.background_color = self.theme.background  # type: ignore[union-attr]  # (Cairo camera)
         self.lecture_lines: dict[str, VMobject] = {}
+        self.hidden_lines: list[str] = []  # progressive lines not shown yet, top to bottom
         self.highlighted: str | None = None
         self._declared = 0.0  # seconds declared by the steps so far
         self._frames = 0  # frames written so far
@@ -290,9 +290,11 @@ class LectureScene(Scene):
                     stroke_width=2)
         self.add(t, rule)
 
-    def show_lines(self, lines: Iterable[tuple[str, str]]) -> None:
+    def show_lines(self, lines: Iterable[tuple[str, str]], progressive: bool = False) -> None:
         """Lay out the lecture lines in the left panel, top to bottom, wrapped to its width,
-        shrinking the font until they all fit."""
+        shrinking the font until they all fit. `progressive`: the panel is laid out for all
+        of them (nothing moves later), but a line is drawn only from the step that
+        highlights it (`highlight`), together with the lines above it not shown yet."""
         lines = list(lines)
         if not lines:
             return
@@ -314,16 +316,42 @@ class LectureScene(Scene):
                        color=self.theme.rule, stroke_width=1.5)
         for (line_id, _), row in zip(lines, group, strict=True):
             self.lecture_lines[line_id] = row
-        self.add(group, divider)
+        if progressive:
+            self.hidden_lines = [line_id for line_id, _ in lines]
+            self.add(divider)  # the rows come in one by one, with `highlight`
+        else:
+            self.add(group, divider)
+
+    def _reveal(self, line_id: str) -> list[Animation]:
+        """Fade-ins of the hidden lines down to `line_id` (none when it is shown already):
+        lines appear top to bottom, with no gap left above the one reached."""
+        if line_id not in self.hidden_lines:
+            return []
+        upto = self.hidden_lines.index(line_id) + 1
+        shown, self.hidden_lines = self.hidden_lines[:upto], self.hidden_lines[upto:]
+        return [FadeIn(self.lecture_lines[name]) for name in shown]
+
+    def _recolour(self, line_id: str, color: str) -> Animation | None:
+        """A line's colour change: animated when the line is on screen; set at once when it
+        is still to fade in (its fade-in, not played yet, takes the new colour), since two
+        animations of one row in one step would fight over it."""
+        row = self.lecture_lines[line_id]
+        if row in self.get_mobject_family_members():
+            return row.animate.set_color(color)  # type: ignore[return-value]  # (an animation builder)
+        row.set_color(color)
+        return None
 
     def highlight(self, line_id: str) -> Animation | None:
         """Turn a lecture line the accent colour, and the previously highlighted line back
-        to normal. Returned as an animation for `step`; a quick one."""
+        to normal; with progressive lines, bring the line in (and the hidden ones above it).
+        Returned as an animation for `step`; a quick one."""
         if line_id not in self.lecture_lines or line_id == self.highlighted:
             return None
-        anims = [self.lecture_lines[line_id].animate.set_color(self.theme.accent)]
+        anims: list = self._reveal(line_id)
+        anims.append(self._recolour(line_id, self.theme.accent))
         if self.highlighted is not None:
-            anims.append(self.lecture_lines[self.highlighted].animate.set_color(self.theme.text))
+            anims.append(self._recolour(self.highlighted, self.theme.text))
+        anims = [a for a in anims if a is not None]
         self.highlighted = line_id
         # manim types `.animate` as `_AnimationBuilder | Self` (so that chained calls check),
         # but a method called on it gives an animation builder, never the mobject
@@ -351,10 +379,23 @@ class LectureScene(Scene):
             walk(anim)
         super().add_mobjects_from_animations(flat)
 
+    def get_moving_and_static_mobjects(self, animations) -> tuple[list, list]:
+        """What a play redraws every frame, and what it draws once (Cairo renderer only).
+        When nothing moves (a step with no animations: a frozen wait) Manim 0.22 draws the
+        static ones into its static image, then draws `moving_mobjects` over it — and an empty
+        list there means *every* mobject: each translucent fill was drawn twice, visibly
+        denser on the wait's frames. Then nothing is static, so the frame is drawn once."""
+        moving, static = super().get_moving_and_static_mobjects(animations)
+        return (moving, static) if moving else (moving, [])
+
     def step(self, seconds: float, *animations) -> None:
         """One step of the lesson: play the animations together over exactly `seconds`
         (rounded to whole frames so that the scene's length is the sum of its steps), or
-        hold the frame when there are none."""
+        hold the frame when there are none (drawn once: see get_moving_and_static_mobjects).
+        An animation takes at most MAX_ANIMATION_SECONDS (a highlight QUICK, a custom
+        element's `play` the whole step); a Succession (the lowering's actions on one
+        element, one after another) takes that much for each of its parts, which share it
+        in proportion to their own run times."""
         fps = config.frame_rate
         self._declared += seconds
         frames = round(self._declared * fps) - self._frames
@@ -369,17 +410,24 @@ class LectureScene(Scene):
             self.wait((frames + 0.5) / fps, frozen_frame=True)
             return
         for a in anims:
-            if getattr(a, "lecture_full", False):
-                a.run_time = seconds
-            else:
-                a.run_time = min(QUICK if getattr(a, "lecture_quick", False) else MAX_ANIMATION_SECONDS,
-                                 seconds)
+            a.run_time = min(_longest(a, seconds), seconds)
         if max(a.run_time for a in anims) < seconds:
             anims.append(Wait(run_time=seconds))
         group = AnimationGroup(*anims)
         # An animation of run_time t writes len(arange(0, t, 1/fps)) frames: half a frame
         # less than `frames` keeps that exact whatever the float rounding.
         self.play(group, run_time=(frames - 0.5) / fps)
+
+
+def _longest(animation: Animation, seconds: float) -> float:
+    """How long an animation of a step of `seconds` may take (see LectureScene.step)."""
+    if getattr(animation, "lecture_full", False):
+        return seconds
+    if getattr(animation, "lecture_quick", False):
+        return QUICK
+    if isinstance(animation, Succession):
+        return sum(_longest(part, seconds) for part in animation.animations)
+    return MAX_ANIMATION_SECONDS
 
 
 def brace_with_label(target, *, direction, text: str | None = None, color: str = "#ffffff",

@@ -11,7 +11,7 @@ cache), so a cached rebuild speaks, mixes and encodes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.model import Lesson
 
 from . import narration
-from .ffmpeg import FfmpegError
 
 # AAC encoding raises true peaks by a few tenths of a dB: aim 0.5 dB under the −1.5 dBTP
 # ceiling so that the encoded track stays under it.
@@ -90,7 +89,7 @@ class Soundtrack:
             "sentences_spoken": self.plan.synthesized,
             "sentences_from_cache": self.plan.reused,
             "steps": [
-                {"section": s.id, "step": st.index + 1 if isinstance(st.index, int) else st.index,
+                {"section": s.id, "step": st.index,  # 1-based, waits counted, as everywhere
                  "declared": st.declared, "duration": st.duration, "extended": st.extended}
                 for s in self.plan.sections for st in s.steps],
         }
@@ -101,18 +100,44 @@ def prepare_soundtrack(lesson: Lesson, *, voice: str | None, strict: bool, build
                        ) -> tuple[Lesson, Soundtrack | None, list[Diagnostic]]:
     """Speak the lesson: (the timed lesson, its soundtrack, diagnostics). The soundtrack is
     None when the narration cannot be made (the diagnostics say why)."""
-    narrator, problems = narration.narrator_for(lesson, voice=voice,
-                                                cache_dir=Path(build_root) / ".speech-cache")
-    if narrator is None:
-        return lesson, None, list(problems)
-    plan = narration.plan_narration(lesson, narrator, strict=strict, sections=sections)
-    diagnostics = list(problems) + list(plan.diagnostics)
-    if not plan.ok:
+    plan, diagnostics = _speak(lesson, voice=voice, strict=strict, build_root=build_root, sections=sections)
+    if plan is None or not plan.ok:
         return lesson, None, diagnostics
     return plan.lesson, Soundtrack(plan, fps), diagnostics
 
 
-def errors() -> tuple[type[Exception], ...]:
-    """The errors mixing sound and subtitles can raise: ffmpeg's (audio.AudioError and
-    subtitles.SubtitleError are its names there)."""
-    return (FfmpegError,)
+def _speak(lesson: Lesson, *, voice: str | None, strict: bool, build_root: Path,
+           sections: list[str] | None) -> tuple[narration.NarrationPlan | None, list[Diagnostic]]:
+    """The narration plan (None: no narrator for this lesson) and every diagnostic of it."""
+    narrator, problems = narration.narrator_for(lesson, voice=voice,
+                                                cache_dir=Path(build_root) / ".speech-cache")
+    if narrator is None:
+        return None, list(problems)
+    plan = narration.plan_narration(lesson, narrator, strict=strict, sections=sections)
+    return plan, list(problems) + list(plan.diagnostics)
+
+
+# What says that this machine cannot speak the voice now, not that the lesson asks for a
+# wrong one: `lecture check` then times the narration by an estimate.
+UNAVAILABLE_CODES = frozenset({"speech-engine-missing", "speech-no-voice", "speech-no-endpoint",
+                               "speech-unreachable"})
+_ESTIMATED = ("narration-too-long", "dead-air")
+
+
+def check_narration(lesson: Lesson, *, voice: str | None, strict: bool, build_root: Path,
+                    ) -> tuple[list[Diagnostic], str]:
+    """What `lecture check` reports about the narration: what a render's narrate stage
+    reports (same narrator, same cache, same severities), and a note for the summary line.
+    When this machine cannot speak the voice (UNAVAILABLE_CODES), the speech is timed by an
+    estimate instead (speech/estimate.py), and each timing finding and the note say so."""
+    plan, diagnostics = _speak(lesson, voice=voice, strict=strict, build_root=build_root, sections=None)
+    why = next((d for d in diagnostics if d.code in UNAVAILABLE_CODES), None)
+    if why is None:
+        return diagnostics, ""
+    estimator = narration.estimating_narrator_for(lesson)
+    if estimator is None:
+        return diagnostics, ""
+    plan = narration.plan_narration(lesson, estimator, strict=strict)
+    found = [replace(d, message=f"{d.message} (an estimate: this machine cannot speak the narration)")
+             if d.code in _ESTIMATED else d for d in plan.diagnostics]
+    return found, f" (narration timed by an estimate: {why.message})"

@@ -24,15 +24,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ffmpeg import VIDEO_TIMEOUT, FfmpegError, run
+from .ffmpeg import VIDEO_TIMEOUT, run
 from .narration import NarrationPlan
 from .safe_fs import atomic_output, write_bytes_atomic
 
 MAX_CHARS = 42
 MAX_LINES = 2
 _FFMPEG = ("ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error")
-
-SubtitleError = FfmpegError  # the name callers catch
 
 
 @dataclass(frozen=True)
@@ -232,5 +230,5 @@ def burn_subtitles(mp4: str | os.PathLike[str], srt: str | os.PathLike[str],
     return out
 
 
-__all__ = ["MAX_CHARS", "MAX_LINES", "Cue", "SubtitleError", "wrap", "split_sentence", "sentence_cues",
+__all__ = ["MAX_CHARS", "MAX_LINES", "Cue", "wrap", "split_sentence", "sentence_cues",
            "lesson_cues", "to_srt", "to_vtt", "write_subtitles", "add_soft_subtitles", "burn_subtitles"]

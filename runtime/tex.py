@@ -51,6 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from lecture.compiler.user_cache import user_cache_dir
+
 from .cache import pid_alive
 from .safe_fs import UnsafePathError, read_regular, safe_dir, write_bytes_atomic
 
@@ -85,13 +87,18 @@ class TexLimits:
 
 
 class TexError(ValueError):
-    """TeX (or dvisvgm) could not typeset a formula. The message keeps Manim's wording
-    (`latex error converting to dvi. … the log file: X.log`), which runtime/failures.py and
-    agents/autofix.py recognise; `log_file` is that TeX log, kept outside the private folder."""
+    """TeX (or dvisvgm) could not typeset a formula.
 
-    def __init__(self, message: str, log_file: Path | None = None) -> None:
+    Its message's first line is what a diagnostic shows after the element's name,
+    `LaTeX error: ! Missing } inserted.` (TeX's own `!` line), the lines below it are the rest
+    of what TeX said (`TeX says:`, its `!` lines and their `l.N` context), then, only when the
+    log was kept, `See the log file: X.log`. `tex_says` holds those lines, read from the log
+    before TeX's private folder is removed; `log_file` is the kept log (None: not kept)."""
+
+    def __init__(self, message: str, log_file: Path | None = None, tex_says: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.log_file = log_file
+        self.tex_says = tex_says
 
 
 class TexTimeout(TexError):
@@ -124,9 +131,7 @@ def tex_to_svg(source: str, *, compilers: tuple[str, ...] = ("latex",), output_f
             code = _run(_compile_command(compiler, output_format), work, limits, deadline,
                         program="TeX", likely="a macro loop?")
             if code != 0:
-                kept = _keep_log(work / "formula.log", log_dir, name)
-                where = f"See the log file: {kept}" if kept else "TeX wrote no log"
-                raise TexError(f"{compiler} error converting to {output_format[1:]}. {where}", kept)
+                raise _tex_failed(compiler, work / "formula.log", log_dir, name)
         out = work / "formula.svg"
         code = _run(["dvisvgm", *(["--pdf"] if output_format == ".pdf" else []), "--page=1",
                      "--no-fonts", "--verbosity=1", f"--no-specials={_NO_SPECIALS}",
@@ -183,8 +188,55 @@ def _run(cmd: list[str], work: Path, limits: TexLimits, deadline: float, *, prog
                 proc.wait()
 
 
-def _keep_log(path: Path, log_dir: Path | None, name: str) -> Path | None:
-    data = read_regular(path, 4 << 20)
+def _tex_failed(compiler: str, log: Path, log_dir: Path | None, name: str) -> TexError:
+    """The TexError for a TeX run that failed: TeX's own lines from its log (read now: the
+    private folder goes away), and the log kept in `log_dir` when one is given."""
+    data = read_regular(log, 4 << 20)
+    said = tex_log_errors(data.decode("utf-8", "replace")) if data is not None else ()
+    kept = _keep_log(data, log_dir, name)
+    return TexError(tex_error_message(compiler, said, kept), kept, said)
+
+
+def tex_error_message(compiler: str, said: tuple[str, ...], log: Path | str | None = None) -> str:
+    """What a TexError says (see TexError): TeX's first `!` line, then all it said."""
+    first = next((line for line in said if line.startswith("!")), None)
+    head = f"LaTeX error: {first}" if first else f"LaTeX error: {compiler} stopped and said nothing"
+    lines = [head]
+    if said:
+        lines += ["TeX says:", *said]
+    if log is not None:
+        lines.append(f"See the log file: {log}")
+    return "\n".join(lines)
+
+
+_TEX_CONTEXT = re.compile(r"^l\.\d+")
+
+
+def tex_log_errors(log: str, most: int = 6) -> tuple[str, ...]:
+    """TeX's own error lines in a log: each `!` line and its `l.N` context (TeX prints the
+    text read so far, then the rest on the next line: both are kept, joined by a space).
+    The same error tends to repeat; the first `most` distinct lines are kept."""
+    lines = log.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("!"):
+            out.append(lines[i].rstrip())
+            for j in range(i + 1, min(i + 12, len(lines))):
+                if lines[j].startswith("!"):
+                    break
+                if _TEX_CONTEXT.match(lines[j]):
+                    context = lines[j].rstrip()
+                    if j + 1 < len(lines) and lines[j + 1].strip():
+                        context += " " + lines[j + 1].strip()
+                    out.append(context)
+                    i = j
+                    break
+        i += 1
+    return tuple(dict.fromkeys(out))[:most]
+
+
+def _keep_log(data: bytes | None, log_dir: Path | None, name: str) -> Path | None:
     if data is None or log_dir is None:
         return None
     try:
@@ -340,13 +392,6 @@ _INSTALLED: _Installed | None = None
 _PATCHED = False  # Manim's runner replaced by ours in this process
 
 
-def user_cache_dir() -> Path:
-    """The user's cache folder, shared by every lesson: `$LECTURE_CACHE_DIR`, else
-    `~/.cache/lecture` (the one place in runtime that reads the variable)."""
-    env = os.environ.get("LECTURE_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "lecture"
-
-
 def measure_cache_dir() -> Path:
     """The shared cache of typeset SVGs: `user_cache_dir()/measure`."""
     return user_cache_dir() / "measure"
@@ -377,8 +422,10 @@ def tex_to_svg_file(expression: str, environment: str | None = None, tex_templat
     installed = _current()
     data = installed.tex.get(key)
     if data is None:
+        # No log is kept: Manim's TeX folder belongs to this process and goes with it, and
+        # the error carries TeX's own lines.
         data = tex_to_svg(code, compilers=compilers, output_format=tmpl.output_format,
-                          limits=installed.limits, log_dir=config.get_dir("tex_dir"), name=key)
+                          limits=installed.limits)
         installed.tex.put(key, data)
     return _private_copy("Tex", key, data)
 
@@ -409,6 +456,19 @@ def _wrap_text(cls: Any, convert: Any) -> None:
     cls._text2svg = _text2svg
 
 
+def _as_written(self: Any, tex: str) -> str:
+    """The formula TeX is given: what the lesson wrote. Manim's own version repairs a formula
+    without a word (adds or drops braces, turns an unmatched \\left into \\big, adds a blank
+    after a trailing ^ or _, empties a lone \\begin{array}), so `$\\frac{a}{b$` rendered as
+    something else; here TeX refuses it, and the check says so at the formula. Only what
+    cannot change the picture is kept: an empty formula is a blank, and a formula starting
+    with a line break gets a blank first row (a document may not start with one)."""
+    tex = tex.strip()
+    if not tex:
+        return "\\quad"
+    return "\\quad" + tex if tex.startswith("\\\\") else tex
+
+
 def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = None) -> None:
     """Make Manim, in this process, typeset formulas with `tex_to_svg_file` above and share
     TeX and text SVGs through the verified cache in `shared` (default: measure_cache_dir())."""
@@ -421,6 +481,7 @@ def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = Non
 
         tex_mobject.tex_to_svg_file = tex_to_svg_file
         tex_file_writing.tex_to_svg_file = tex_to_svg_file
+        tex_mobject.SingleStringMathTex._modify_special_strings = _as_written  # type: ignore[method-assign]
         _wrap_text(text_mobject.Text, lambda c: c)
         _wrap_text(text_mobject.MarkupText, ManimColor)
         _PATCHED = True
@@ -428,4 +489,4 @@ def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = Non
 
 
 __all__ = ["SvgStore", "TexError", "TexLimits", "TexTimeout", "install_svg_cache", "measure_cache_dir",
-           "svg_digest", "tex_key", "tex_to_svg", "tex_to_svg_file", "user_cache_dir"]
+           "svg_digest", "tex_key", "tex_to_svg", "tex_to_svg_file"]

@@ -21,6 +21,7 @@ from lecture.compiler import frontend
 from lecture.runtime import build, cache
 from lecture.runtime.pool import RenderPool
 from lecture.runtime.render import QUALITIES
+from lecture.runtime.worker_result import WorkerOutput
 from rich.console import Console
 
 LESSON = """\
@@ -270,13 +271,15 @@ def test_a_dying_worker_takes_down_only_its_job(tmp_path):
             futs[n] = pool.submit(job, log_path=log, priority=n,
                                   timeout=4 if scene == "Slow" else None)
         results = {n: f.result(timeout=120) for n, f in futs.items()}
-        assert not results[0].ok and results[0].result["kind"] == "crash"
-        assert "status 3" in results[0].result["message"]
-        assert not results[2].ok and "SIGSEGV" in results[2].result["message"]
-        assert results[4].result["kind"] == "timeout"
+        failures = {n: results[n].failure for n in (0, 2, 4)}
+        assert not results[0].ok and failures[0] is not None and failures[0].kind == "crash"
+        assert "status 3" in failures[0].message
+        assert not results[2].ok and failures[2] is not None and "SIGSEGV" in failures[2].message
+        assert failures[4] is not None and failures[4].kind == "timeout"
         for n in (1, 3, 5):
             assert results[n].ok, results[n]
-            assert Path(results[n].result["movie"]).is_file()
+            out = results[n].outcome
+            assert isinstance(out, WorkerOutput) and out.kind == "movie" and out.path.is_file()
         assert "the worker process ended with status 3" in (tmp_path / "log0.txt").read_text()
         # the dead were replaced; the pool still works, at full strength
         deadline = time.monotonic() + 30

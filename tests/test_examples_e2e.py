@@ -1,6 +1,7 @@
 """Every example lesson renders at low quality, narrated, without a warning, and the video
 is what the manifest says: checked with ffprobe (streams, resolution, durations within one
-frame), 45-120 s long."""
+frame), 45-120 s long; and every step end shows what the checker's model says is visible
+(tests/frame_truth.py)."""
 
 import json
 import subprocess
@@ -8,7 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from frame_truth import section_problems
+from lecture.compiler import frontend
 from lecture.runtime.ffmpeg import probe
+from lecture.runtime.geometry import lesson_views
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.lecture"))
@@ -44,3 +48,14 @@ def test_example_renders(lesson, tmp_path):
         total += part.duration
     assert abs(info.duration - total) < frame * len(man["sections"])
     assert (root / "lesson.srt").is_file() and (root / "lesson.vtt").is_file()
+
+    # frame truth: the step ends of the narrated video (steps stretched to their speech)
+    _, views = lesson_views(frontend.load_file(str(lesson)).lesson, base_dir=lesson.parent)
+    timed = man["narration"]["steps"]
+    problems: list[str] = []
+    for view, section in zip(views, man["sections"], strict=True):
+        durations = [s["duration"] for s in timed if s["section"] == section["id"]]
+        assert len(durations) == len(view.steps)
+        problems += section_problems(view, Path(section["output"]), durations, man["fps"],
+                                     info.width, info.height)
+    assert not problems, "\n".join(problems)

@@ -18,6 +18,7 @@ from lecture.compiler.sourcemap import CompiledModule, CompiledScene, SourceMap,
 from lecture.runtime import build, failures
 from lecture.runtime.ffmpeg import probe
 from lecture.runtime.render import resolve_settings
+from lecture.runtime.worker_result import TraceFrame, WorkerFailure
 from rich.console import Console
 
 LESSON = """\
@@ -97,10 +98,10 @@ def _map(tmp_path: Path) -> tuple[SourceMap, Path]:
 
 def test_innermost_generated_frame_maps_to_the_element(tmp_path):
     smap, mod = _map(tmp_path)
-    failure = {"ok": False, "kind": "exception", "type": "RuntimeError", "message": "boom",
-               "frames": [{"file": "/x/manim/scene.py", "line": 10},
-                          {"file": str(mod), "line": 12},  # construct: the MathTex line
-                          {"file": "/x/manim/tex.py", "line": 99}]}
+    failure = WorkerFailure("exception", "RuntimeError", "boom",
+                            (TraceFrame("/x/manim/scene.py", 10),
+                             TraceFrame(str(mod), 12),  # construct: the MathTex line
+                             TraceFrame("/x/manim/tex.py", 99)))
     f = failures.diagnose("bad", failure, source_map=smap, module_path=mod)
     d = f.diagnostic
     assert (d.span.line, d.span.column) == (11, 3)
@@ -111,8 +112,7 @@ def test_innermost_generated_frame_maps_to_the_element(tmp_path):
 
 def test_unmapped_failure_falls_back_to_the_section(tmp_path):
     smap, mod = _map(tmp_path)
-    failure = {"ok": False, "kind": "crash", "type": "WorkerCrash", "message": "killed",
-               "frames": []}
+    failure = WorkerFailure.crash("killed")
     f = failures.diagnose("bad", failure, source_map=smap, module_path=mod)
     assert f.diagnostic.span.line == 10 and f.diagnostic.code == "render-crash"
 
@@ -122,8 +122,7 @@ def test_frames_are_read_from_a_raw_log_when_the_worker_died(tmp_path):
     log = tmp_path / "bad.log"
     log.write_text(f'Traceback (most recent call last):\n  File "{mod}", line 13, in construct\n'
                    "    self.play(...)\nSegmentation fault\n")
-    failure = {"ok": False, "kind": "crash", "type": "WorkerCrash", "message": "status -11",
-               "frames": []}
+    failure = WorkerFailure.crash("status -11")
     f = failures.diagnose("bad", failure, source_map=smap, module_path=mod, log_path=log)
     assert f.diagnostic.span.line == 12  # the step
     assert str(log) in f.render(LESSON)
@@ -134,10 +133,9 @@ def test_tex_log_lines_are_quoted(tmp_path):
     texlog = tmp_path / "abc.log"
     texlog.write_text("This is pdfTeX\n! Missing } inserted.\n<inserted text> \n"
                       "                }\nl.8 \\end{align*}\n                 \n")
-    failure = {"ok": False, "kind": "exception", "type": "ValueError",
-               "message": f"latex error converting to dvi. See log output above or the log "
-                          f"file: {texlog}",
-               "frames": [{"file": str(mod), "line": 12}]}
+    failure = WorkerFailure("exception", "ValueError",
+                            f"latex error converting to dvi. See log output above or the log file: {texlog}",
+                            (TraceFrame(str(mod), 12),))
     f = failures.diagnose("bad", failure, source_map=smap, module_path=mod)
     assert f.diagnostic.code == "render-latex"
     assert f.tex_errors == ("! Missing } inserted.", "l.8 \\end{align*}")
@@ -167,7 +165,8 @@ def test_one_bad_section_fails_at_its_node_and_the_other_renders(tmp_path, what)
     assert "failed: bad" in out
     assert str(out_dir / "logs" / "bad.log") in out
     if what == "latex":
-        assert "LaTeX" in out and "! Missing } inserted." in out and "l.8" in out
+        # TeX is given the formula as written (runtime/tex.py): its own line for `\frac{`
+        assert "LaTeX" in out and "TeX says:" in out and "! File ended while scanning use of \\align*." in out
     else:
         assert "missing" in out and "gone.png" in out
     assert (out_dir / "logs" / "bad.log").read_text().count("Traceback") >= 1

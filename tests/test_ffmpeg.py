@@ -44,8 +44,14 @@ def test_a_missing_program_is_the_same_error():
         run(["ffmpeg-that-is-not-installed", "-version"], "check", 5)
 
 
-def test_the_old_error_names_are_the_one_error():
-    assert audio.AudioError is subtitles.SubtitleError is assemble.AssembleError is FfmpegError
+def test_the_ffmpeg_callers_own_failures_are_the_one_error(tmp_path):
+    """Callers catch FfmpegError alone: audio and assembly raise it for their own failures too."""
+    with pytest.raises(FfmpegError, match="nothing to join"):
+        audio.concat_tracks([], tmp_path / "joined.wav")
+    with pytest.raises(FfmpegError, match="nothing to assemble"):
+        assemble.concat([], tmp_path / "lesson.mp4", fps=10)
+    assert not hasattr(audio, "AudioError") and not hasattr(subtitles, "SubtitleError") \
+        and not hasattr(assemble, "AssembleError")
 
 
 def test_probe_reads_a_clip_and_a_non_video_is_an_ffmpeg_error(tmp_path):

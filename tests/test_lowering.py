@@ -176,7 +176,7 @@ def test_comments_name_the_lesson_lines(compiled):
     assert lines[i - 1].strip() == f"# c: circle — k.lecture:{LINE_OF['c']}"
     j = next(n for n, ln in enumerate(lines) if ln.strip().startswith("self.step(1.0, self.highlight('l1')"))
     assert lines[j - 1].strip() == f"# step 1, 1s — k.lecture:{LINE_OF['step1']}"
-    assert f"# wait 0.5s — k.lecture:{LINE_OF['wait']}" in compiled[1].code
+    assert f"# step 7, wait 0.5s — k.lecture:{LINE_OF['wait']}" in compiled[1].code
 
 
 def test_source_map_points_back_at_the_lesson(compiled):

@@ -31,15 +31,15 @@ def test_a_failure_survives_the_trip_through_json():
     assert back == failure
 
 
-def test_an_output_survives_the_trip_and_the_old_dict_view_still_reads():
+def test_an_output_survives_the_trip_and_a_job_result_reads_it():
     out = WorkerOutput("movie", Path("/tmp/x/section.mp4"))
     assert answer_from_json(json.loads(json.dumps(out.to_json()))) == out
     result = JobResult(out, 1.5)
     assert result.ok and result.output == out.path and result.failure is None
-    assert result.result == {"ok": True, "movie": "/tmp/x/section.mp4"}
+    assert result.outcome.to_json() == {"ok": True, "movie": "/tmp/x/section.mp4"}
     cancelled = JobResult(WorkerFailure.cancelled(), 0.0)
     assert cancelled.cancelled and not cancelled.ok and cancelled.output is None
-    assert cancelled.result["kind"] == "cancelled"
+    assert cancelled.failure is not None and cancelled.failure.kind == "cancelled"
 
 
 def test_malformed_answers_become_internal_failures():

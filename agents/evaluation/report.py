@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from lecture.runtime.safe_fs import safe_dir, write_bytes_atomic
@@ -68,6 +69,66 @@ def settings_lines(r: Results) -> list[str]:
     ]
 
 
+# ------------------------------------------------------------------ rows shared by both formats
+# `esc` makes a text cell safe for the format: str for Markdown (its table escapes "|"),
+# html.escape for HTML; numbers need none.
+
+
+def _summary_rows(r: Results, esc: Callable[[str], str]) -> list[list[str]]:
+    rows = []
+    for key, name in SUMMARY_ROWS:
+        stat = r.summary.get(key, {})
+        signed = key.startswith("gain")
+        rows.append([esc(name), _num(stat.get("value"), 1, signed), _ci(stat, signed)])
+    return rows
+
+
+def _letter_rows(r: Results, esc: Callable[[str], str]) -> list[list[str]]:
+    rows = [[esc(STAGE_NAMES[s]), *[str(r.letters[s][k]) for k in (*LETTERS, "none", "malformed")]]
+            for s in STAGES if sum(r.letters[s].values())]
+    rows.append(["Correct letter as presented", *[str(r.correct_letters.get(k, 0)) for k in LETTERS],
+                 "-", "-"])
+    rows.append(["Correct letter in the published bank", *[str(r.bank_letters.get(k, 0)) for k in LETTERS],
+                 "-", "-"])
+    return rows
+
+
+def _aes_dimension_rows(r: Results, esc: Callable[[str], str]) -> list[list[str]]:
+    rows = [[esc(AES_TITLES[d]), _num(r.aes_summary[d]["value"]), _ci(r.aes_summary[d])]
+            for d in AES_DIMENSIONS]
+    rows.append(["Total", _num(r.aes_summary["total"]["value"]), _ci(r.aes_summary["total"])])
+    return rows
+
+
+def _aes_scored(r: Results) -> list[tuple[TopicResult, dict]]:
+    """The topics with valid aesthetic scores, and their scores."""
+    return [(t, t.aes) for t in r.topics if t.aes and t.aes.get("status") == "ok"]
+
+
+def _usage_rows(r: Results, esc: Callable[[str], str]) -> list[list[str]]:
+    rows = []
+    total = {"calls": 0, "requests": 0, "images": 0, "prompt_tokens": 0, "completion_tokens": 0,
+             "seconds": 0.0}
+    for stage, u in r.usage.items():
+        rows.append([esc(STAGE_NAMES[stage]), str(u["calls"]), str(u["requests"]), str(u["images"]),
+                     f"{u['prompt_tokens']:,}", f"{u['completion_tokens']:,}", f"{u['seconds']:.1f}",
+                     _cost(r, u)])
+        for k in total:
+            total[k] += u[k]
+    rows.append(["Total", str(total["calls"]), str(total["requests"]), str(total["images"]),
+                 f"{total['prompt_tokens']:,}", f"{total['completion_tokens']:,}", f"{total['seconds']:.1f}",
+                 _cost(r, total)])
+    return rows
+
+
+BASELINES = ("Baselines without a model: choose the longest option {asked}% on the questions asked "
+             "({bank}% on the whole bank; ties count 1/k); random guess 25.0%.")
+USAGE_HEADER = ["Stage", "Answers", "Requests", "Images", "Prompt tokens", "Completion tokens",
+                "Model time (s)", "Cost"]
+TOPIC_HEADER = ["Topic", "Video", "Frames", "Questions", "S1", "S2", "S3", "S3+T", "Gain", "Gain+T",
+                "Held", "AES", "Findings/min"]
+
+
 # ------------------------------------------------------------------ Markdown
 
 
@@ -88,28 +149,38 @@ def to_markdown(r: Results, title: str = "Lecture evaluation") -> str:
     if r.malformed:
         lines += ["", f"**{r.malformed} malformed answer(s)** (after one retry): counted wrong, "
                       "listed below."]
-    lines += ["", "## TeachQuiz", ""]
-    rows = []
-    for key, name in SUMMARY_ROWS:
-        stat = r.summary.get(key, {})
-        signed = key.startswith("gain")
-        rows.append([name, _num(stat.get("value"), 1, signed), _ci(stat, signed)])
+    lines += _md_teachquiz(r) + _md_topics(r)
+    if r.settings.aes:
+        lines += _md_aesthetics(r)
+    lines += ["", "## Usage (stored answers)", ""]
+    lines += _md_table(USAGE_HEADER, _usage_rows(r, str))
+    malformed = [(t, m) for t in r.topics for m in t.malformed]
+    if malformed:
+        lines += ["", "## Malformed answers (counted wrong)", ""]
+        rows = [[m["question"], STAGE_NAMES.get(m["stage"], m["stage"]), m["order"], m["problem"] or "",
+                 " / ".join(x[:80] for x in m["replies"])] for t, m in malformed]
+        lines += _md_table(["Question", "Stage", "Order", "Problem", "Replies"], rows)
+    notes = [(t, n) for t in r.topics for n in t.notes]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {t.video}: {n}" for t, n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _md_teachquiz(r: Results) -> list[str]:
+    """The overall stage scores, the baselines and the answer letters."""
+    lines = ["", "## TeachQuiz", ""]
+    rows = _summary_rows(r, str)
     held = r.summary["held"]
     rows.append(["Unlearning held (stage 2 <= stage 1)", _held(held["value"]),
                  f"{held['topics_held']} of {held['topics']} topics"])
     lines += _md_table(["Measure", "Score (%)", "95% CI"], rows)
-    lines += ["", "Baselines without a model: choose the longest option "
-              f"{_num(r.longest_baseline)}% on the questions asked ({_num(r.longest_baseline_bank)}% on the "
-              "whole bank; ties count 1/k); random guess 25.0%."]
+    lines += ["", BASELINES.format(asked=_num(r.longest_baseline), bank=_num(r.longest_baseline_bank))]
     lines += ["", "### Answer letters", ""]
-    rows = [[STAGE_NAMES[s], *[str(r.letters[s][k]) for k in (*LETTERS, "none", "malformed")]]
-            for s in STAGES if sum(r.letters[s].values())]
-    rows.append(["Correct letter as presented", *[str(r.correct_letters.get(k, 0)) for k in LETTERS],
-                 "-", "-"])
-    rows.append(["Correct letter in the published bank", *[str(r.bank_letters.get(k, 0)) for k in LETTERS],
-                 "-", "-"])
-    lines += _md_table(["", *LETTERS, "insufficient", "malformed"], rows)
-    lines += ["", "## Per topic", ""]
+    lines += _md_table(["", *LETTERS, "insufficient", "malformed"], _letter_rows(r, str))
+    return lines
+
+
+def _md_topics(r: Results) -> list[str]:
     rows = []
     for t in r.topics:
         if t.kind is None:
@@ -121,51 +192,24 @@ def to_markdown(r: Results, title: str = "Lecture evaluation") -> str:
                      _num(t.scores.get("1")), _num(t.scores.get("2")), _num(t.scores.get("3")),
                      _num(t.scores.get("3t")), _num(t.gain, 1, True), _num(t.gain_transcript, 1, True),
                      _held(t.unlearning_held), str(aes.get("total", aes.get("status", "-"))), _findings(t)])
-    lines += _md_table(["Topic", "Video", "Frames", "Questions", "S1", "S2", "S3", "S3+T", "Gain", "Gain+T",
-                        "Held", "AES", "Findings/min"], rows)
-    if r.settings.aes:
-        lines += ["", "## Aesthetics (0-20 each, total 0-100)", ""]
-        rows = [[AES_TITLES[d], _num(r.aes_summary[d]["value"]), _ci(r.aes_summary[d])]
-                for d in AES_DIMENSIONS]
-        rows.append(["Total", _num(r.aes_summary["total"]["value"]), _ci(r.aes_summary["total"])])
-        lines += _md_table(["Dimension", "Mean", "95% CI"], rows)
-        lines += [""]
-        rows = []
-        for t in r.topics:
-            if t.aes and t.aes.get("status") == "ok":
-                rows.append([t.video, *[str(t.aes["scores"][d]["score"]) for d in AES_DIMENSIONS],
-                             str(t.aes["total"])])
-        if rows:
-            lines += _md_table(["Video", *[AES_TITLES[d] for d in AES_DIMENSIONS], "Total"], rows)
-        feedback = [(t, t.aes["scores"]) for t in r.topics if t.aes and t.aes.get("status") == "ok"]
-        for t, scores in feedback:
-            lines += ["", f"**{t.video}**: " + "; ".join(f"{AES_TITLES[d]}: {scores[d]['feedback']}"
-                                                     for d in AES_DIMENSIONS if scores[d]["feedback"])]
-    lines += ["", "## Usage (stored answers)", ""]
-    rows = []
-    total = {"calls": 0, "requests": 0, "images": 0, "prompt_tokens": 0, "completion_tokens": 0,
-             "seconds": 0.0}
-    for stage, u in r.usage.items():
-        rows.append([STAGE_NAMES[stage], str(u["calls"]), str(u["requests"]), str(u["images"]),
-                     f"{u['prompt_tokens']:,}", f"{u['completion_tokens']:,}", f"{u['seconds']:.1f}",
-                     _cost(r, u)])
-        for k in total:
-            total[k] += u[k]
-    rows.append(["Total", str(total["calls"]), str(total["requests"]), str(total["images"]),
-                 f"{total['prompt_tokens']:,}", f"{total['completion_tokens']:,}", f"{total['seconds']:.1f}",
-                 _cost(r, total)])
-    lines += _md_table(["Stage", "Answers", "Requests", "Images", "Prompt tokens", "Completion tokens",
-                        "Model time (s)", "Cost"], rows)
-    malformed = [(t, m) for t in r.topics for m in t.malformed]
-    if malformed:
-        lines += ["", "## Malformed answers (counted wrong)", ""]
-        rows = [[m["question"], STAGE_NAMES.get(m["stage"], m["stage"]), m["order"], m["problem"] or "",
-                 " / ".join(x[:80] for x in m["replies"])] for t, m in malformed]
-        lines += _md_table(["Question", "Stage", "Order", "Problem", "Replies"], rows)
-    notes = [(t, n) for t in r.topics for n in t.notes]
-    if notes:
-        lines += ["", "## Notes", ""] + [f"- {t.video}: {n}" for t, n in notes]
-    return "\n".join(lines) + "\n"
+    return ["", "## Per topic", "", *_md_table(TOPIC_HEADER, rows)]
+
+
+def _md_aesthetics(r: Results) -> list[str]:
+    """The mean of each dimension, each video's scores, and the model's feedback."""
+    lines = ["", "## Aesthetics (0-20 each, total 0-100)", ""]
+    lines += _md_table(["Dimension", "Mean", "95% CI"], _aes_dimension_rows(r, str))
+    lines += [""]
+    scored = _aes_scored(r)
+    rows = [[t.video, *[str(aes["scores"][d]["score"]) for d in AES_DIMENSIONS], str(aes["total"])]
+            for t, aes in scored]
+    if rows:
+        lines += _md_table(["Video", *[AES_TITLES[d] for d in AES_DIMENSIONS], "Total"], rows)
+    for t, aes in scored:
+        scores = aes["scores"]
+        lines += ["", f"**{t.video}**: " + "; ".join(f"{AES_TITLES[d]}: {scores[d]['feedback']}"
+                                                 for d in AES_DIMENSIONS if scores[d]["feedback"])]
+    return lines
 
 
 # ------------------------------------------------------------------ HTML
@@ -262,76 +306,11 @@ def to_html(r: Results, title: str = "Lecture evaluation") -> str:
     if r.malformed:
         out.append(f"<p class='bad'>{r.malformed} malformed answer(s) (after one retry): counted wrong, "
                    "listed below.</p>")
-    out.append("<h2>TeachQuiz</h2>" + stage_chart(r))
-    rows = []
-    for key, name in SUMMARY_ROWS:
-        stat = r.summary.get(key, {})
-        signed = key.startswith("gain")
-        rows.append([_esc(name), _num(stat.get("value"), 1, signed), _ci(stat, signed)])
-    held = r.summary["held"]
-    cls = "" if held["value"] is not False else " class='bad'"
-    rows.append(["Unlearning held (stage 2 &le; stage 1)", f"<span{cls}>{_held(held['value'])}</span>",
-                 f"{held['topics_held']} of {held['topics']} topics"])
-    out.append(_html_table(["Measure", "Score (%)", "95% CI"], rows))
-    out.append(f"<p class='note'>Baselines without a model: choose the longest option "
-               f"{_num(r.longest_baseline)}% on the questions asked ({_num(r.longest_baseline_bank)}% on the "
-               "whole bank; ties count 1/k); random guess 25.0%.</p>")
-    out.append("<h3>Answer letters</h3>")
-    rows = [[_esc(STAGE_NAMES[s]), *[str(r.letters[s][k]) for k in (*LETTERS, "none", "malformed")]]
-            for s in STAGES if sum(r.letters[s].values())]
-    rows.append(["Correct letter as presented", *[str(r.correct_letters.get(k, 0)) for k in LETTERS],
-                 "-", "-"])
-    rows.append(["Correct letter in the published bank", *[str(r.bank_letters.get(k, 0)) for k in LETTERS],
-                 "-", "-"])
-    out.append(_html_table(["", *LETTERS, "insufficient", "malformed"], rows))
-    out.append("<h2>Per topic</h2>" + topic_chart(r))
-    rows = []
-    for t in r.topics:
-        if t.kind is None:
-            rows.append([_esc(t.topic), "(no video)", *["-"] * 11])
-            continue
-        aes = t.aes or {}
-        held_cell = _held(t.unlearning_held)
-        rows.append([_esc(t.topic), _esc(t.video), f"{t.frames}{' + T' if t.transcript else ''}",
-                     f"{t.questions}&times;{t.orders}", _num(t.scores.get("1")), _num(t.scores.get("2")),
-                     _num(t.scores.get("3")), _num(t.scores.get("3t")), _num(t.gain, 1, True),
-                     _num(t.gain_transcript, 1, True),
-                     f"<span class='bad'>{held_cell}</span>" if t.unlearning_held is False else held_cell,
-                     _esc(aes.get("total", aes.get("status", "-"))), _esc(_findings(t))])
-    out.append(_html_table(["Topic", "Video", "Frames", "Questions", "S1", "S2", "S3", "S3+T", "Gain",
-                            "Gain+T", "Held", "AES", "Findings/min"], rows))
+    out += _html_teachquiz(r) + _html_topics(r)
     if r.settings.aes:
-        out.append("<h2>Aesthetics (0&ndash;20 each, total 0&ndash;100)</h2>")
-        rows = [[_esc(AES_TITLES[d]), _num(r.aes_summary[d]["value"]), _ci(r.aes_summary[d])]
-                for d in AES_DIMENSIONS]
-        rows.append(["Total", _num(r.aes_summary["total"]["value"]), _ci(r.aes_summary["total"])])
-        out.append(_html_table(["Dimension", "Mean", "95% CI"], rows))
-        rows = []
-        for t in r.topics:
-            if t.aes and t.aes.get("status") == "ok":
-                sc = t.aes["scores"]
-                cells = [f"<span title='{_esc(sc[d]['feedback'])}'>{sc[d]['score']}</span>"
-                         for d in AES_DIMENSIONS]
-                rows.append([_esc(t.video), *cells, str(t.aes["total"])])
-        if rows:
-            out.append(_html_table(["Video", *[AES_TITLES[d] for d in AES_DIMENSIONS], "Total"], rows))
-            out.append(f"<p class='note'>Each score is out of {AES_MAX}; "
-                       "hover a score for the model's feedback.</p>")
+        out += _html_aesthetics(r)
     out.append("<h2>Usage (stored answers)</h2>")
-    rows = []
-    total = {"calls": 0, "requests": 0, "images": 0, "prompt_tokens": 0, "completion_tokens": 0,
-             "seconds": 0.0}
-    for stage, u in r.usage.items():
-        rows.append([_esc(STAGE_NAMES[stage]), str(u["calls"]), str(u["requests"]), str(u["images"]),
-                     f"{u['prompt_tokens']:,}", f"{u['completion_tokens']:,}", f"{u['seconds']:.1f}",
-                     _cost(r, u)])
-        for k in total:
-            total[k] += u[k]
-    rows.append(["Total", str(total["calls"]), str(total["requests"]), str(total["images"]),
-                 f"{total['prompt_tokens']:,}", f"{total['completion_tokens']:,}", f"{total['seconds']:.1f}",
-                 _cost(r, total)])
-    out.append(_html_table(["Stage", "Answers", "Requests", "Images", "Prompt tokens", "Completion tokens",
-                            "Model time (s)", "Cost"], rows))
+    out.append(_html_table(USAGE_HEADER, _usage_rows(r, _esc)))
     malformed = [m for t in r.topics for m in t.malformed]
     if malformed:
         out.append("<h2>Malformed answers (counted wrong)</h2>")
@@ -346,6 +325,54 @@ def to_html(r: Results, title: str = "Lecture evaluation") -> str:
                    + "</ul>")
     out.append("</body></html>\n")
     return "".join(out)
+
+
+def _html_teachquiz(r: Results) -> list[str]:
+    """The stage chart, the overall scores, the baselines and the answer letters."""
+    rows = _summary_rows(r, _esc)
+    held = r.summary["held"]
+    cls = "" if held["value"] is not False else " class='bad'"
+    rows.append(["Unlearning held (stage 2 &le; stage 1)", f"<span{cls}>{_held(held['value'])}</span>",
+                 f"{held['topics_held']} of {held['topics']} topics"])
+    baselines = BASELINES.format(asked=_num(r.longest_baseline), bank=_num(r.longest_baseline_bank))
+    return ["<h2>TeachQuiz</h2>" + stage_chart(r),
+            _html_table(["Measure", "Score (%)", "95% CI"], rows),
+            f"<p class='note'>{baselines}</p>",
+            "<h3>Answer letters</h3>",
+            _html_table(["", *LETTERS, "insufficient", "malformed"], _letter_rows(r, _esc))]
+
+
+def _html_topics(r: Results) -> list[str]:
+    rows = []
+    for t in r.topics:
+        if t.kind is None:
+            rows.append([_esc(t.topic), "(no video)", *["-"] * 11])
+            continue
+        aes = t.aes or {}
+        held_cell = _held(t.unlearning_held)
+        rows.append([_esc(t.topic), _esc(t.video), f"{t.frames}{' + T' if t.transcript else ''}",
+                     f"{t.questions}&times;{t.orders}", _num(t.scores.get("1")), _num(t.scores.get("2")),
+                     _num(t.scores.get("3")), _num(t.scores.get("3t")), _num(t.gain, 1, True),
+                     _num(t.gain_transcript, 1, True),
+                     f"<span class='bad'>{held_cell}</span>" if t.unlearning_held is False else held_cell,
+                     _esc(aes.get("total", aes.get("status", "-"))), _esc(_findings(t))])
+    return ["<h2>Per topic</h2>" + topic_chart(r), _html_table(TOPIC_HEADER, rows)]
+
+
+def _html_aesthetics(r: Results) -> list[str]:
+    """The mean of each dimension, and each video's scores with the feedback on hover."""
+    out = ["<h2>Aesthetics (0&ndash;20 each, total 0&ndash;100)</h2>",
+           _html_table(["Dimension", "Mean", "95% CI"], _aes_dimension_rows(r, _esc))]
+    rows = []
+    for t, aes in _aes_scored(r):
+        sc = aes["scores"]
+        cells = [f"<span title='{_esc(sc[d]['feedback'])}'>{sc[d]['score']}</span>" for d in AES_DIMENSIONS]
+        rows.append([_esc(t.video), *cells, str(aes["total"])])
+    if rows:
+        out.append(_html_table(["Video", *[AES_TITLES[d] for d in AES_DIMENSIONS], "Total"], rows))
+        out.append(f"<p class='note'>Each score is out of {AES_MAX}; "
+                   "hover a score for the model's feedback.</p>")
+    return out
 
 
 def to_json(r: Results) -> dict:

@@ -20,9 +20,18 @@ from dataclasses import dataclass, field
 from statistics import mean
 
 from .answers import AES_DIMENSIONS
-from .bank import LETTERS, Bank, answer_letter_distribution, longest_option_baseline, orders_for, slug
+from .bank import (
+    LETTERS,
+    Bank,
+    Question,
+    answer_letter_distribution,
+    longest_option_baseline,
+    orders_for,
+    slug,
+)
 from .runner import Job, Settings, Task, kept_questions, prompt_version
 from .store import AnswerKey, AnswerStore
+from .video import Evidence
 
 STAGES = ("1", "2", "3", "3t")  # 3t: stage 3 with the transcript
 STAGE_NAMES = {"1": "Stage 1: baseline", "2": "Stage 2: unlearned", "3": "Stage 3: video (frames)",
@@ -107,93 +116,140 @@ def _stat(values: list[float], seed: int) -> dict:
             "n": len(values)}
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """The stored answers of one model and prompt version, and what reading them tallies
+    over all topics (in the order of the jobs)."""
+    store: AnswerStore
+    model: str
+    version: str
+    letters: dict[str, Counter] = field(default_factory=lambda: {s: Counter() for s in STAGES})
+    asked: list[Question] = field(default_factory=list)  # each asked question once
+    orders: dict[str, list[str]] = field(default_factory=dict)  # question id -> its presented orders
+
+
 def compute_results(jobs: list[Job], tasks: list[Task], store: AnswerStore, bank: Bank, settings: Settings,
                     exclude_keys: set[str], exclude_source: str, model: str,
                     prices: tuple[float, float] | None = None) -> Results:
-    version = prompt_version()
-    topics: list[TopicResult] = []
-    letters: dict[str, Counter] = {s: Counter() for s in STAGES}
-    asked_questions = []
-    orders_by_q: dict[str, list[str]] = {}
-    total_missing = total_malformed = 0
-    excluded_total = 0
-    seen_topics: set[str] = set()
-    for job in jobs:
-        ev = job.evidence
-        all_qs = bank.questions.get(job.topic, ())
-        kept = kept_questions(bank, job.topic, settings, exclude_keys) if settings.quiz else []
-        tr = TopicResult(job.topic, job.name or slug(job.topic), ev.kind if ev else None,
-                         len(ev.frames) if ev else 0, bool(ev and ev.has_transcript),
-                         ev.duration if ev else 0.0,
-                         len(kept), len(all_qs) - len(kept) if settings.quiz else 0, findings=job.findings,
-                         notes=list(ev.notes) if ev else [])
-        if job.topic not in seen_topics:
-            excluded_total += tr.excluded
-            seen_topics.add(job.topic)
-        topics.append(tr)
-        if job.findings and job.findings.get("count") is None:
-            tr.notes.append(f"Lecture findings: n/a ({job.findings.get('source')})")
-        elif job.findings:
-            kinds = ", ".join(f"{k} {v}" for k, v in job.findings.get("kinds", {}).items())
-            tr.notes.append(f"Lecture findings: {job.findings['count']}{f' ({kinds})' if kinds else ''}, "
-                            f"from {job.findings.get('source')}")
-        if ev is None:
-            continue
-        stages = ["1", "2", "3"] + (["3t"] if settings.transcript_variants and ev.has_transcript else [])
-        for q in kept:
-            orders = orders_for(q.id, debias=settings.debias, n=settings.permutations, seed=settings.seed)
-            tr.orders = len(orders)
-            if q.id not in orders_by_q:
-                asked_questions.append(q)
-                orders_by_q[q.id] = orders
-            row: dict[str, float] = {}
-            for stage in stages:
-                hits = 0.0
-                for order in orders:
-                    key = AnswerKey(model, version, "-" if stage in ("1", "2") else ev.key, q.id, order,
-                                    stage[0], stage == "3t")
-                    record = store.get(key)
-                    if record is None:
-                        tr.missing += 1
-                        continue
-                    if record.get("status") != "ok":
-                        tr.malformed.append({"question": q.id, "stage": stage, "order": order,
-                                             "problem": record.get("problem"),
-                                             "replies": record.get("replies", [])})
-                        letters[stage]["malformed"] += 1
-                        continue
-                    letters[stage][record.get("answer") or "none"] += 1
-                    hits += 1.0 if record.get("correct") else 0.0
-                row[stage] = 100.0 * hits / len(orders)
-            tr.per_question[q.id] = row
-        for stage in STAGES:
-            vals = [row[stage] for row in tr.per_question.values() if stage in row]
-            tr.scores[stage] = mean(vals) if vals and stage in stages else None
-        if settings.aes:
-            key = AnswerKey(model, version, ev.key, "aes", "-", "aes", ev.has_transcript)
-            record = store.get(key)
-            if record is None:
-                tr.aes = {"status": "missing"}
-                tr.missing += 1
-            elif record.get("status") != "ok":
-                tr.aes = {"status": "malformed", "problem": record.get("problem")}
-                tr.malformed.append({"question": "aes", "stage": "aes", "order": "-",
-                                     "problem": record.get("problem"), "replies": record.get("replies", [])})
-            else:
-                tr.aes = {"status": "ok", "scores": record["scores"], "total": record["total"]}
-        total_missing += tr.missing
-        total_malformed += len(tr.malformed)
-
+    reading = _Reading(store, model, prompt_version())
+    topics = [_topic_result(job, bank, settings, exclude_keys, reading) for job in jobs]
     measured = [t for t in topics if t.kind is not None]
-    seed = settings.seed
+    asked = reading.asked
+    return Results(
+        model=model, prompt_version=reading.version, settings=settings, exclude_source=exclude_source,
+        excluded_total=_excluded_total(jobs, topics), topics=topics,
+        summary=_quiz_summary(measured, settings.seed),
+        letters={s: {k: reading.letters[s].get(k, 0) for k in (*LETTERS, "none", "malformed")}
+                 for s in STAGES},
+        correct_letters=dict(answer_letter_distribution(asked, reading.orders)),
+        bank_letters=dict(answer_letter_distribution(asked)),
+        longest_baseline=longest_option_baseline(asked) if asked else None,
+        longest_baseline_bank=longest_option_baseline(bank.all_questions()),
+        usage=usage_by_stage(tasks, store), aes_summary=_aes_summary(measured, settings.seed),
+        missing=sum(t.missing for t in topics), malformed=sum(len(t.malformed) for t in topics),
+        missing_videos=[t.topic for t in topics if t.kind is None], prices=prices)
+
+
+def _topic_result(job: Job, bank: Bank, settings: Settings, exclude_keys: set[str],
+                  reading: _Reading) -> TopicResult:
+    """One job's row: its evidence, its findings, its scores read from the store."""
+    ev = job.evidence
+    all_qs = bank.questions.get(job.topic, ())
+    kept = kept_questions(bank, job.topic, settings, exclude_keys) if settings.quiz else []
+    tr = TopicResult(job.topic, job.name or slug(job.topic), ev.kind if ev else None,
+                     len(ev.frames) if ev else 0, bool(ev and ev.has_transcript),
+                     ev.duration if ev else 0.0,
+                     len(kept), len(all_qs) - len(kept) if settings.quiz else 0, findings=job.findings,
+                     notes=list(ev.notes) if ev else [])
+    _note_findings(tr, job.findings)
+    if ev is None:
+        return tr
+    stages = ["1", "2", "3"] + (["3t"] if settings.transcript_variants and ev.has_transcript else [])
+    for q in kept:
+        _score_question(tr, q, ev, stages, settings, reading)
+    for stage in STAGES:
+        vals = [row[stage] for row in tr.per_question.values() if stage in row]
+        tr.scores[stage] = mean(vals) if vals and stage in stages else None
+    if settings.aes:
+        _read_aes(tr, ev, reading)
+    return tr
+
+
+def _excluded_total(jobs: list[Job], topics: list[TopicResult]) -> int:
+    """Questions left out, counted once per topic (bench may measure a topic twice)."""
+    seen: set[str] = set()
+    total = 0
+    for job, tr in zip(jobs, topics, strict=True):
+        if job.topic not in seen:
+            total += tr.excluded
+            seen.add(job.topic)
+    return total
+
+
+def _note_findings(tr: TopicResult, findings: dict | None) -> None:
+    if findings and findings.get("count") is None:
+        tr.notes.append(f"Lecture findings: n/a ({findings.get('source')})")
+    elif findings:
+        kinds = ", ".join(f"{k} {v}" for k, v in findings.get("kinds", {}).items())
+        tr.notes.append(f"Lecture findings: {findings['count']}{f' ({kinds})' if kinds else ''}, "
+                        f"from {findings.get('source')}")
+
+
+def _score_question(tr: TopicResult, q: Question, ev: Evidence, stages: list[str], settings: Settings,
+                    reading: _Reading) -> None:
+    """The question's score per stage into tr.per_question; its orders into reading."""
+    orders = orders_for(q.id, debias=settings.debias, n=settings.permutations, seed=settings.seed)
+    tr.orders = len(orders)
+    if q.id not in reading.orders:
+        reading.asked.append(q)
+        reading.orders[q.id] = orders
+    tr.per_question[q.id] = {stage: _stage_score(tr, q, ev, stage, orders, reading) for stage in stages}
+
+
+def _stage_score(tr: TopicResult, q: Question, ev: Evidence, stage: str, orders: list[str],
+                 reading: _Reading) -> float:
+    """The mean over the orders of 1 for a right answer (percent); missing and malformed
+    answers counted into tr, answer letters into reading."""
+    hits = 0.0
+    evidence_key = "-" if stage in ("1", "2") else ev.key  # stages 1 and 2 show no video
+    for order in orders:
+        record = reading.store.get(AnswerKey(reading.model, reading.version, evidence_key, q.id, order,
+                                             stage[0], stage == "3t"))
+        if record is None:
+            tr.missing += 1
+            continue
+        if record.get("status") != "ok":
+            tr.malformed.append({"question": q.id, "stage": stage, "order": order,
+                                 "problem": record.get("problem"), "replies": record.get("replies", [])})
+            reading.letters[stage]["malformed"] += 1
+            continue
+        reading.letters[stage][record.get("answer") or "none"] += 1
+        hits += 1.0 if record.get("correct") else 0.0
+    return 100.0 * hits / len(orders)
+
+
+def _read_aes(tr: TopicResult, ev: Evidence, reading: _Reading) -> None:
+    key = AnswerKey(reading.model, reading.version, ev.key, "aes", "-", "aes", ev.has_transcript)
+    record = reading.store.get(key)
+    if record is None:
+        tr.aes = {"status": "missing"}
+        tr.missing += 1
+    elif record.get("status") != "ok":
+        tr.aes = {"status": "malformed", "problem": record.get("problem")}
+        tr.malformed.append({"question": "aes", "stage": "aes", "order": "-",
+                             "problem": record.get("problem"), "replies": record.get("replies", [])})
+    else:
+        tr.aes = {"status": "ok", "scores": record["scores"], "total": record["total"]}
+
+
+def _quiz_summary(measured: list[TopicResult], seed: int) -> dict[str, dict]:
+    """Overall stage scores and gains: means over topics, or over questions for one topic."""
     summary: dict[str, dict] = {}
-    if len(measured) >= 2:
-        def unit_values(fn):
-            return [v for t in measured if (v := fn(t)) is not None]
+    if len(measured) >= 2:  # the topics are the units
         for stage in STAGES:
-            summary[stage] = _stat(unit_values(lambda t, s=stage: t.scores.get(s)), seed)
-        summary["gain"] = _stat(unit_values(lambda t: t.gain), seed)
-        summary["gain_t"] = _stat(unit_values(lambda t: t.gain_transcript), seed)
+            summary[stage] = _stat([v for t in measured if (v := t.scores.get(stage)) is not None], seed)
+        summary["gain"] = _stat([v for t in measured if (v := t.gain) is not None], seed)
+        summary["gain_t"] = _stat([v for t in measured if (v := t.gain_transcript) is not None], seed)
     else:  # one topic: the questions are the units
         rows = [r for t in measured for r in t.per_question.values()]
         for stage in STAGES:
@@ -204,25 +260,16 @@ def compute_results(jobs: list[Job], tasks: list[Task], store: AnswerStore, bank
     s1, s2 = summary["1"]["value"], summary["2"]["value"]
     summary["held"] = {"value": None if s1 is None or s2 is None else s2 <= s1 + 1e-9,
                        "topics_held": sum(held), "topics": len(held)}
+    return summary
 
+
+def _aes_summary(measured: list[TopicResult], seed: int) -> dict[str, dict]:
     aes_summary: dict[str, dict] = {}
     scored = [t.aes for t in measured if t.aes and t.aes.get("status") == "ok"]
     for dim in AES_DIMENSIONS:
         aes_summary[dim] = _stat([float(a["scores"][dim]["score"]) for a in scored], seed)
     aes_summary["total"] = _stat([float(a["total"]) for a in scored], seed)
-
-    usage = usage_by_stage(tasks, store)
-    bank_letters = answer_letter_distribution(asked_questions)
-    presented = answer_letter_distribution(asked_questions, orders_by_q)
-    return Results(
-        model=model, prompt_version=version, settings=settings, exclude_source=exclude_source,
-        excluded_total=excluded_total, topics=topics, summary=summary,
-        letters={s: {k: letters[s].get(k, 0) for k in (*LETTERS, "none", "malformed")} for s in STAGES},
-        correct_letters=dict(presented), bank_letters=dict(bank_letters),
-        longest_baseline=longest_option_baseline(asked_questions) if asked_questions else None,
-        longest_baseline_bank=longest_option_baseline(bank.all_questions()),
-        usage=usage, aes_summary=aes_summary, missing=total_missing, malformed=total_malformed,
-        missing_videos=[t.topic for t in topics if t.kind is None], prices=prices)
+    return aes_summary
 
 
 def usage_by_stage(tasks: list[Task], store: AnswerStore) -> dict[str, dict]:

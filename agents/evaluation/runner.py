@@ -91,7 +91,7 @@ class Job:
     topic: str
     evidence: Evidence | None  # None: the video is missing (the topic is reported, not asked)
     name: str = ""  # how the report names the video
-    findings: dict | None = None  # Lecture's own layout findings (see findings.py)
+    findings: dict | None = None  # Lecture's own layout findings (see layout_findings.py)
 
 
 @dataclass(frozen=True)

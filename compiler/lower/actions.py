@@ -5,8 +5,9 @@ the elements lower to (`ir.Call`); the writer prints both."""
 from __future__ import annotations
 
 from .. import layout
+from ..kinds import KINDS
 from ..layout import Box
-from ..model import Action, In, Ref, Relative
+from ..model import Action, Ref, Relative
 from . import ir
 from .ir import SELF, Float, Var, call, method, point
 from .registry import ELEMENTS, SectionContext, StepCode, action, error
@@ -95,12 +96,15 @@ def lower_move(act: Action, ctx: SectionContext, step: StepCode) -> None:
         if isinstance(act.to, Relative):
             other = act.to.target
             target_box = ctx.current.get(other.name) or ctx.box_of(other.name, other.span)
-        # Shapes may grow into an area they move to; text only shrinks to fit.
+        # A move keeps the element's size: it only shrinks to fit where it goes (shapes may be
+        # as large as the grid there, text as large as a cell's text may be), never grows, and a
+        # point-like mark (a dot) keeps its size wherever it goes.
         max_size = (layout.GRID.w, layout.GRID.h) if low.resizable else \
             (layout.AT_MAX_WIDTH, layout.AT_MAX_HEIGHT)
         placed = layout.place(act.to, now.w, now.h, occupancy=ctx.occupancy, target_box=target_box,
-                              upscale=isinstance(act.to, In) and low.resizable, max_size=max_size)
-        factor = placed.scale
+                              max_size=max_size)
+        element = ctx.element(ref.name)
+        factor = 1.0 if element is not None and KINDS[element.kind].mark else placed.scale
         animate: ir.Attr | ir.Call = ir.Attr(var, "animate")
         if abs(ir.rounded(factor) - 1.0) > 1e-9:
             animate = method(animate, "scale", Float(factor))

@@ -11,7 +11,7 @@ from ..kinds import KINDS
 from ..layout import MARGIN, SHAPE_SIZE, Box
 from ..model import At, Element, In, Relative
 from . import ir
-from .ir import Float, Name, Raw, Var, call, method, point
+from .ir import Exact, Float, Name, Raw, Var, call, method, point
 from .registry import Lowered, SectionContext, element, error
 
 # ---------------------------------------------------------------- shared placement
@@ -49,8 +49,7 @@ def place_natural(el: Element, ctx: SectionContext, expr: ir.Call, estimate: tup
     """Measure the mobject `expr` builds, then scale (keeping its aspect) and move it to the
     box its placement resolves to."""
     w, h = size if size is not None else ctx.measure(expr, el, estimate)
-    placed = layout.place(el.placement, w, h, occupancy=ctx.occupancy, target_box=ctx.target_box(el),
-                          upscale=upscale)
+    placed = ctx.place(el, w, h, upscale=upscale)
     s = placed.scale * ctx.extra_scale(el)
     box = Box(placed.box.cx, placed.box.cy, w * s, h * s)
     if isinstance(el.placement, Relative):
@@ -70,8 +69,7 @@ def place_shape(el: Element, ctx: SectionContext, w: float | None, h: float | No
     nw = w if w is not None else (h if h is not None else default[0])
     nh = h if h is not None else (w if w is not None else default[1])
     fill = isinstance(el.placement, In) and not explicit
-    placed = layout.place(el.placement, nw, nh, occupancy=ctx.occupancy, target_box=ctx.target_box(el),
-                          upscale=fill, max_size=(layout.GRID.w, layout.GRID.h))
+    placed = ctx.place(el, nw, nh, upscale=fill, max_size=(layout.GRID.w, layout.GRID.h))
     if isinstance(el.placement, Relative):
         ctx.occupancy.take_box(placed.box)
     return placed.box
@@ -257,9 +255,8 @@ def _fit_points(el: Element, ctx: SectionContext, pts: list[Pt]) -> list[Pt]:
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     w, h = max(xs) - min(xs), max(ys) - min(ys)
     fill = isinstance(el.placement, In)
-    placed = layout.place(el.placement, max(w, 1e-6), max(h, 1e-6), occupancy=ctx.occupancy,
-                          target_box=ctx.target_box(el), upscale=fill,
-                          max_size=(layout.GRID.w, layout.GRID.h))
+    placed = ctx.place(el, max(w, 1e-6), max(h, 1e-6), upscale=fill,
+                       max_size=(layout.GRID.w, layout.GRID.h))
     if isinstance(el.placement, Relative):
         ctx.occupancy.take_box(placed.box)
     s = placed.scale
@@ -333,8 +330,11 @@ def lower_arrow(el: Element, ctx: SectionContext) -> Lowered:
 
 
 def _nice_step(low: float, high: float) -> float:
+    """A tick step: every unit for spans of 1 to 12, else 1, 2 or 5 times a power of ten giving
+    about 8 ticks (a span below 1 too: x=0..0.00024 ticks every 0.00005, and a plot samples
+    ten points a tick)."""
     span = high - low
-    if span <= 12:
+    if 1 <= span <= 12:
         return 1.0
     raw = span / 8
     mag = 10 ** math.floor(math.log10(raw))
@@ -366,8 +366,8 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
     right = ctx.measure(lx, el, (0.5, 0.3))[0] + 0.25 if x_label else 0.0
     top = ctx.measure(ly, el, (0.5, 0.3))[1] + 0.25 if y_label else 0.0
     inner = Box(box.cx - right / 2, box.cy - top / 2, max(box.w - right, 0.5), max(box.h - top, 0.5))
-    expr = call("Axes", x_range=[Float(xr[0]), Float(xr[1]), Float(xs)],
-                y_range=[Float(yr[0]), Float(yr[1]), Float(ys)],
+    expr = call("Axes", x_range=[Exact(xr[0]), Exact(xr[1]), Exact(xs)],
+                y_range=[Exact(yr[0]), Exact(yr[1]), Exact(ys)],
                 x_length=Float(inner.w), y_length=Float(inner.h),
                 axis_config={"color": color, "include_tip": False, "font_size": 24},
                 x_axis_config={"include_numbers": True, "decimal_number_config": _decimals(xr[0], xs, color)},
@@ -392,9 +392,12 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
 
 
 def _decimals(start: float, step: float, color: str | None) -> dict:
-    """Tick numbers without needless decimals: 1, 2, 3 rather than 1.0, 2.0, 3.0."""
-    whole = float(step).is_integer() and float(start).is_integer()
-    return {"color": color, "num_decimal_places": 0 if whole else 1}
+    """Tick numbers with the decimals they need: 1, 2, 3 rather than 1.0, 2.0, 3.0; 0.25, 0.5;
+    0.00005, 0.0001 rather than 0.0, 0.0."""
+    def places(v: float) -> int:
+        return len(f"{abs(v):.10f}".rstrip("0").split(".")[1])
+
+    return {"color": color, "num_decimal_places": max(places(start), places(step))}
 
 
 @element("numberline")
@@ -404,10 +407,13 @@ def lower_numberline(el: Element, ctx: SectionContext) -> Lowered:
     color = ctx.color(el, "color", ctx.theme.text)
     box = place_shape(el, ctx, None, None, default=(4.0, 0.8))
     length = box.w
-    expr = call("NumberLine", x_range=[Float(xr[0]), Float(xr[1]), Float(step)], length=Float(length),
+    expr = call("NumberLine", x_range=[Exact(xr[0]), Exact(xr[1]), Exact(step)], length=Float(length),
                 color=color, include_numbers=True, font_size=24,
                 decimal_number_config=_decimals(xr[0], step, color))
     return finish_shape(expr, el, ctx, Box(box.cx, box.cy, length, min(box.h, 0.8)))
+
+
+PLOT_SAMPLES = 200
 
 
 @element("plot")
@@ -426,7 +432,10 @@ def lower_plot(el: Element, ctx: SectionContext) -> Lowered:
         raise error(f"plot '{el.id}': {exc.message}", text.span if text else el.span, exc.hint,
                     code="plot-expression") from None
     xr = ctx.range(el, "x", ctx.range(axes_el, "x", (-4.0, 4.0)))
-    kw: dict = {"x_range": [Float(xr[0]), Float(xr[1])], "color": ctx.color(el, "color", ctx.theme.accent)}
+    # Sampled at PLOT_SAMPLES points whatever the ticks (Manim's default, ten a tick, drew
+    # exp(10x) on 0..1 from ten points, 8 px off at 720p; 200 keep a steep curve within a pixel)
+    samples = Exact((xr[1] - xr[0]) / PLOT_SAMPLES)
+    kw: dict = {"x_range": [Exact(xr[0]), Exact(xr[1]), samples], "color": ctx.color(el, "color", ctx.theme.accent)}
     stroke = ctx.number(el, "stroke")
     if stroke is not None:
         kw["stroke_width"] = Float(stroke)

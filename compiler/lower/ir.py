@@ -16,17 +16,34 @@ from dataclasses import dataclass
 from typing import Any
 
 
+# Two kinds of numbers reach the generated code. Lengths and positions the layout computed
+# (`Float`) are printed to 4 decimals: a ten-thousandth of a grid cell, far below a pixel, and
+# short enough to read. Numbers the lesson gave that need more (`Exact`: axis and plot ranges,
+# tick steps, step durations, font sizes) are printed so that they read back as written: a steep
+# plot on x=0..0.00024 keeps its range, where 4 decimals made it 0..0.0002. (Opacities, stroke
+# widths and scale factors are drawn the same to 4 decimals: `Float`.)
+EXACT_DIGITS = 12  # significant digits of an Exact number: exact to 1e-12 relative
+
+
 def num(value: float) -> str:
-    """A float printed the same way everywhere: rounded to 4 decimals, no `-0.0`."""
-    v = round(float(value), 4)
-    if v == 0 or not math.isfinite(v):
-        v = 0.0 if v == 0 or math.isnan(v) else v
-    return repr(v)
+    """A computed length or position: rounded to 4 decimals, no `-0.0`."""
+    return repr(rounded(value))
 
 
 def rounded(value: float) -> float:
     v = round(float(value), 4)
-    return 0.0 if v == 0 else v
+    return 0.0 if v == 0 or math.isnan(v) else v
+
+
+def exact_num(value: float) -> str:
+    """A number from the lesson: the shortest literal within 1e-12 relative of it (0.5 stays
+    0.5, 1.234e-05 stays 1.234e-05, 0.1 + 0.2 is printed 0.3), no `-0.0`."""
+    return repr(exact(value))
+
+
+def exact(value: float) -> float:
+    v = float(f"{float(value):.{EXACT_DIGITS}g}")
+    return 0.0 if v == 0 or math.isnan(v) else v
 
 
 @dataclass(frozen=True)
@@ -89,7 +106,14 @@ def point(x: float, y: float) -> Call:
 
 @dataclass(frozen=True)
 class Float:
-    """A float literal printed with `num`."""
+    """A length or position the layout computed, printed with `num` (4 decimals)."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Exact:
+    """A number the lesson gave, printed with `exact_num` (it reads back as written)."""
 
     value: float
 
@@ -104,10 +128,12 @@ def render(value: Any) -> str:
         return repr(value)  # always a valid literal, whatever the text
     if isinstance(value, int):
         return repr(value)
-    if isinstance(value, float):
-        return num(value)
+    if isinstance(value, float):  # a lesson's value passed as is (a font size): as written
+        return exact_num(value)
     if isinstance(value, Float):
         return num(value.value)
+    if isinstance(value, Exact):
+        return exact_num(value.value)
     if isinstance(value, (Name, Var)):
         return value.name
     if isinstance(value, Attr):
@@ -180,10 +206,14 @@ class NotBuildable(Exception):
 
 def build(value: Any, namespace: dict[str, Any], variables: dict[str, Any] | None = None) -> Any:
     """Build the value an expression stands for, in the compiler process."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, float):
+        return exact(value)  # (as `render` prints it)
+    if isinstance(value, (str, int, bool)) or value is None:
         return value
     if isinstance(value, Float):
         return rounded(value.value)
+    if isinstance(value, Exact):
+        return exact(value.value)
     if isinstance(value, Name):
         obj: Any = None
         head, *rest = value.name.split(".")

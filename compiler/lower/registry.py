@@ -14,9 +14,10 @@ from typing import Any
 from .. import colors as color_table
 from .. import layout
 from ..diagnostics import Diagnostic, DiagnosticError
-from ..layout import Box, Occupancy
-from ..model import Action, Color, Element, In, Lesson, Range, Relative, Section, Step, Word
+from ..layout import Box, Occupancy, Placed, Shifted
+from ..model import Action, Color, Element, In, Lesson, Range, Relative, Section, Word
 from ..span import Span
+from ..tex_safety import tex_error_hint
 from ..theme import Theme
 from . import ir
 from .measurer import Measurer
@@ -136,6 +137,10 @@ class SectionContext:
         self.lowered: dict[str, Lowered] = {}
         self._resolving: list[str] = []
         self.current: dict[str, Box] = {}  # each element's box as the steps go on
+        # Elements the layout shifted back inside the grid (for the "no-room" rule), and the
+        # placements waiting for their element's final box to be recorded as such.
+        self.shifted: dict[str, Shifted] = {}
+        self._shifts: dict[str, tuple[Placed, Box | None]] = {}
         self.scale_now: dict[str, float] = {}  # the layout scale each element has now
         self.variables = self._name_variables()
         # Explicit areas and cells are taken before anything is placed automatically.
@@ -193,6 +198,7 @@ class SectionContext:
         self.lowered[element_id] = low
         if low.box is not None:
             self.current[element_id] = low.box
+            self._record_shift(element_id, low.box)
         self.scale_now[element_id] = low.scale
         return low
 
@@ -203,6 +209,30 @@ class SectionContext:
         if isinstance(el.placement, Relative):
             return self.box_of(el.placement.target.name, el.placement.target.span)
         return None
+
+    # -- placing ---------------------------------------------------------------------------
+
+    def place(self, el: Element, w: float, h: float, *, upscale: bool = False,
+              max_size: tuple[float, float] = (layout.AT_MAX_WIDTH, layout.AT_MAX_HEIGHT)) -> Placed:
+        """Resolve an element's placement for its natural size (layout.place), remembering
+        when the layout had to shift it back inside the grid."""
+        target = self.target_box(el)
+        placed = layout.place(el.placement, w, h, occupancy=self.occupancy, target_box=target,
+                              upscale=upscale, max_size=max_size)
+        if placed.wanted is not None:
+            self._shifts[el.id] = (placed, target)
+        return placed
+
+    def _record_shift(self, element_id: str, final: Box) -> None:
+        """The shift of an element's final box (after `scale=`): where it is drawn, and where
+        its placement wanted it."""
+        pending = self._shifts.pop(element_id, None)
+        if pending is None or pending[0].wanted is None:
+            return
+        placed, target = pending
+        dx, dy = placed.wanted.cx - placed.box.cx, placed.wanted.cy - placed.box.cy
+        wanted = Box(final.cx + dx, final.cy + dy, final.w, final.h)
+        self.shifted[element_id] = Shifted(element_id, final, wanted, target)
 
     # -- measuring -------------------------------------------------------------------------
 
@@ -221,10 +251,10 @@ class SectionContext:
             raise
         except Exception as exc:  # a LaTeX error, a missing image, an unknown language...
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            hint = None
-            if el.kind == "math":
-                hint = "LaTeX could not typeset this formula; check its braces and commands"
-            raise error(f"cannot build {el.kind} '{el.id}': {message}", el.span, hint,
+            hint, span = None, el.span
+            if el.kind == "math" and el.texts:  # TeX typesets what was written, or refuses it
+                hint, span = tex_error_hint(el.texts[0].value), el.texts[0].span
+            raise error(f"cannot build {el.kind} '{el.id}': {message}", span, hint,
                         code="build-failed") from None
 
     # -- options ---------------------------------------------------------------------------
@@ -275,7 +305,3 @@ def color_value(value: Any, default: str | None = None) -> str | None:
         if key.startswith("#") and len(key) == 7:
             return key
     return default
-
-
-def step_label(index: int, step: Step) -> str:
-    return "wait" if step.is_wait else f"step {index}"

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..model import Lesson, Section, Step
+from ..diagnostics import DiagnosticError
+from ..kinds import setting_choice
+from ..model import Action, Lesson, Section, Step
 from ..sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
 from ..span import Span
+from ..step_order import step_conflicts, touched
 from . import ir
 from .registry import ACTIONS, HELPERS, SectionContext, StepCode, error
 
@@ -35,7 +39,7 @@ def class_name(index: int, section_id: str) -> str:
 
 
 def seconds_text(seconds: float) -> str:
-    v = ir.rounded(seconds)
+    v = ir.exact(seconds)
     return f"{int(v)}s" if float(v).is_integer() else f"{v}s"
 
 
@@ -100,7 +104,7 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
     w.emit(f"class {name}(LectureScene):")
     w.emit(f"# section {comment_text(sid)} — {where(section.span)}", 1)
     w.emit(f"theme_name = {ctx.theme.name!r}", 1)
-    w.emit(f"lesson_seconds = {ir.num(total if steps else 1.0)}  # the sum of its steps", 1)
+    w.emit(f"lesson_seconds = {ir.exact_num(total if steps else 1.0)}  # the sum of its steps", 1)
     w.emit("")
     w.emit("def construct(self):", 1)
     first = w.next_line
@@ -114,7 +118,9 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
             w.emit(f"# {comment_text(ln.id)} — {where(ln.span)}", 3)
             w.emit(f"({ln.id!r}, {ln.text.value!r}),", 3)
             w.map(first, f"{path} / line {ln.id}", ln.span, sid)
-        w.emit("])", 2)
+        # progressive: each line appears with the first step that says or highlights it
+        progressive = setting_choice(lesson, "lines") == "progressive"
+        w.emit("], progressive=True)" if progressive else "])", 2)
 
     for el_id in _emission_order(section, ctx):
         el = section.element(el_id)
@@ -137,12 +143,13 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
         code = lower_step(step, ctx)
         w.emit("")
         first = w.next_line
-        label = f"wait {seconds_text(step.seconds)}" if step.is_wait else \
-            f"step {i}, {seconds_text(step.seconds)}"
-        w.emit(f"# {label} — {where(step.span)}", 2)
+        # a wait is a step of the section like any other: numbered with the others, as in
+        # the source map, the manifest's narration, the findings and `lecture eval`
+        kind = "wait " if step.is_wait else ""
+        w.emit(f"# step {i}, {kind}{seconds_text(step.seconds)} — {where(step.span)}", 2)
         for stmt in code.before:
             w.emit(statement(stmt, 2), 2)
-        w.emit(statement(ir.method(ir.SELF, "step", ir.Float(step.seconds), *code.animations), 2), 2)
+        w.emit(statement(ir.method(ir.SELF, "step", ir.Exact(step.seconds), *code.animations), 2), 2)
         w.map(first, f"{path} / step {i}", step.span, sid)
 
     w.map(class_first, path, section.span, sid)
@@ -150,19 +157,71 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
 
 
 def lower_step(step: Step, ctx: SectionContext) -> StepCode:
+    """A step's statements and animations. Animations on different elements play together;
+    those on the same element one after another, in the order written (compiler.step_order,
+    which also refuses the pairs that make no sense in one step)."""
+    conflicts = step_conflicts(step, ctx.section)
+    if conflicts:
+        raise DiagnosticError(conflicts)
     code = StepCode()
+    lanes: list[_Lane] = []
     for act in step.actions:
         rule = ACTIONS.get(act.verb)
         if rule is None:
             raise error(f"the compiler cannot lower the action '{act.verb}'", act.verb_span or act.span,
                         code="unknown-verb")
-        rule.lower(act, ctx, code)
+        for part in _one_target_each(act):
+            part_code = StepCode()
+            rule.lower(part, ctx, part_code)
+            code.before += part_code.before
+            _add_to_lanes(lanes, {eid for eid, _ in touched(part, ctx.section)}, part_code.animations)
     # the same animation twice (e.g. `say l1; highlight l1`) is played once
     unique: dict[str, ir.Call] = {}
-    for animation in code.animations:
-        unique.setdefault(ir.render(animation), animation)
+    for lane in lanes:
+        unique.setdefault(ir.render(lane.expr), lane.expr)
     code.animations = list(unique.values())
     return code
+
+
+@dataclass
+class _Lane:
+    """Animations that play one after another: those on the same elements."""
+
+    elements: set[str]
+    animations: list[ir.Call]
+
+    @property
+    def expr(self) -> ir.Call:
+        return self.animations[0] if len(self.animations) == 1 else ir.call("Succession", *self.animations)
+
+
+def _one_target_each(act: Action) -> list[Action]:
+    """`create a, b` as `create a` and `create b`: each animation then belongs to one element."""
+    if act.verb == "transform" or len(act.targets) < 2:
+        return [act]
+    return [replace(act, targets=(ref,)) for ref in act.targets]
+
+
+def _add_to_lanes(lanes: list[_Lane], elements: set[str], animations: list[ir.Call]) -> None:
+    if not elements:  # a lecture line's highlight: beside everything else
+        lanes += [_Lane(set(), [a]) for a in animations]
+        return
+    if not animations:
+        return
+    joined = [lane for lane in lanes if lane.elements & elements]
+    if not joined:
+        lanes.append(_Lane(set(elements), list(animations)))
+        return
+    first = joined[0]
+    if len(joined) > 1:  # (`transform a into b` after actions on a and on b: those together first)
+        first.animations = [ir.call("AnimationGroup", *(lane.expr for lane in joined))]
+        for lane in joined[1:]:
+            first.elements |= lane.elements
+            lanes.remove(lane)
+    first.elements |= elements
+    for animation in animations:  # the same thing twice in a row (`highlight a; indicate a`): once
+        if ir.render(animation) != ir.render(first.animations[-1]):
+            first.animations.append(animation)
 
 
 def write_module(lesson: Lesson, contexts: list[SectionContext], fps: int,

@@ -14,6 +14,7 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..safe_fs import write_bytes_atomic
 from .base import Audio, SpeechError
 
 if TYPE_CHECKING:  # numpy is imported where it is used: a cached rebuild never needs it
@@ -28,14 +29,9 @@ def wav_bytes(audio: Audio) -> bytes:
 
 
 def write_wav(path: str | os.PathLike[str], audio: Audio) -> Path:
-    """Write `audio` to `path` atomically (a temporary file in the same folder, then
-    os.replace), creating the folder. Returns the path."""
-    from lecture.runtime.atomic import write_atomically
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, wav_bytes(audio))
-    return path
+    """Write `audio` to `path` atomically, creating the folder (safe_fs.write_bytes_atomic:
+    a link at `path` is replaced, never written through). Returns the path."""
+    return write_bytes_atomic(path, wav_bytes(audio))
 
 
 def read_wav(source: bytes | str | os.PathLike[str]) -> Audio:
