@@ -37,7 +37,7 @@ from lecture.compiler.model import Element, Lesson, Section
 from lecture.compiler.span import Span
 from lecture.runtime.failures import is_latex, is_missing_file, one_line
 
-from .custom_nodes import CustomCode, CustomNode, collect_custom_nodes, description_of
+from .custom_elements import CustomCode, CustomNode, collect_custom_nodes, description_of
 from .lockfile import ConcurrentEditError, LockEntry, LockFile, LockFileError, lock_path, rounded_box, utc_now
 
 if TYPE_CHECKING:  # the Coder's module (and its model client) is imported only to repair custom code

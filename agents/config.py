@@ -291,7 +291,7 @@ def _repository_layer(path: Path) -> tuple[_Layer, ConfigSource]:
     tables = parse_config(path, data)
     _check_repository_limits(path, tables)
     restricted = _sets_trusted_keys(tables)
-    trusted = bool(restricted) and TrustStore.default().config_trusted(path, data)
+    trusted = bool(restricted) and TrustStore.default().config_trusted(data)
     if restricted and not trusted:
         tables = {name: {k: v for k, v in t.items() if k not in TRUSTED_KEYS} for name, t in tables.items()}
     source = ConfigSource(path, "repository", trusted=trusted, ignored=() if trusted else restricted)

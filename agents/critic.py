@@ -293,7 +293,8 @@ class SectionSearch:
                 if d:
                     out.append(self._area(el, r, c, r + h, c + w, float(d)))
         if grow:
-            out += [self._area(el, *area, float(added)) for *area, added in _grown(r0, c0, r1, c1)]
+            out += [self._area(el, top, left, bottom, right, float(added))
+                    for top, left, bottom, right, added in _grown(r0, c0, r1, c1)]
         return out
 
     def _cells(self, el: Element, grow: bool) -> list[AnchorEdit]:
@@ -312,7 +313,8 @@ class SectionSearch:
                 if d or not isinstance(p, At):
                     out.append(AnchorEdit(self.section.id, el.id, At(Cell(ROWS[r], c + 1)), cost=d + extra))
         if grow:
-            out += [self._area(el, *area, added + 1.0) for *area, added in _grown(ar, ac, ar, ac)]
+            out += [self._area(el, top, left, bottom, right, added + 1.0)
+                    for top, left, bottom, right, added in _grown(ar, ac, ar, ac)]
         return out
 
     def _area(self, el: Element, r0: int, c0: int, r1: int, c1: int, cost: float) -> AnchorEdit:

@@ -44,7 +44,7 @@ from lecture.runtime.atomic import write_atomically
 from .cli_args import DEFAULT_MAX_REPAIRS, DEFAULT_MINUTES, add_arguments, add_model_arguments  # noqa: F401
 from .client import ModelClient, make_client
 from .config import AgentError, ClientConfig, config_from_args
-from .custom_code_source import build_collaborators
+from .build_collaborators import build_collaborators
 from .usage import UsageLog
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 2, 2

@@ -620,7 +620,8 @@ def _between_findings(view: SectionView, visible: list[Footprint], seen: _Seen, 
     elements the grid's edge pushed onto others, connectors whose ends are gone."""
     out: list[Finding] = []
     if want("too-close"):
-        overlapping = {frozenset((f.element, f.other)) for f in found if f.code == "overlap"}
+        overlapping = {frozenset((f.element, f.other)) for f in found
+                       if f.code == "overlap" and f.element is not None and f.other is not None}
         out += _too_close(visible, seen, at, overlapping)
     if want("no-room"):
         shifted = {s.element: s for s in view.shifted}
@@ -676,13 +677,13 @@ def _too_close(visible: list[Footprint], seen: _Seen, at: _StepFindings,
             gap, run_later, run_earlier = close if later is a else (close[0], close[2], close[1])
             other = at.section.element(earlier.element)
             other_line = f" (line {other.span.line})" if other is not None else ""
-            how = "touches" if gap < 1e-6 else f"is {gap:.2f} units from"
+            how = "touches" if gap < 1e-6 else f"is only {gap:.2f} units from"
             yield at.finding("too-close", later.element,
                              f"{_quoted(run_later, later.element)} {how} "
-                             f"{_quoted(run_earlier, earlier.element)}{other_line}: text this close "
-                             "reads as one",
-                             f"leave at least {MIN_TEXT_GAP:g} units (about a space) between them: give "
-                             f"'{later.element}' another anchor or relation, or make it smaller with scale=",
+                             f"{_quoted(run_earlier, earlier.element)}{other_line}",
+                             f"text closer than {MIN_TEXT_GAP:g} units (about a space) reads as one word: "
+                             f"give '{later.element}' another anchor or relation, or make it smaller with "
+                             "scale=",
                              other=earlier.element)
 
 

@@ -16,12 +16,13 @@ from .diagnostics import Diagnostic
 from .model import Action, Section, Step
 
 # What an action does to one element
-SHOW = "show"  # create, write, fade in, play; the `into` element of a transform
+SHOW = "show"  # create, write, fade in, play
 HIDE = "hide"  # fade out
 REMOVE = "remove"  # remove: at the step's start, before its animations
 ATTEND = "attend"  # indicate; highlight of an element
 MOVE = "move"  # move
 MORPH = "morph"  # transform A into B: what happens to A (it becomes B)
+INTO = "into"  # transform A into B: what happens to B (it takes A's place when the step ends)
 
 _ROLE_OF_VERB = {"create": SHOW, "write": SHOW, "fade in": SHOW, "play": SHOW, "fade out": HIDE,
                  "remove": REMOVE, "indicate": ATTEND, "highlight": ATTEND, "move": MOVE,
@@ -39,6 +40,9 @@ class Conflict:
 # Every other pair plays in the order written. (`lecture check`'s timeline already refuses
 # showing an element twice and acting on one after it is faded out, removed or transformed.)
 CONFLICTS = (
+    Conflict(frozenset({INTO}), frozenset({HIDE, REMOVE, ATTEND, MOVE, MORPH}),
+             "'{id}' appears only when the step's `transform` ends, so `{second} {id}` cannot follow it",
+             "{second} it in a later step: step 1s: {second} {id}"),
     Conflict(frozenset({SHOW}), frozenset({HIDE, REMOVE}),
              "'{id}' would appear and vanish in the same step (`{first}`, then `{second}`)",
              "take it away in a later step: step 1s: {second} {id}"),
@@ -67,7 +71,7 @@ def touched(action: Action, section: Section) -> Iterator[tuple[str, str]]:
         if section.element(ref.name) is not None:
             yield ref.name, role
     if action.verb == "transform" and action.into is not None and section.element(action.into.name):
-        yield action.into.name, SHOW
+        yield action.into.name, INTO
 
 
 def step_conflicts(step: Step, section: Section) -> list[Diagnostic]:

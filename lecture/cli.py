@@ -85,7 +85,7 @@ def _check_file(path: Path, args: argparse.Namespace) -> tuple[list[Diagnostic],
     try:
         if any(el.kind == "custom" for s in loaded.lesson.sections for el in s.elements):
             # the locked code's gates: allowlist, trust on this machine, isolation
-            from lecture.agents.custom_nodes import check_locked_code
+            from lecture.agents.custom_elements import check_locked_code
 
             diagnostics += check_locked_code(loaded.lesson, path)
         if args.narration:
@@ -241,7 +241,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 @command("render")
 def cmd_render(args: argparse.Namespace) -> int:
-    from lecture.agents.custom_code_source import build_collaborators
+    from lecture.agents.build_collaborators import build_collaborators
     from lecture.runtime.build import RenderOptions, render_lessons
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()] if args.sections else None
@@ -258,7 +258,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 @command("watch")
 def cmd_watch(args: argparse.Namespace) -> int:
-    from lecture.agents.custom_code_source import build_collaborators
+    from lecture.agents.build_collaborators import build_collaborators
     from lecture.runtime.watch import WatchOptions, watch
 
     options = WatchOptions(port=args.port, quality=args.quality, jobs=args.jobs,
@@ -273,7 +273,7 @@ DELEGATED = {
     "new": "lecture.agents.planner:run_new",
     "critique": "lecture.agents.critic:run_critique",
     "eval": "lecture.agents.evaluation.cli:run_eval",
-    "lock": "lecture.agents.custom_nodes:run_lock",
+    "lock": "lecture.agents.custom_elements:run_lock",
     "trust": "lecture.agents.trust_command:run_trust",
 }
 

@@ -2,7 +2,7 @@
 
 The runtime neither writes nor repairs code: the agents do, with the lesson's lock file and
 a model. The build plan (plan.py) takes them as these small protocols, and the command line
-wires the agents' implementations in (lecture.agents.custom_code_source). Without them a
+wires the agents' implementations in (lecture.agents.build_collaborators). Without them a
 build renders every lesson that draws no custom element; one that does gets a diagnostic
 at each custom element, and a failed section is reported as it is, unrepaired.
 

@@ -8,17 +8,19 @@ over a still picture. More than DEAD_AIR_SECONDS of that is a finding at the ste
 viewer listens to a slide that has stopped teaching.
 
 The rule reads the TIMED step (narration.py lengthens a step to its speech first), the
-same animations the compiler lowers each verb to (compiler/lower/actions.py), and the
-highlight the scene keeps: `say l1` (or `highlight l1`) highlights line l1 only when it
-is not already the highlighted line, otherwise nothing moves.
+same animations the compiler lowers each verb to (compiler/lower/actions.py), played as the
+lowering orders them (actions on one element one after another, compiler/lower/writer.py),
+and the highlight the scene keeps: `say l1` (or `highlight l1`) highlights line l1 only
+when it is not already the highlighted line, otherwise nothing moves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.model import Action, Section, Step
+from lecture.compiler.step_order import touched
 
 from .step_time import MAX_ANIMATION_SECONDS, QUICK
 
@@ -38,19 +40,65 @@ class Motion:
 
 
 def step_motion(step: Step, section: Section, highlighted: str | None) -> Motion:
-    """How long the picture moves in `step` (timed), given the line highlighted before it."""
-    moving = 0.0
+    """How long the picture moves in `step` (timed), given the line highlighted before it.
+
+    Actions on different elements play together; those on the same element one after
+    another (compiler/lower/writer.py lowers them to a Succession, each part taking its own
+    time), so an element's lane lasts the sum of its actions' times."""
+    lanes: list[_Lane] = []
+    quick = 0.0  # lecture-line highlights: beside everything else
     for act in step.actions:
-        runs = _action_runs(act, section, highlighted)
-        if runs:
-            moving = max(moving, *(min(run, step.seconds) for run, _ in runs))
+        for part in _one_target_each(act):
+            runs = _action_runs(part, section, highlighted)
+            if not runs:
+                continue
             highlighted = runs[-1][1]
-    return Motion(moving, highlighted)
+            elements = {element_id for element_id, _ in touched(part, section)}
+            run = max(r for r, _ in runs)
+            if elements:
+                _add_to_lanes(lanes, elements, run, (part.verb, tuple(sorted(elements))))
+            else:
+                quick = max(quick, run)
+    moving = max([quick, *(lane.seconds for lane in lanes)])
+    return Motion(min(moving, step.seconds), highlighted)
+
+
+@dataclass
+class _Lane:
+    """The actions on some elements, played one after another."""
+
+    elements: set[str]
+    seconds: float
+    last: tuple[str, tuple[str, ...]]  # the last action (verb, elements): the same again plays once
+
+
+def _one_target_each(act: Action) -> list[Action]:
+    """`create a, b` as `create a` and `create b` (as the lowering splits it)."""
+    if act.verb == "transform" or len(act.targets) < 2:
+        return [act]
+    return [replace(act, targets=(ref,)) for ref in act.targets]
+
+
+def _add_to_lanes(lanes: list[_Lane], elements: set[str], run: float,
+                  action: tuple[str, tuple[str, ...]]) -> None:
+    joined = [lane for lane in lanes if lane.elements & elements]
+    if not joined:
+        lanes.append(_Lane(set(elements), run, action))
+        return
+    first = joined[0]
+    for lane in joined[1:]:  # lanes that now meet play together first, then this action
+        first.elements |= lane.elements
+        first.seconds = max(first.seconds, lane.seconds)
+        lanes.remove(lane)
+    first.elements |= elements
+    if action != first.last:
+        first.seconds += run
+        first.last = action
 
 
 def _action_runs(act: Action, section: Section, highlighted: str | None) -> list[tuple[float, str | None]]:
-    """The run time of each animation an action plays, each with the highlighted line after
-    it (`remove` plays none: the element goes at the step's start)."""
+    """The run time of each animation an action (on one target) plays, each with the
+    highlighted line after it (`remove` plays none: the element goes at the step's start)."""
     if act.verb == "play":
         return [(float("inf"), highlighted)] if act.targets else []
     if act.verb in _ANIMATING:
@@ -65,7 +113,7 @@ def _action_runs(act: Action, section: Section, highlighted: str | None) -> list
                 runs.append((QUICK, highlighted))
         elif act.verb == "highlight" and section.element(ref.name) is not None:
             runs.append((MAX_ANIMATION_SECONDS, highlighted))  # an element is indicated
-    return runs or [(0.0, highlighted)]
+    return runs
 
 
 def _tenths(value: float) -> str:

@@ -337,7 +337,9 @@ class LectureScene(Scene):
         animations of one row in one step would fight over it."""
         row = self.lecture_lines[line_id]
         if row in self.get_mobject_family_members():
-            return row.animate.set_color(color)  # type: ignore[return-value]  # (an animation builder)
+            # manim types `.animate` as `_AnimationBuilder | Self` (so that chained calls check),
+            # but a method called on it gives an animation builder, never the mobject
+            return prepare_animation(row.animate.set_color(color))  # type: ignore[arg-type]
         row.set_color(color)
         return None
 
@@ -347,15 +349,11 @@ class LectureScene(Scene):
         Returned as an animation for `step`; a quick one."""
         if line_id not in self.lecture_lines or line_id == self.highlighted:
             return None
-        anims: list = self._reveal(line_id)
-        anims.append(self._recolour(line_id, self.theme.accent))
+        recoloured = [self._recolour(line_id, self.theme.accent)]
         if self.highlighted is not None:
-            anims.append(self._recolour(self.highlighted, self.theme.text))
-        anims = [a for a in anims if a is not None]
+            recoloured.append(self._recolour(self.highlighted, self.theme.text))
         self.highlighted = line_id
-        # manim types `.animate` as `_AnimationBuilder | Self` (so that chained calls check),
-        # but a method called on it gives an animation builder, never the mobject
-        group = AnimationGroup(*(prepare_animation(a) for a in anims))  # type: ignore[arg-type]
+        group = AnimationGroup(*self._reveal(line_id), *(a for a in recoloured if a is not None))
         group.lecture_quick = True  # type: ignore[attr-defined]
         return group
 
@@ -369,7 +367,12 @@ class LectureScene(Scene):
         flat: list = []
 
         def walk(anim) -> None:
-            if isinstance(anim, AnimationGroup):
+            if isinstance(anim, Succession) and not isinstance(anim, _PlayCustom):
+                # actions on one element in turn (LectureScene.step): the later ones act on
+                # what the first shows, which brings it in itself (added now, a later part's
+                # element would be drawn before the first part hides it, e.g. a custom element)
+                walk(anim.animations[0])
+            elif isinstance(anim, AnimationGroup):
                 for child in anim.animations:
                     walk(child)
             elif not isinstance(anim, Wait):

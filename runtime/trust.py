@@ -85,7 +85,7 @@ class TrustStore:
     def code_trusted(self, code: str) -> bool:
         return self.is_trusted("code", content_hash(code))
 
-    def config_trusted(self, path: Path, data: bytes) -> bool:
+    def config_trusted(self, data: bytes) -> bool:
         return self.is_trusted("config", content_hash(data))
 
     def trust(self, kind: str, digests: dict[str, dict[str, str]]) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from lecture.compiler import source
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
+from lecture.compiler.kinds import setting_choice
 from lecture.compiler.span import Span
 
 from . import build, failures, units
@@ -186,6 +187,7 @@ class BuildCycle:
             changed = [s["id"] for s in new if old.get(s["id"]) != s["hash"]]
             structure = [s["id"] for s in new] != list(old)
             state.title = keyed.lesson.title.value
+            state.transition = setting_choice(keyed.lesson, "transition")
             if changed or structure or not state.sections:
                 state.sections = new
                 state.changed = changed

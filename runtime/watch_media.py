@@ -48,15 +48,17 @@ class DerivedMedia:
             if state.stopping or not state.sections:
                 return
             hashes = [s["hash"] for s in state.sections]
+            transition = state.transition
         if any(self.cache.record(h) is None for h in hashes):
             return
-        key = cache_mod.lesson_key(hashes, self.fps)
+        key = cache_mod.lesson_key(hashes, self.fps, transition)
         with state.lock:
             if key == state.lesson_key:
                 return
             state.lesson_key = key
         try:
-            assemble_lesson(self.cache, [self.cache.video_path(h) for h in hashes], hashes, fps=self.fps)
+            assemble_lesson(self.cache, [self.cache.video_path(h) for h in hashes], hashes, fps=self.fps,
+                            transition=transition)
         except (FfmpegError, OSError) as exc:
             say(self.console, f"  could not assemble the lesson video: {exc}", "red")
             with state.lock:

@@ -51,6 +51,7 @@ class PreviewState:
         self.errors: list[dict] = []
         self.failed: dict[str, dict] = {}  # hash -> {"id", "error"}
         self.lesson_key: str | None = None
+        self.transition = "cut"  # the lesson's `transition:` setting, for the lesson video
         self.lesson_url: str | None = None
         self._event_id = 0
         self._clients: list[queue.Queue[str | None]] = []

@@ -18,7 +18,7 @@ from lecture.agents.autofix import (
 )
 from lecture.agents.coder import extract_code
 from lecture.agents.config import resolve_config
-from lecture.agents.custom_nodes import collect_custom_nodes, resolve_custom_nodes
+from lecture.agents.custom_elements import collect_custom_nodes, resolve_custom_nodes
 from lecture.agents.lockfile import LockEntry, LockFile, lock_path
 from lecture.agents.usage import UsageLog
 from lecture.compiler.diagnostics import Diagnostic

@@ -29,7 +29,9 @@ def test_a_failing_formula_is_repaired_and_the_lesson_assembled(tmp_path):
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert "Traceback" not in out
-    assert "af.lecture:10:3: error: cannot build math 'eq': LaTeX error: Undefined control sequence" in out
+    # at the formula, with TeX's own line
+    assert ("af.lecture:10:11: error: cannot build math 'eq': LaTeX error: ! Undefined control sequence."
+            in out)
     assert "af.lecture:10:3: warning: LaTeX could not typeset formula 'eq'; it is shown as plain text" in out
     man = json.loads((tmp_path / "build" / "af" / "manifest.json").read_text())
     assert man["status"] == "ok" and (tmp_path / "build" / "af" / "lesson.mp4").is_file()

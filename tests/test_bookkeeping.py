@@ -11,16 +11,18 @@ on what the cache held.
 
 from __future__ import annotations
 
+import io
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from lecture.agents.evaluation.build_folder import load_build
 from lecture.agents.evaluation.video import build_step_marks
 from lecture.compiler.sourcemap import SourceMap
+from lecture.runtime.build import RenderOptions, render_lesson
+from lecture.runtime.pool import RenderPool
+from rich.console import Console
 
 LESSON = """\
 lesson "Bookkeeping"
@@ -40,11 +42,13 @@ STEP_COMMENT = re.compile(r"^\s+# step (\d+), (wait )?[0-9.]+s — ", re.MULTILI
 CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
 
 
-def render(lesson: Path, root: Path) -> tuple[str, dict, str]:
-    cp = subprocess.run([sys.executable, "-m", "lecture", "render", str(lesson), "-q", "low",
-                         "--build-dir", str(root)], capture_output=True, text=True, timeout=300)
-    out = cp.stdout + cp.stderr
-    assert cp.returncode == 0, out
+def render(lesson: Path, root: Path, pool: RenderPool) -> tuple[str, dict, str]:
+    """`lecture render -q low`, with the workers of `pool` (started once for all builds)."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=200, force_terminal=False, color_system=None)
+    rc = render_lesson(lesson, RenderOptions(quality="low", build_root=root), console=console, pool=pool)
+    out = buf.getvalue()
+    assert rc == 0, out
     folder = root / lesson.stem
     man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     return out, man, (folder / "lesson_scenes.py").read_text(encoding="utf-8")
@@ -73,13 +77,17 @@ def builds(tmp_path_factory):
     more unchanged, then put back as it was first."""
     tmp = tmp_path_factory.mktemp("books")
     lesson, root = tmp / "books.lecture", tmp / "build"
-    lesson.write_text(LESSON, encoding="utf-8")
-    first = render(lesson, root)
-    lesson.write_text(EDITED, encoding="utf-8")
-    edited = render(lesson, root)
-    again = render(lesson, root)
-    lesson.write_text(LESSON, encoding="utf-8")
-    back = render(lesson, root)
+    pool = RenderPool(1)
+    try:
+        lesson.write_text(LESSON, encoding="utf-8")
+        first = render(lesson, root, pool)
+        lesson.write_text(EDITED, encoding="utf-8")
+        edited = render(lesson, root, pool)
+        again = render(lesson, root, pool)
+        lesson.write_text(LESSON, encoding="utf-8")
+        back = render(lesson, root, pool)
+    finally:
+        pool.close()
     return root / "books", first, edited, again, back
 
 

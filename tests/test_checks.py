@@ -13,7 +13,7 @@ from lecture.compiler.diagnostics import DiagnosticError
 from lecture.compiler.frontend import load_text
 
 ROOT = Path(__file__).resolve().parents[1]
-WARNINGS = {"math-escape", "section-too-long", "no-steps", "never-shown"}
+WARNINGS = {"math-escape", "section-too-long", "no-steps", "never-shown", "line-never-shown"}
 
 
 def with_settings(settings: str) -> str:
@@ -195,6 +195,9 @@ NEGATIVE = [
      "a lecture line takes only an id and its sentence"),
     ("no-header", "no-header", 'section s "S"\n  circle c at B2\n  step 1s: create c\n', 1, 1,
      "the lesson has no header"),
+    ("line-never-shown", "line-never-shown", lesson('line l1 "a"\nline l2 "b"\ntext t "x" at A1\n'
+                                                    'step 1s: say l1 "A."; create t'), 4, 8,
+     "lecture line 'l2' never appears"),
     ("two-placements", "two-placements", lesson("circle c at B2 in A1..B2\nstep 1s: create c"),
      3, 18, "an element has one placement"),
 ]
@@ -202,6 +205,8 @@ NEGATIVE = [
 # (code, a corrected lesson with no diagnostics at all)
 POSITIVE = {
     "empty-title": with_settings(""),
+    "line-never-shown": lesson('line l1 "a"\nline l2 "b"\ntext t "x" at A1\n'
+                               'step 1s: create t\nstep 1s: highlight l2'),
     "duplicate-setting": with_settings("  fps: 30\n  rate: 1.1\n"),
     "unknown-setting": with_settings('  audience: "ages 12-14"\n  subject: "geometry"\n'),
     "unknown-theme": with_settings("  theme: chalkboard\n"),

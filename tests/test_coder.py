@@ -13,7 +13,7 @@ from fake_openai import FakeOpenAI, clean_model_env_fixture, fake_openai_fixture
 from lecture.agents import sandbox
 from lecture.agents.coder import Coder, extract_code, manim_sheet
 from lecture.agents.config import resolve_config
-from lecture.agents.custom_nodes import emit_function, resolve_custom_nodes, run_lock
+from lecture.agents.custom_elements import emit_function, resolve_custom_nodes, run_lock
 from lecture.agents.lockfile import LockFile, lock_path
 from lecture.agents.usage import UsageLog
 from lecture.compiler.frontend import load_file
@@ -153,7 +153,7 @@ def test_the_static_check_rejections_go_back_to_the_model(fake_openai, tmp_path)
 
 
 def resolve_task(tmp_path: Path):
-    from lecture.agents.custom_nodes import collect_custom_nodes
+    from lecture.agents.custom_elements import collect_custom_nodes
 
     path = write(tmp_path)
     [node] = collect_custom_nodes(load_file(path).lesson, base_dir=tmp_path)
@@ -216,7 +216,7 @@ def test_lecture_lock_cli_writes_updates_and_prunes(fake_openai, tmp_path):
     path = write(tmp_path)
     fake_openai.add(GOOD, GOOD.replace("0.5", "0.4"))
     parser = argparse.ArgumentParser()
-    from lecture.agents.custom_nodes import add_lock_arguments
+    from lecture.agents.custom_elements import add_lock_arguments
 
     add_lock_arguments(parser)
     out = io.StringIO()

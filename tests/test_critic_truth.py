@@ -37,12 +37,14 @@ section s "Everything in B2"
   step 1s: write b; create q
   step 1s: write d; create c
 """
-PLACEMENT = r"(?:at [A-F][1-6]|in [A-F][1-6]\.\.[A-F][1-6]|(?:below|above|left of|right of) \w+|auto \(no placement\))"
+PLACEMENT = (r"(?:at [A-F][1-6]|in [A-F][1-6]\.\.[A-F][1-6]|(?:below|above|left of|right of) \w+"
+             r"|auto \(no placement\))")
 EDIT_LINE = re.compile(rf"^edit: s/(\w+): (?:({PLACEMENT}) -> ({PLACEMENT})|scale [\d.]+ -> [\d.]+)$")
 
 
 def critique(path: Path, **extra) -> tuple[int, str, str]:
-    args = argparse.Namespace(**{"file": str(path), "dry_run": False, "vlm": False, "time_limit": 60.0, **extra})
+    options = {"file": str(path), "dry_run": False, "vlm": False, "time_limit": 60.0, **extra}
+    args = argparse.Namespace(**options)
     out, err = io.StringIO(), io.StringIO()
     code = run_critique(args, out=out, err=err)
     return code, out.getvalue(), err.getvalue()
@@ -65,7 +67,8 @@ def test_a_piled_lesson_ends_without_overlaps_or_text_too_small(tmp_path):
 
     code, out, err = critique(path)
     assert code == 0, err
-    assert check_lesson(load_text(path.read_text(encoding="utf-8"), str(path)).lesson, tmp_path).findings == []
+    fixed = load_text(path.read_text(encoding="utf-8"), str(path)).lesson
+    assert check_lesson(fixed, tmp_path).findings == []
     assert "findings before, 0 after" in err
 
     edits = [ln for ln in err.splitlines() if ln.startswith("edit: ")]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lecture.agents.custom_nodes import emit_function
+from lecture.agents.custom_elements import emit_function
 from lecture.compiler import frontend
 from lecture.compiler.lower import compile_lesson
 from lecture.runtime.measure import ManimMeasurer

@@ -26,7 +26,7 @@ from lecture.agents.config import (
     settings_line,
     trust_repository_config,
 )
-from lecture.agents.custom_code_source import LockedCustomCode
+from lecture.agents.build_collaborators import LockedCustomCode
 from lecture.compiler import frontend
 
 CANARY = "canary-7f3e9b2d-do-not-send"

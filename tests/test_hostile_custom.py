@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from lecture.agents.custom_code_source import build_collaborators
-from lecture.agents.custom_nodes import collect_custom_nodes
+from lecture.agents.build_collaborators import build_collaborators
+from lecture.agents.custom_elements import collect_custom_nodes
 from lecture.agents.lockfile import LockEntry, LockFile, lock_path, rounded_box
 from lecture.compiler import frontend
 from lecture.runtime import locked_code

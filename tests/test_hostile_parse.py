@@ -22,12 +22,13 @@ NARRATION = ("Here the two shorter sides meet at a right angle, and the longest 
 
 
 def check(path: Path, limit: float = 60) -> tuple[subprocess.CompletedProcess, float]:
-    """`lecture check --no-layout PATH`: the result (bytes) and the CPU time it took. CPU
+    """`lecture check --no-layout --no-narration PATH` (the front end alone: parsing and the
+    lesson checks): the result (bytes) and the CPU time it took. CPU
     time, not wall time, so that a loaded machine does not make the bounds flaky; `limit`
     is a wall-clock limit."""
     env = {k: v for k, v in os.environ.items() if k != "LECTURE_DEBUG"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run([str(LECTURE), "check", "--no-layout", str(path)], capture_output=True,
+    result = subprocess.run([str(LECTURE), "check", "--no-layout", "--no-narration", str(path)], capture_output=True,
                             env=env, timeout=limit)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = (result.stdout + result.stderr).decode("utf-8")

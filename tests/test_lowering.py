@@ -131,7 +131,7 @@ def test_class_names():
     "ax = Axes(",
     "x_range=[-3.0, 3.0, 1.0]",
     "ax.add(ax.get_axis_labels(",
-    "f = ax.plot(lambda x: (x ** 2.0), x_range=[-3.0, 3.0], color='#f7d96f')",
+    "f = ax.plot(lambda x: (x ** 2.0), x_range=[-3.0, 3.0, 0.0301], color='#f7d96f')",
     "nl = NumberLine(",
     "tb = table_of(",
     "[['n', 'n²'], ['3', '9']]",

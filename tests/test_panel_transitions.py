@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import diagnose
 from lecture.compiler.frontend import load_text
 from lecture.compiler.lower import compile_lesson
 from lecture.compiler.theme import get_theme
@@ -33,8 +34,6 @@ from lecture.runtime.ffmpeg import probe
 from lecture.runtime.measure import ManimMeasurer
 from lecture.runtime.tex import measure_cache_dir
 from rich.console import Console
-
-from conftest import diagnose
 
 FPS = 15
 WIDTH, HEIGHT = 640, 360
@@ -74,9 +73,9 @@ class Rendered:
 
     def patch(self, frame: int, line_id: str) -> np.ndarray:
         left, bottom, right, top = self.rows[line_id]
-        cols = slice(int((left + FRAME_W / 2) / FRAME_W * WIDTH), int((right + FRAME_W / 2) / FRAME_W * WIDTH) + 1)
-        rows = slice(int((FRAME_H / 2 - top) / FRAME_H * HEIGHT), int((FRAME_H / 2 - bottom) / FRAME_H * HEIGHT) + 1)
-        return self.frames[frame][rows, cols].astype(int)
+        x0, x1 = ((x + FRAME_W / 2) / FRAME_W * WIDTH for x in (left, right))
+        y0, y1 = ((FRAME_H / 2 - y) / FRAME_H * HEIGHT for y in (top, bottom))
+        return self.frames[frame][int(y0):int(y1) + 1, int(x0):int(x1) + 1].astype(int)
 
     def drawn(self, frame: int, line_id: str, colour: str | None = None) -> int:
         """How many pixels of a line's box differ clearly from the background (`colour`:
@@ -118,8 +117,8 @@ def _render(text: str, folder: Path) -> Rendered:
         renderer.add_frame = record  # type: ignore[method-assign]
         scene = getattr(mod, module.scenes[0].class_name)(renderer=renderer)
         scene.render()
-    rows = {k: (float(r.get_left()[0]), float(r.get_bottom()[1]), float(r.get_right()[0]), float(r.get_top()[1]))
-            for k, r in scene.lecture_lines.items()}
+    rows = {k: (float(r.get_left()[0]), float(r.get_bottom()[1]), float(r.get_right()[0]),
+                float(r.get_top()[1])) for k, r in scene.lecture_lines.items()}
     assert len(frames) == round(module.scenes[0].duration * FPS)
     return Rendered(module.code, frames, rows)
 
@@ -146,6 +145,14 @@ def test_a_line_appears_with_the_step_that_says_it(progressive):
     assert progressive.drawn(END[0], "l2") == 0  # not yet: its row is background
     assert progressive.drawn(END[1], "l2") > 100  # said in step 2
     assert progressive.drawn(END[2], "l3") == 0  # step 3 says nothing
+    # it fades in, quickly: part way through the fade it is fainter than at the step's end
+    background = _rgb(get_theme(None).background)
+
+    def ink(frame: int) -> int:
+        return int(np.abs(progressive.patch(frame, "l2") - background).sum())
+
+    assert 0.1 * ink(END[1]) < ink(FPS + 3) < 0.9 * ink(END[1])
+    assert ink(FPS + 8) == ink(END[1])  # and is done after QUICK seconds
 
 
 def test_highlighting_a_line_brings_in_the_hidden_lines_above_it(progressive):
@@ -186,7 +193,8 @@ def test_a_line_that_never_appears_is_a_warning_at_the_line():
 def test_the_new_settings_take_only_their_words():
     found = diagnose(PANEL.format(setting="\n  lines: progresive\n  transition: dissolve"))
     bad = [d for d in found if d.severity == "error"]
-    assert [(d.code, d.span.line, d.span.column) for d in bad] == [("bad-setting", 3, 10), ("bad-setting", 4, 15)]
+    assert [(d.code, d.span.line, d.span.column) for d in bad] == [("bad-setting", 3, 10),
+                                                                   ("bad-setting", 4, 15)]
     assert bad[0].message == "'lines' cannot be 'progresive'" and bad[0].hint == "did you mean 'progressive'?"
     assert bad[1].hint == "transition: cut or crossfade"
 
@@ -239,9 +247,10 @@ def test_a_crossfade_changes_no_timing(joined):
     cut, fade = (json.loads((joined[n] / "manifest.json").read_text()) for n in ("cut", "fade"))
     frame = 1 / 15
     assert abs(cut["duration"] - 4.0) < frame and abs(fade["duration"] - cut["duration"]) < frame
-    a, b = probe(joined["cut"] / "lesson.mp4", count_frames=True), probe(joined["fade"] / "lesson.mp4", count_frames=True)
+    a, b = (probe(joined[n] / "lesson.mp4", count_frames=True) for n in ("cut", "fade"))
     assert a.frames == b.frames == 60
-    assert [s["planned_duration"] for s in fade["sections"]] == [s["planned_duration"] for s in cut["sections"]]
+    planned = [[s["planned_duration"] for s in man["sections"]] for man in (cut, fade)]
+    assert planned[0] == planned[1]
     assert fade["lesson_key"] != cut["lesson_key"]  # (the same sections, joined another way)
 
 
@@ -271,9 +280,9 @@ def test_crossfade_joins_are_frame_exact(tmp_path):
     parts = []
     for colour, count in (("red", 31), ("blue", 17), ("white", 29)):
         parts.append(tmp_path / f"{colour}.mp4")
-        subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"color=c={colour}:s=64x36:r=30",
-                        "-frames:v", str(count), "-c:v", "libx264", "-pix_fmt", "yuv420p", str(parts[-1])],
-                       check=True, timeout=60)
+        subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i",
+                        f"color=c={colour}:s=64x36:r=30", "-frames:v", str(count), "-c:v", "libx264",
+                        "-pix_fmt", "yuv420p", str(parts[-1])], check=True, timeout=60)
     out = assemble.concat(parts, tmp_path / "lesson.mp4", fps=30, transition="crossfade")
     frames = _frames(Path(out.path))
     assert len(frames) == 31 + 17 + 29

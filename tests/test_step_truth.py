@@ -13,12 +13,12 @@ import importlib.util
 import os
 import re
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import diagnose, lesson
 from lecture.compiler import layout
 from lecture.compiler.diagnostics import DiagnosticError
 from lecture.compiler.frontend import load_text, parse_text
@@ -26,8 +26,6 @@ from lecture.compiler.lower import compile_lesson
 from lecture.compiler.sourcemap import CompiledModule
 from lecture.runtime.measure import ManimMeasurer
 from lecture.runtime.tex import measure_cache_dir
-
-from conftest import diagnose, lesson
 
 FPS = 15
 WIDTH, HEIGHT = 640, 360
@@ -60,9 +58,14 @@ class Rendered:
 
     def drawn(self, frame: int, cx: float, cy: float, w: float, h: float) -> int:
         """How many pixels of a box (scene units) differ clearly from the background."""
-        left, right = int((cx - w / 2 + FRAME_W / 2) / FRAME_W * WIDTH), int((cx + w / 2 + FRAME_W / 2) / FRAME_W * WIDTH)
-        top, bottom = int((FRAME_H / 2 - cy - h / 2) / FRAME_H * HEIGHT), int((FRAME_H / 2 - cy + h / 2) / FRAME_H * HEIGHT)
-        patch = self.frames[frame][top:bottom, left:right].astype(int)
+        def column(x: float) -> int:
+            return int((x + FRAME_W / 2) / FRAME_W * WIDTH)
+
+        def row(y: float) -> int:
+            return int((FRAME_H / 2 - y) / FRAME_H * HEIGHT)
+
+        box = self.frames[frame][row(cy + h / 2):row(cy - h / 2), column(cx - w / 2):column(cx + w / 2)]
+        patch = box.astype(int)
         background = self.frames[0][HEIGHT // 2, WIDTH // 2 - 100].astype(int)  # (inside the empty panel)
         return int((np.abs(patch - background).sum(axis=-1) > 60).sum())
 
@@ -140,6 +143,7 @@ def test_a_translucent_fill_keeps_its_colour_through_a_wait(shared):
 TWO_CIRCLES = '''
     circle a at B2
     circle b at B4
+    square c side=1 at D4
     step 1s: create b
     step 2s: {actions}
     step 1s: create a
@@ -150,6 +154,7 @@ TWO_CIRCLES = '''
     ("create a; move a to D5", "Succession(Create(a), a.animate.move_to("),
     ("indicate b; move b to D5; indicate b", "Succession(Indicate(b, color='#f7d96f'), b.animate.move_to("),
     ("move b to D5; fade out b", "Succession(b.animate.move_to(np.array([4.5, -0.8, 0.0])), FadeOut(b))"),
+    ("create a; transform a into c", "Succession(Create(a), ReplacementTransform(a, c))"),
     ("create a; indicate b", "self.step(2.0, Create(a), Indicate(b"),  # two elements: together
 ])
 def test_actions_on_one_element_play_one_after_another(actions, expected):
@@ -161,18 +166,20 @@ def test_actions_on_one_element_play_one_after_another(actions, expected):
     ("create a; fade out a", "fade out a", "later step"),
     ("indicate b; remove b", "remove b", "fade out b"),
     ("fade out b; create b", "create b", "later step"),
+    ("transform b into c; indicate c", "indicate c", "later step"),  # c shows up when the step ends
 ])
 def test_pairs_that_make_no_sense_are_refused_by_check_and_lowering(actions, second, hint):
     text = lesson(TWO_CIRCLES.format(actions=actions))
-    column = text.split("\n")[5].index(second) + 1  # line 6: the step with the pair
+    column = text.split("\n")[6].index(second) + 1  # line 7: the step with the pair
     found = [d for d in diagnose(text) if d.code == "step-order"]
     assert len(found) == 1, found
     (diag,) = found
-    assert (diag.severity, diag.span.line, diag.span.column) == ("error", 6, column)
+    assert (diag.severity, diag.span.line, diag.span.column) == ("error", 7, column)
     assert diag.span.end_column - diag.span.column == len(second) and hint in (diag.hint or "")
     with pytest.raises(DiagnosticError) as info:  # the lowering refuses it too (unchecked lesson)
         compile_lesson(parse_text(text, "t.lecture"), base_dir=Path("."), measurer=None)
-    assert [(d.code, d.span.line, d.span.column) for d in info.value.diagnostics] == [("step-order", 6, column)]
+    found_here = [(d.code, d.span.line, d.span.column) for d in info.value.diagnostics]
+    assert found_here == [("step-order", 7, column)]
 
 
 # ---------------------------------------------------------------- move keeps sizes
@@ -265,12 +272,13 @@ def test_numbers_keep_their_precision_and_a_steep_plot_follows_its_function(tmp_
     assert isinstance(x_range, list) and x_range[:2] == [0.0, 0.00024]  # read back exactly
     assert 0 < x_range[2] <= 0.00024 / 4  # ticks (and samples) inside the range
     plots = [kw["x_range"] for kw in _call_keywords(code, "plot")]
-    assert plots == [[0.0, 0.00024, 1.2e-06], [0.0, 1.0, 0.005]]  # sampled at 200 points
-    assert "fill_opacity=0.5" in code and "self.step(0.7, " in code and "self.step(1.0," in code  # still plain
+    assert plots == [[0.0, 0.00024, 1.21e-06], [0.0, 1.0, 0.00501]]  # sampled at about 200 points
+    assert "fill_opacity=0.5" in code and "self.step(0.7, " in code  # common values still read plainly
     found = _locals_at_first_step(module, tmp_path)
     for axes, curve, function, high in ((found["ax"], found["f"], lambda x: (x / 0.00024) ** 8, 0.00024),
                                         (found["bx"], found["g"], lambda x: np.exp(10 * x), 1.0)):
         points = _curve_points(curve)
+        assert points[:, 0].max() <= axes.coords_to_point(high, 0)[0] + 1e-6  # no spur past its end
         for x in np.linspace(0.0, high, 41):
             expected = axes.coords_to_point(x, function(x))
             assert np.linalg.norm(points - expected, axis=1).min() < 0.015, x  # within ~1.5 px at 720p

@@ -413,7 +413,22 @@ def lower_numberline(el: Element, ctx: SectionContext) -> Lowered:
     return finish_shape(expr, el, ctx, Box(box.cx, box.cy, length, min(box.h, 0.8)))
 
 
+# A plot is sampled at about this many points whatever its ticks: Manim's default, ten a tick,
+# drew exp(10x) on 0..1 from ten points, 8 px off at 720p; 200 keep a steep curve within a pixel.
 PLOT_SAMPLES = 200
+
+
+def _sample_step(low: float, high: float) -> float:
+    """The step a plot is sampled at: about PLOT_SAMPLES points, with 3 significant digits, and
+    not close to a whole fraction of the range: Manim samples arange(low, high, step), then
+    `high`, and smooths the curve through them; a last piece much shorter than a step (or a
+    rounding error long) bent the curve's end past `high`."""
+    span = high - low
+    unit = 10.0 ** (math.floor(math.log10(span / PLOT_SAMPLES)) - 2)  # the third digit's
+    k = math.ceil(span / PLOT_SAMPLES / unit)
+    while not 0.3 <= (span / (k * unit)) % 1.0 <= 0.99:  # the last piece: 0.3 to 0.99 of a step
+        k += 1
+    return ir.exact(k * unit)
 
 
 @element("plot")
@@ -432,10 +447,8 @@ def lower_plot(el: Element, ctx: SectionContext) -> Lowered:
         raise error(f"plot '{el.id}': {exc.message}", text.span if text else el.span, exc.hint,
                     code="plot-expression") from None
     xr = ctx.range(el, "x", ctx.range(axes_el, "x", (-4.0, 4.0)))
-    # Sampled at PLOT_SAMPLES points whatever the ticks (Manim's default, ten a tick, drew
-    # exp(10x) on 0..1 from ten points, 8 px off at 720p; 200 keep a steep curve within a pixel)
-    samples = Exact((xr[1] - xr[0]) / PLOT_SAMPLES)
-    kw: dict = {"x_range": [Exact(xr[0]), Exact(xr[1]), samples], "color": ctx.color(el, "color", ctx.theme.accent)}
+    kw: dict = {"x_range": [Exact(xr[0]), Exact(xr[1]), Exact(_sample_step(*xr))],
+                "color": ctx.color(el, "color", ctx.theme.accent)}
     stroke = ctx.number(el, "stroke")
     if stroke is not None:
         kw["stroke_width"] = Float(stroke)

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-
 # Two kinds of numbers reach the generated code. Lengths and positions the layout computed
 # (`Float`) are printed to 4 decimals: a ten-thousandth of a grid cell, far below a pixel, and
 # short enough to read. Numbers the lesson gave that need more (`Exact`: axis and plot ranges,

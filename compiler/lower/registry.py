@@ -75,7 +75,7 @@ class Lowered:
     after: tuple[ir.Call, ...] = ()  # extra statements (calls) run after `var = expr`
     natural: tuple[float, float] | None = None  # its size before layout scaling (for `move`)
     scale: float = 1.0  # the layout scale applied to its natural size
-    resizable: bool = False  # moved into an area, it may grow (shapes) or only shrink (text)
+    resizable: bool = False  # a shape: moved, it may stay as large as the grid (text: as a cell's text)
 
 
 @dataclass
@@ -226,10 +226,9 @@ class SectionContext:
     def _record_shift(self, element_id: str, final: Box) -> None:
         """The shift of an element's final box (after `scale=`): where it is drawn, and where
         its placement wanted it."""
-        pending = self._shifts.pop(element_id, None)
-        if pending is None or pending[0].wanted is None:
+        placed, target = self._shifts.pop(element_id, (None, None))
+        if placed is None or placed.wanted is None:
             return
-        placed, target = pending
         dx, dy = placed.wanted.cx - placed.box.cx, placed.wanted.cy - placed.box.cy
         wanted = Box(final.cx + dx, final.cy + dy, final.w, final.h)
         self.shifted[element_id] = Shifted(element_id, final, wanted, target)

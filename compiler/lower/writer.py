@@ -213,7 +213,7 @@ def _add_to_lanes(lanes: list[_Lane], elements: set[str], animations: list[ir.Ca
         lanes.append(_Lane(set(elements), list(animations)))
         return
     first = joined[0]
-    if len(joined) > 1:  # (`transform a into b` after actions on a and on b: those together first)
+    if len(joined) > 1:  # (an action on two elements that each had their own: those together first)
         first.animations = [ir.call("AnimationGroup", *(lane.expr for lane in joined))]
         for lane in joined[1:]:
             first.elements |= lane.elements

@@ -7,7 +7,7 @@ repairer (autofix.AutoFixer).
 A section's cache key includes the code of its custom elements as the lock file holds it
 (read as JSON: a cached rebuild imports neither Manim, nor the compiler, nor a model
 client). Before compiling, `resolve` gives the compiler each custom element's function,
-vetted (runtime.locked_code.vet, inside custom_nodes.resolve_custom_nodes): from the lock
+vetted (runtime.locked_code.vet, inside custom_elements.resolve_custom_nodes): from the lock
 file, or written by the Coder when a model is configured; without either, a diagnostic at
 the element's line.
 """
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .autofix import AutoFixer
-    from .custom_nodes import CustomCode
+    from .custom_elements import CustomCode
 
 
 class LockedCustomCode:
@@ -70,7 +70,7 @@ class LockedCustomCode:
         if not self.has_custom:
             return {}
         # imported late: the compiler's measuring, needed only when something is compiled
-        from .custom_nodes import resolve_custom_nodes
+        from .custom_elements import resolve_custom_nodes
 
         code = resolve_custom_nodes(self.lesson, self.lesson_path, client_config=self.config,
                                     usage=self.usage, console=console)
