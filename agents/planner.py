@@ -41,10 +41,10 @@ from lecture.compiler.reference import language_reference
 from lecture.compiler.span import Span
 from lecture.runtime.atomic import write_atomically
 
+from .build_collaborators import build_collaborators
 from .cli_args import DEFAULT_MAX_REPAIRS, DEFAULT_MINUTES, add_arguments, add_model_arguments  # noqa: F401
 from .client import ModelClient, make_client
 from .config import AgentError, ClientConfig, config_from_args
-from .build_collaborators import build_collaborators
 from .usage import UsageLog
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 2, 2

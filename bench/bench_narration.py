@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def speech_seconds(lesson_path: Path, cache_dir: Path) -> tuple[float, int]:
     from lecture.compiler import frontend
-    from lecture.runtime import narration
+    from lecture.runtime import step_timing
 
     lesson = frontend.load_file(lesson_path).lesson
     t0 = time.perf_counter()
-    narrator, problems = narration.narrator_for(lesson, cache_dir=cache_dir)
+    narrator, problems = step_timing.narrator_for(lesson, cache_dir=cache_dir)
     assert narrator is not None, problems
-    plan = narration.plan_narration(lesson, narrator)
+    plan = step_timing.plan_narration(lesson, narrator)
     return time.perf_counter() - t0, plan.synthesized
 
 

@@ -7,7 +7,7 @@ the step too, so whatever of it is still playing once the animations are done is
 over a still picture. More than DEAD_AIR_SECONDS of that is a finding at the step: the
 viewer listens to a slide that has stopped teaching.
 
-The rule reads the TIMED step (narration.py lengthens a step to its speech first), the
+The rule reads the TIMED step (step_timing.py lengthens a step to its speech first), the
 same animations the compiler lowers each verb to (compiler/lower/actions.py), played as the
 lowering orders them (actions on one element one after another, compiler/lower/writer.py),
 and the highlight the scene keeps: `say l1` (or `highlight l1`) highlights line l1 only

@@ -22,11 +22,11 @@ from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
 from lecture.compiler.model import Lesson
 from lecture.compiler.span import Span
 
-from . import audio
+from . import voice_track
 from .ffmpeg import FfmpegError
-from .narration import narrator_for, plan_narration
 from .speech import list_voices
 from .speech.narrator import DEFAULT_CACHE_DIR
+from .step_timing import narrator_for, plan_narration
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -96,10 +96,10 @@ def run_say(path: str | os.PathLike[str], *, section: str | None, output: Path, 
     try:
         if normalise:
             with tempfile.TemporaryDirectory(prefix="lecture-say-") as tmp:
-                raw = audio.write_lesson_track(plan, fps, Path(tmp) / "raw.wav", chosen)
-                audio.normalize(raw, output)
+                raw = voice_track.write_lesson_track(plan, fps, Path(tmp) / "raw.wav", chosen)
+                voice_track.normalize(raw, output)
         else:
-            audio.write_lesson_track(plan, fps, output, chosen)
+            voice_track.write_lesson_track(plan, fps, output, chosen)
     except (FfmpegError, OSError) as exc:
         _plain(console, f"error: could not write {output}: {exc}", "red")
         return EXIT_FAILED
@@ -110,7 +110,7 @@ def run_say(path: str | os.PathLike[str], *, section: str | None, output: Path, 
         longer = [st for st in s.steps if st.extended]
         note = f", {len(longer)} step{'s' if len(longer) != 1 else ''} lengthened by speech" if longer else ""
         _plain(console, f"  {s.id}: {s.video_duration(fps):.2f}s{note}")
-    seconds = audio.wav_duration(output)
+    seconds = voice_track.wav_duration(output)
     _plain(console, f"wrote {output} ({seconds:.2f}s, voice {plan.voice}; "
                     f"{plan.synthesized} sentence{'s' if plan.synthesized != 1 else ''} spoken, "
                     f"{plan.reused} from the cache)", "bold green")

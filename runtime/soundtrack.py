@@ -2,7 +2,7 @@
 lesson's normalised track and its subtitles.
 
 `prepare_soundtrack` speaks the lesson before anything is hashed or compiled (steps last
-as long as their speech needs, see narration.py); the build then folds each section's
+as long as their speech needs, see step_timing.py); the build then folds each section's
 narration hash into the section's cache key, gives every rendered section its voice
 (`add_to_section`, before the video enters the cache) and gives lesson.mp4 one
 loudness-normalised track and soft subtitles (`finish_lesson`, before it enters the
@@ -18,7 +18,7 @@ from typing import Any
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.model import Lesson
 
-from . import narration
+from . import step_timing
 
 # AAC encoding raises true peaks by a few tenths of a dB: aim 0.5 dB under the −1.5 dBTP
 # ceiling so that the encoded track stays under it.
@@ -27,7 +27,7 @@ AAC_TRUE_PEAK = -2.0
 
 @dataclass
 class Soundtrack:
-    plan: narration.NarrationPlan
+    plan: step_timing.NarrationPlan
     fps: int
 
     @property
@@ -44,13 +44,13 @@ class Soundtrack:
         section = self.plan.section(section_id)
         if self.silent or section is None:
             return movie
-        from . import audio
+        from . import voice_track
 
         work.mkdir(parents=True, exist_ok=True)
-        raw = audio.write_section_track(section, self.fps, work / f"{section_id}.raw.wav")
-        wav = audio.normalize(raw, work / f"{section_id}.wav", true_peak=AAC_TRUE_PEAK)
+        raw = voice_track.write_section_track(section, self.fps, work / f"{section_id}.raw.wav")
+        wav = voice_track.normalize(raw, work / f"{section_id}.wav", true_peak=AAC_TRUE_PEAK)
         out = work / f"{section_id}.voiced.mp4"
-        audio.mux_audio(movie, wav, out)
+        voice_track.mux_audio(movie, wav, out)
         return out
 
     def write_subtitles(self, stem: Path, sections: list[str] | None = None) -> tuple[Path, Path] | None:
@@ -67,12 +67,12 @@ class Soundtrack:
         inside the audio, so no clicks) and a soft subtitle track. Rewrites `video`."""
         if self.silent:
             return video
-        from . import audio, subtitles
+        from . import subtitles, voice_track
 
         work.mkdir(parents=True, exist_ok=True)
-        raw = audio.write_lesson_track(self.plan, self.fps, work / "lesson.raw.wav", sections=sections)
-        wav = audio.normalize(raw, work / "lesson.wav", true_peak=AAC_TRUE_PEAK)
-        audio.mux_audio(video, wav, video)
+        raw = voice_track.write_lesson_track(self.plan, self.fps, work / "lesson.raw.wav", sections=sections)
+        wav = voice_track.normalize(raw, work / "lesson.wav", true_peak=AAC_TRUE_PEAK)
+        voice_track.mux_audio(video, wav, video)
         subs = self.write_subtitles(work / "lesson", sections)
         if subs is not None:
             subtitles.add_soft_subtitles(video, subs[0], video)
@@ -107,13 +107,13 @@ def prepare_soundtrack(lesson: Lesson, *, voice: str | None, strict: bool, build
 
 
 def _speak(lesson: Lesson, *, voice: str | None, strict: bool, build_root: Path,
-           sections: list[str] | None) -> tuple[narration.NarrationPlan | None, list[Diagnostic]]:
+           sections: list[str] | None) -> tuple[step_timing.NarrationPlan | None, list[Diagnostic]]:
     """The narration plan (None: no narrator for this lesson) and every diagnostic of it."""
-    narrator, problems = narration.narrator_for(lesson, voice=voice,
+    narrator, problems = step_timing.narrator_for(lesson, voice=voice,
                                                 cache_dir=Path(build_root) / ".speech-cache")
     if narrator is None:
         return None, list(problems)
-    plan = narration.plan_narration(lesson, narrator, strict=strict, sections=sections)
+    plan = step_timing.plan_narration(lesson, narrator, strict=strict, sections=sections)
     return plan, list(problems) + list(plan.diagnostics)
 
 
@@ -134,10 +134,10 @@ def check_narration(lesson: Lesson, *, voice: str | None, strict: bool, build_ro
     why = next((d for d in diagnostics if d.code in UNAVAILABLE_CODES), None)
     if why is None:
         return diagnostics, ""
-    estimator = narration.estimating_narrator_for(lesson)
+    estimator = step_timing.estimating_narrator_for(lesson)
     if estimator is None:
         return diagnostics, ""
-    plan = narration.plan_narration(lesson, estimator, strict=strict)
+    plan = step_timing.plan_narration(lesson, estimator, strict=strict)
     found = [replace(d, message=f"{d.message} (an estimate: this machine cannot speak the narration)")
              if d.code in _ESTIMATED else d for d in plan.diagnostics]
     return found, f" (narration timed by an estimate: {why.message})"

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .ffmpeg import VIDEO_TIMEOUT, run
-from .narration import NarrationPlan
 from .safe_fs import atomic_output, write_bytes_atomic
+from .step_timing import NarrationPlan
 
 MAX_CHARS = 42
 MAX_LINES = 2

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from lecture.compiler.frontend import load_text
 from lecture.runtime.dead_air import DEAD_AIR_SECONDS, step_motion
-from lecture.runtime.narration import narrator_for, plan_narration
 from lecture.runtime.step_time import MAX_ANIMATION_SECONDS, QUICK
+from lecture.runtime.step_timing import narrator_for, plan_narration
 
 from lecture.cli import main
 

@@ -428,7 +428,7 @@ def test_the_watch_page_serves_no_link_and_refuses_a_linked_build(tmp_path, caps
 def test_subtitles_replace_a_link_instead_of_writing_through_it(tmp_path):
     from lecture.compiler.frontend import load_text
     from lecture.runtime import subtitles
-    from lecture.runtime.narration import plan_narration
+    from lecture.runtime.step_timing import plan_narration
 
     outside = _outside(tmp_path)
     before = _snapshot(outside)

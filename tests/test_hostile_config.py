@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai import MODEL_ENV_VARS, Error, FakeOpenAI
+from lecture.agents.build_collaborators import LockedCustomCode
 from lecture.agents.config import (
     AgentConfigError,
     describe_repository_config,
@@ -26,7 +27,6 @@ from lecture.agents.config import (
     settings_line,
     trust_repository_config,
 )
-from lecture.agents.build_collaborators import LockedCustomCode
 from lecture.compiler import frontend
 
 CANARY = "canary-7f3e9b2d-do-not-send"

@@ -28,8 +28,8 @@ def check(path: Path, limit: float = 60) -> tuple[subprocess.CompletedProcess, f
     is a wall-clock limit."""
     env = {k: v for k, v in os.environ.items() if k != "LECTURE_DEBUG"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run([str(LECTURE), "check", "--no-layout", "--no-narration", str(path)], capture_output=True,
-                            env=env, timeout=limit)
+    result = subprocess.run([str(LECTURE), "check", "--no-layout", "--no-narration", str(path)],
+                            capture_output=True, env=env, timeout=limit)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = (result.stdout + result.stderr).decode("utf-8")
     assert "Traceback" not in output and "internal error" not in output, output[-2000:]

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from lecture.compiler.frontend import load_text
-from lecture.runtime import audio, subtitles
-from lecture.runtime.narration import TAIL_PAUSE, narrator_for, plan_narration, say_texts
+from lecture.runtime import subtitles, voice_track
 from lecture.runtime.say_command import run_say, run_voices
 from lecture.runtime.speech import Narrator
 from lecture.runtime.speech.wav import read_wav
+from lecture.runtime.step_timing import TAIL_PAUSE, narrator_for, plan_narration, say_texts
 
 FPS = 15
 LONG = ("This sentence is deliberately long, so that on screen it needs more than two lines "
@@ -84,9 +84,9 @@ def lesson_files(plan, tmp_path_factory):
     out = tmp_path_factory.mktemp("lesson")
     frames = sum(s.frame_starts(FPS)[1] for s in plan.sections)
     video = _color_video(out / "silent.mp4", frames)
-    raw = audio.write_lesson_track(plan, FPS, out / "narration.raw.wav")
-    wav = audio.normalize(raw, out / "narration.wav")
-    mp4 = audio.mux_audio(video, wav, out / "lesson.mp4")
+    raw = voice_track.write_lesson_track(plan, FPS, out / "narration.raw.wav")
+    wav = voice_track.normalize(raw, out / "narration.wav")
+    mp4 = voice_track.mux_audio(video, wav, out / "lesson.mp4")
     srt, vtt = subtitles.write_subtitles(plan, FPS, out / "lesson")
     soft = subtitles.add_soft_subtitles(mp4, srt, out / "lesson.subs.mp4")
     return {"dir": out, "frames": frames, "raw": raw, "wav": wav, "mp4": mp4, "srt": srt, "vtt": vtt,
@@ -148,7 +148,7 @@ def test_voice_none_keeps_the_declared_timings(loaded) -> None:
     assert [[s.seconds for s in sec.steps] for sec in silent.lesson.sections] == [[1.0, 4.0, 1.0], [2.0, 6.0]]
     assert silent.diagnostics == () and silent.silent
     assert all(not st.speech.frames and not st.speech.sentences for s in silent.sections for st in s.steps)
-    track = audio.section_samples(silent.section("intro"), FPS)
+    track = voice_track.section_samples(silent.section("intro"), FPS)
     assert track.frames == round(6.0 * track.sample_rate)
     assert not any(track.samples)
 
@@ -208,9 +208,9 @@ def test_an_unreachable_speech_endpoint_is_an_error_naming_the_step(loaded) -> N
 
 def test_section_track_is_as_long_as_the_section_video_and_deterministic(plan, loaded, tmp_path) -> None:
     intro = plan.section("intro")
-    a = audio.write_section_track(intro, FPS, tmp_path / "a.wav")
+    a = voice_track.write_section_track(intro, FPS, tmp_path / "a.wav")
     fresh = plan_narration(loaded.lesson, Narrator("piper", cache_dir=None))
-    b = audio.write_section_track(fresh.section("intro"), FPS, tmp_path / "b.wav")
+    b = voice_track.write_section_track(fresh.section("intro"), FPS, tmp_path / "b.wav")
     assert a.read_bytes() == b.read_bytes()
     track = read_wav(a)
     frames = intro.frame_starts(FPS)[1]
@@ -221,8 +221,8 @@ def test_section_track_is_as_long_as_the_section_video_and_deterministic(plan, l
     at = round(start * track.sample_rate)
     assert not any(samples[2 * (at - 200): 2 * at])  # silence before it (the tail pause)
     assert any(samples[2 * at: 2 * (at + 4000)])
-    na = audio.normalize(a, tmp_path / "na.wav")
-    nb = audio.normalize(b, tmp_path / "nb.wav")
+    na = voice_track.normalize(a, tmp_path / "na.wav")
+    nb = voice_track.normalize(b, tmp_path / "nb.wav")
     assert na.read_bytes() == nb.read_bytes()
 
 
@@ -244,11 +244,11 @@ def test_muxed_lesson_has_one_aac_track_as_long_as_the_video(lesson_files) -> No
 
 
 def test_loudness_is_normalised(lesson_files) -> None:
-    raw = audio.measure(lesson_files["raw"])
+    raw = voice_track.measure(lesson_files["raw"])
     for key in ("wav", "mp4"):
-        m = audio.measure(lesson_files[key])
-        assert abs(m.integrated - audio.TARGET_LUFS) <= 1.0, (key, m, raw)
-        assert m.true_peak <= audio.TARGET_TRUE_PEAK, (key, m, raw)
+        m = voice_track.measure(lesson_files[key])
+        assert abs(m.integrated - voice_track.TARGET_LUFS) <= 1.0, (key, m, raw)
+        assert m.true_peak <= voice_track.TARGET_TRUE_PEAK, (key, m, raw)
 
 
 def test_a_silent_track_normalises_to_silence(tmp_path) -> None:
@@ -256,7 +256,7 @@ def test_a_silent_track_normalises_to_silence(tmp_path) -> None:
     from lecture.runtime.speech.wav import write_wav
 
     src = write_wav(tmp_path / "s.wav", Audio(b"\x00\x00" * 22050, 22050))
-    out = read_wav(audio.normalize(src, tmp_path / "n.wav"))
+    out = read_wav(voice_track.normalize(src, tmp_path / "n.wav"))
     assert out.sample_rate == 48000 and out.frames == 48000 and not any(out.samples)
 
 

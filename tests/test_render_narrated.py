@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import srt
-from lecture.runtime.audio import measure
 from lecture.runtime.ffmpeg import probe
+from lecture.runtime.voice_track import measure
 
 LESSON = """\
 lesson "Narrated"

@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from .ffmpeg import AUDIO_TIMEOUT, FfmpegError, run
-from .narration import NarrationPlan, SectionNarration
 from .safe_fs import atomic_output
 from .speech.base import Audio
 from .speech.wav import read_wav, resample, write_wav
+from .step_timing import NarrationPlan, SectionNarration
 
 TARGET_LUFS = -16.0
 TARGET_TRUE_PEAK = -1.5
