@@ -398,7 +398,7 @@ class LectureScene(Scene):
         An animation takes at most MAX_ANIMATION_SECONDS (a highlight QUICK, a custom
         element's `play` the whole step); a Succession (the lowering's actions on one
         element, one after another) takes that much for each of its parts, which share it
-        in proportion to their own run times."""
+        in proportion to their own run times. All end by the step's last frame."""
         fps = config.frame_rate
         self._declared += seconds
         frames = round(self._declared * fps) - self._frames
@@ -412,8 +412,12 @@ class LectureScene(Scene):
             # A frozen wait writes int(duration * fps) frames: half a frame more keeps that exact.
             self.wait((frames + 0.5) / fps, frozen_frame=True)
             return
+        # Every animation is finished by the step's last frame, which then shows the step's
+        # finished picture (played to the step's very end, an `indicate` was still fading back
+        # on it). The play shows group time seconds * k / (frames - 0.5) on its frame k.
+        finish = seconds * (frames - 1) / (frames - 0.5) * (1 - 1e-9) if frames > 1 else seconds
         for a in anims:
-            a.run_time = min(_longest(a, seconds), seconds)
+            a.run_time = min(_longest(a, seconds), finish)
         if max(a.run_time for a in anims) < seconds:
             anims.append(Wait(run_time=seconds))
         group = AnimationGroup(*anims)

@@ -120,7 +120,7 @@ def render_problems(path: Path, build: Path) -> list[str]:
 
 
 # No shrinking: each example is a render; the failing lesson is printed whole instead.
-@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
