@@ -127,104 +127,121 @@ def _line_of(src: Source, line: int) -> str:
 
 
 def _syntax_diagnostic(src: Source, exc: UnexpectedInput) -> Diagnostic:
-    name = src.name
+    """The diagnostic for what Lark could not parse: one stage per kind of failure."""
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
     if line < 1:  # lark reports -1 for an error at the very end
         line, column = max(len(src.lines.starts) - 1, 1), 1
-    source_line = _line_of(src, line)
-    stripped = source_line.strip()
-    first_word = stripped.split(" ", 1)[0] if stripped else ""
-
     if isinstance(exc, UnexpectedCharacters):
-        ch = source_line[column - 1: column] if column - 1 < len(source_line) else ""
-        if ch == '"':
-            if source_line[max(column - 3, 0): column] == '"""':
-                column -= 2  # the lexer took '""' as an empty string first
-            rest = source_line[column - 1:]
-            if rest.startswith('"""'):
-                return Diagnostic("error", 'unterminated block string: no closing """',
-                                  Span(name, line, column, line, column + 3),
-                                  'close the block with """ on a later line', "unterminated-string")
-            return Diagnostic("error", "unterminated string",
-                              Span(name, line, column, line, len(source_line) + 1),
-                              'close it with a " on the same line; for several lines use """…"""',
-                              "unterminated-string")
-        if ch == "$":
-            return Diagnostic("error", "unterminated math string",
-                              Span(name, line, column, line, len(source_line) + 1),
-                              "close the formula with a second $ on the same line",
-                              "unterminated-string")
-        if ch == "\t":
-            return Diagnostic("error", "a tab inside a line is not allowed here",
-                              Span(name, line, column, line, column + 1), "use spaces", "syntax")
-        shown = ch if ch.strip() else repr(ch)
-        hint = None
-        if ch == "'":
-            hint = "strings use double quotes: \"like this\""
-        elif ch.isdigit() and first_word in ("step", "wait"):
-            hint = "durations need a unit: 2s, 1.5s or 500ms"
-        elif ch.isdigit():
-            hint = "a name cannot start with a digit"
-        return Diagnostic("error", f"unexpected character {shown!r}" if ch.strip() else
-                          f"unexpected character {shown}",
-                          Span(name, line, column, line, column + 1), hint, "syntax")
-
+        return _unexpected_character(src, line, column)
     if isinstance(exc, UnexpectedToken):
-        token = exc.token
-        expected = _accepted(exc)
-        tline = token.line if token.line and token.line > 0 else line
-        tcol = token.column if token.column and token.column > 0 else column
-        if expected == {"_INDENT"}:
-            # A line ended in ':' but no indented block follows: point at that ':'.
-            if not (token.line and token.line > 0):
-                number = len(src.lines.starts)
-            else:
-                number = token.line if token.type in ("_NL", "_DEDENT") else token.line - 1
-            while number > 1 and not strip_comment(_line_of(src, number)).strip():
-                number -= 1
-            code_part = strip_comment(_line_of(src, number))
-            if code_part.endswith(":"):
-                return Diagnostic("error", "the ':' at the end of this line needs an indented "
-                                  "block below it", Span(name, number, len(code_part), number,
-                                                         len(code_part) + 1),
-                                  "indent the lines that belong to it (a step's actions, a "
-                                  "table's rows), or remove the ':'", "indentation")
-        if token.type == "_INDENT":
-            tline = token.end_line or tline
-            tcol = 1
-            width = len(str(token)) or 1
-            return Diagnostic("error", "unexpected indentation",
-                              Span(name, tline, 1, tline, width + 1),
-                              "only a section's statements, a step's actions and an element's "
-                              "rows are indented under the line above; line this one up with "
-                              "its neighbours", "indentation")
-        if token.type == "_NL" or token.type in ("_DEDENT", "$END"):
-            # The line ended too early: point at its end.
-            tline = token.line if token.line and token.line > 0 else line
-            end_line_text = _line_of(src, tline)
-            code_part = strip_comment(end_line_text)
-            tcol = len(code_part) + 1
-            message = "this line ends too early"
-            hint = _describe_expected(expected)
-            hint = _early_end_hint(code_part.strip(), expected) or hint
-            if re.search(r"=\s*#", end_line_text):
-                hint = "colours are written # and six hex digits, e.g. color=#ff8800"
-            return Diagnostic("error", message, Span(name, tline, max(tcol - 1, 1), tline, tcol),
-                              hint or None, "syntax")
-        width = max(len(str(token)), 1)
-        span = Span(name, tline, tcol, tline, tcol + width)
-        hint = (_action_hint(source_line[: tcol - 1])
-                or _unexpected_hint(str(token), token.type, expected, stripped))
-        return Diagnostic("error", f"unexpected {_token_text(token)}", span,
-                          hint or _describe_expected(expected) or None, "syntax")
-
+        return _unexpected_token(src, exc, line, column)
     if isinstance(exc, UnexpectedEOF):
         last = max(len(src.lines.starts) - 1, 1)
         return Diagnostic("error", "unexpected end of file",
-                          Span(name, last, 1, last, len(_line_of(src, last)) + 1),
+                          Span(src.name, last, 1, last, len(_line_of(src, last)) + 1),
                           _describe_expected(set(exc.expected)) or None, "syntax")
-    return Diagnostic("error", "syntax error", Span.point(name, line, column), None, "syntax")
+    return Diagnostic("error", "syntax error", Span.point(src.name, line, column), None, "syntax")
+
+
+def _unexpected_character(src: Source, line: int, column: int) -> Diagnostic:
+    """A character no token starts with: an unterminated string, a tab, a quote…"""
+    name = src.name
+    source_line = _line_of(src, line)
+    stripped = source_line.strip()
+    first_word = stripped.split(" ", 1)[0] if stripped else ""
+    ch = source_line[column - 1: column] if column - 1 < len(source_line) else ""
+    if ch == '"':
+        if source_line[max(column - 3, 0): column] == '"""':
+            column -= 2  # the lexer took '""' as an empty string first
+        rest = source_line[column - 1:]
+        if rest.startswith('"""'):
+            return Diagnostic("error", 'unterminated block string: no closing """',
+                              Span(name, line, column, line, column + 3),
+                              'close the block with """ on a later line', "unterminated-string")
+        return Diagnostic("error", "unterminated string",
+                          Span(name, line, column, line, len(source_line) + 1),
+                          'close it with a " on the same line; for several lines use """…"""',
+                          "unterminated-string")
+    if ch == "$":
+        return Diagnostic("error", "unterminated math string",
+                          Span(name, line, column, line, len(source_line) + 1),
+                          "close the formula with a second $ on the same line",
+                          "unterminated-string")
+    if ch == "\t":
+        return Diagnostic("error", "a tab inside a line is not allowed here",
+                          Span(name, line, column, line, column + 1), "use spaces", "syntax")
+    shown = ch if ch.strip() else repr(ch)
+    hint = None
+    if ch == "'":
+        hint = "strings use double quotes: \"like this\""
+    elif ch.isdigit() and first_word in ("step", "wait"):
+        hint = "durations need a unit: 2s, 1.5s or 500ms"
+    elif ch.isdigit():
+        hint = "a name cannot start with a digit"
+    return Diagnostic("error", f"unexpected character {shown!r}" if ch.strip() else
+                      f"unexpected character {shown}",
+                      Span(name, line, column, line, column + 1), hint, "syntax")
+
+
+def _unexpected_token(src: Source, exc: UnexpectedToken, line: int, column: int) -> Diagnostic:
+    """A token the grammar does not allow here: a missing block, stray indentation, a line
+    that ends too early, or a word out of place."""
+    token = exc.token
+    expected = _accepted(exc)
+    if expected == {"_INDENT"}:
+        missing = _missing_block(src, token)
+        if missing is not None:
+            return missing
+    if token.type == "_INDENT":
+        tline = token.end_line or (token.line if token.line and token.line > 0 else line)
+        width = len(str(token)) or 1
+        return Diagnostic("error", "unexpected indentation",
+                          Span(src.name, tline, 1, tline, width + 1),
+                          "only a section's statements, a step's actions and an element's "
+                          "rows are indented under the line above; line this one up with "
+                          "its neighbours", "indentation")
+    if token.type == "_NL" or token.type in ("_DEDENT", "$END"):
+        return _early_end(src, token, expected, line)
+    tline = token.line if token.line and token.line > 0 else line
+    tcol = token.column if token.column and token.column > 0 else column
+    source_line = _line_of(src, line)
+    width = max(len(str(token)), 1)
+    span = Span(src.name, tline, tcol, tline, tcol + width)
+    hint = (_action_hint(source_line[: tcol - 1])
+            or _unexpected_hint(str(token), token.type, expected, source_line.strip()))
+    return Diagnostic("error", f"unexpected {_token_text(token)}", span,
+                      hint or _describe_expected(expected) or None, "syntax")
+
+
+def _missing_block(src: Source, token: Token) -> Diagnostic | None:
+    """A line ended in ':' but no indented block follows: point at that ':'."""
+    if not (token.line and token.line > 0):
+        number = len(src.lines.starts)
+    else:
+        number = token.line if token.type in ("_NL", "_DEDENT") else token.line - 1
+    while number > 1 and not strip_comment(_line_of(src, number)).strip():
+        number -= 1
+    code_part = strip_comment(_line_of(src, number))
+    if not code_part.endswith(":"):
+        return None
+    return Diagnostic("error", "the ':' at the end of this line needs an indented block below it",
+                      Span(src.name, number, len(code_part), number, len(code_part) + 1),
+                      "indent the lines that belong to it (a step's actions, a table's rows), "
+                      "or remove the ':'", "indentation")
+
+
+def _early_end(src: Source, token: Token, expected: set[str], line: int) -> Diagnostic:
+    """The line ended too early: point at its end."""
+    tline = token.line if token.line and token.line > 0 else line
+    end_line_text = _line_of(src, tline)
+    code_part = strip_comment(end_line_text)
+    tcol = len(code_part) + 1
+    hint = _early_end_hint(code_part.strip(), expected) or _describe_expected(expected)
+    if re.search(r"=\s*#", end_line_text):
+        hint = "colours are written # and six hex digits, e.g. color=#ff8800"
+    return Diagnostic("error", "this line ends too early",
+                      Span(src.name, tline, max(tcol - 1, 1), tline, tcol), hint or None, "syntax")
 
 
 def _accepted(exc: UnexpectedToken) -> set[str]:
