@@ -32,7 +32,7 @@ from lecture.compiler.findings import (
     StepView,
 )
 from lecture.compiler.format import placement as placement_text
-from lecture.compiler.kinds import KINDS, LINE, NONE, RELATION
+from lecture.compiler.kinds import AROUND, KINDS, LINE, NONE, RELATION
 from lecture.compiler.layout import Box
 from lecture.compiler.lower import ir
 from lecture.compiler.lower.registry import SectionContext
@@ -113,6 +113,12 @@ class _MemoMeasurer:
         if key not in self.memo:
             self.memo[key] = self.inner.size(expr)
         return self.memo[key]
+
+    def points(self, expr: ir.Call) -> list[tuple[float, float]]:
+        return self.inner.points(expr)
+
+    def box(self, expr: ir.Call) -> tuple[float, float, float, float]:
+        return self.inner.box(expr)
 
 
 def laid_out_boxes(lesson: Lesson, section: Section, theme: Any, base_dir: Path,
@@ -235,8 +241,11 @@ class SectionSearch:
         if el is None:
             return []
         spec = KINDS.get(el.kind)
-        if spec is None or spec.placement == NONE or el.endpoints is not None:
-            return []  # plots follow their axes; lines from X to Y follow their ends
+        if spec is None or spec.placement in (NONE, AROUND) or el.endpoints is not None \
+                or el.drawn_on is not None:
+            # plots follow their axes, lines from X to Y their ends, a dot at (2, 4) its axes, a frame
+            # what it goes around
+            return []
         out = self._relations(el)
         if spec.placement != RELATION:
             out += self._areas(el, grow) if isinstance(el.placement, In) else self._cells(el, grow)

@@ -158,7 +158,8 @@ def valid_edits(answer: dict, lesson: Lesson) -> tuple[list[AnchorEdit], list[st
             if placement is None:
                 rejected.append(f"{sid}/{eid}: '{item['placement']}' is not a placement here")
                 continue
-            if spec is not None and (spec.placement == "none" or el.endpoints is not None or
+            if spec is not None and (spec.placement in ("none", "around") or el.endpoints is not None or
+                                     el.drawn_on is not None or  # a dot at (2, 4) on ax stays there
                                      (spec.placement == "relation" and not isinstance(placement, Relative))):
                 rejected.append(f"{sid}/{eid}: a {el.kind} cannot be placed {placement_text(placement)}")
                 continue

@@ -139,8 +139,48 @@ class _Builder:
     def point(self, children: list, start: Pos | None, end: Pos | None) -> m.Point:
         return m.Point(parse_number(children[0].text), parse_number(children[1].text), self.span(start, end))
 
+    def scalar(self, children: list, start: Pos | None, end: Pos | None) -> m.Scalar:
+        return m.Scalar(parse_number(children[0].text), self.token_span(children[0]))
+
     def ref(self, children: list, start: Pos | None, end: Pos | None) -> m.Ref:
-        return m.Ref(children[0].text, self.token_span(children[0]))
+        name, part = children
+        if part is None:
+            return m.Ref(name.text, self.token_span(name))
+        return m.Ref(name.text, self.span(start, end), part)
+
+    # -------------------------------------------------------------- parts (`t[2, 3]`)
+    def _index(self, token: Lexeme) -> int:
+        """A part's number: a whole number from 1 (anything else is reported, and read as 1)."""
+        value = parse_number(token.text)
+        if isinstance(value, int) and value >= 1:
+            return value
+        self.error(f"'{token.text}' is not a part number", self.token_span(token),
+                   "parts are counted from 1: t[2, 3] is row 2, column 3; steps[1] the first item",
+                   "bad-part")
+        return 1
+
+    def term_part(self, children: list, start: Pos | None, end: Pos | None) -> m.Part:
+        text = children[0]
+        if not text.value.strip():
+            self.error("a term needs its TeX", text.span, "write the term as it is in the formula: eq[$b^2$]",
+                       "bad-part")
+        return m.Part("term", term=text.value, span=self.span(start, end))
+
+    def item_part(self, children: list, start: Pos | None, end: Pos | None) -> m.Part:
+        return m.Part("item", numbers=(self._index(children[0]),), span=self.span(start, end))
+
+    def cell_part(self, children: list, start: Pos | None, end: Pos | None) -> m.Part:
+        return m.Part("cell", numbers=(self._index(children[0]), self._index(children[1])),
+                      span=self.span(start, end))
+
+    def row_part(self, children: list, start: Pos | None, end: Pos | None) -> m.Part:
+        return m.Part("row", numbers=(self._index(children[0]),), span=self.span(start, end))
+
+    def column_part(self, children: list, start: Pos | None, end: Pos | None) -> m.Part:
+        return m.Part("column", numbers=(self._index(children[0]),), span=self.span(start, end))
+
+    def line_part(self, children: list, start: Pos | None, end: Pos | None) -> m.Part:
+        return m.Part("line", numbers=(self._index(children[0]),), span=self.span(start, end))
 
     def refs(self, children: list, start: Pos | None, end: Pos | None) -> list:
         return children
@@ -204,8 +244,26 @@ class _Builder:
     def next_to(self, children: list, start: Pos | None, end: Pos | None) -> m.Relative:
         return m.Relative("next to", children[0], self.span(start, end))
 
+    def around(self, children: list, start: Pos | None, end: Pos | None) -> m.Relative:
+        return m.Relative("around", children[0], self.span(start, end))
+
     def auto(self, children: list, start: Pos | None, end: Pos | None) -> m.Auto:
         return m.Auto(self.span(start, end))
+
+    def at_coordinate(self, children: list, start: Pos | None, end: Pos | None) -> m.AtCoordinate:
+        return m.AtCoordinate(children[0], children[1], None, self.span(start, end))
+
+    def below_coordinate(self, children: list, start: Pos | None, end: Pos | None) -> m.AtCoordinate:
+        return m.AtCoordinate(children[0], children[1], "below", self.span(start, end))
+
+    def above_coordinate(self, children: list, start: Pos | None, end: Pos | None) -> m.AtCoordinate:
+        return m.AtCoordinate(children[0], children[1], "above", self.span(start, end))
+
+    def left_of_coordinate(self, children: list, start: Pos | None, end: Pos | None) -> m.AtCoordinate:
+        return m.AtCoordinate(children[0], children[1], "left of", self.span(start, end))
+
+    def right_of_coordinate(self, children: list, start: Pos | None, end: Pos | None) -> m.AtCoordinate:
+        return m.AtCoordinate(children[0], children[1], "right of", self.span(start, end))
 
     # -------------------------------------------------------------- actions
     def say(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
@@ -229,6 +287,22 @@ class _Builder:
     def move(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
         span = self.span(start, end)
         return m.Action("move", tuple(children[0]), to=children[1], span=span, verb_span=span)
+
+    def recolor(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        targets, paint = children
+        return self._restyle("color", targets, start, end, value=paint)
+
+    def rescale(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        return self._restyle("scale", children[0], start, end, value=parse_number(children[1].text))
+
+    def rotate(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        targets, degrees, about = children
+        return self._restyle("rotate", targets, start, end, value=parse_number(degrees.text), about=about)
+
+    def _restyle(self, verb: str, targets: list, start: Pos | None, end: Pos | None, *,
+                 value: m.OptionValue, about: m.Ref | None = None) -> m.Action:
+        span = self.span(start, end)
+        return m.Action(verb, tuple(targets), value=value, about=about, span=span, verb_span=span)
 
     def verb(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
         name, targets = children
@@ -265,7 +339,7 @@ class _Builder:
         kind, ident, *rest = children
         rows = tuple(c for c in rest if isinstance(c, tuple))
         options = tuple(c for c in rest if isinstance(c, m.Option))
-        placements = [c for c in rest if isinstance(c, m.At | m.In | m.Relative | m.Auto)]
+        placements = [c for c in rest if isinstance(c, m.At | m.In | m.Relative | m.Auto | m.AtCoordinate)]
         placement = placements[0] if placements else None
         for extra in placements[1:]:
             self.error("an element has one placement", extra.span,
@@ -318,10 +392,14 @@ class _Builder:
 
 # Every rule (or alias) of grammar/lecture.lark that builds a value; `?rules` with one
 # child pass it on, and the `__generated` lists of `x*` and `x+` are spliced into their rule.
-_RULES = ("text", "point", "ref", "refs", "endpoints", "target", "number", "word", "color", "size",
+_RULES = ("text", "point", "scalar", "ref", "refs", "term_part", "item_part", "cell_part", "row_part",
+          "column_part", "line_part", "endpoints", "target", "number", "word", "color", "size",
           "range", "option", "at", "within", "below", "above", "left_of", "right_of", "next_to",
-          "auto", "say", "fade_in", "fade_out", "morph", "move", "verb", "actions", "step_inline",
-          "step_block", "wait", "row", "element", "setting", "section", "lesson", "start")
+          "around", "auto", "at_coordinate", "below_coordinate", "above_coordinate",
+          "left_of_coordinate", "right_of_coordinate", "say", "fade_in", "fade_out", "morph", "move",
+          "recolor",
+          "rescale", "rotate", "verb", "actions", "step_inline", "step_block", "wait", "row", "element",
+          "setting", "section", "lesson", "start")
 
 
 # ------------------------------------------------------------------ comments

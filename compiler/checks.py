@@ -11,12 +11,15 @@ from collections.abc import Callable, Collection, Iterator
 from itertools import islice
 from pathlib import Path
 
+from . import coordinates
 from . import model as m
 from .colors import COLORS
 from .diagnostics import Diagnostic, did_you_mean
 from .expression import ExpressionError, parse_expression
 from .kinds import (
+    AROUND,
     CHOICES,
+    COUNT,
     EXPRESSION,
     FILE_PATH,
     FRACTION,
@@ -25,6 +28,7 @@ from .kinds import (
     LATEX,
     NONE,
     OPTIONS,
+    PLACE,
     POSITIVE,
     RANGE,
     RELATION,
@@ -41,6 +45,8 @@ from .kinds import (
 from .kinds import COLOR as COLOR_TYPE
 from .kinds import NUMBER as NUMBER_TYPE
 from .layout import on_grid, parse_cell_name
+from .part_checks import part_diagnostics
+from .shape_checks import shape_diagnostics
 from .span import Span
 from .step_order import step_conflicts
 from .tex_safety import tex_diagnostics
@@ -208,6 +214,11 @@ def _option_value(opt: m.Option, kind: str) -> Iterator[Diagnostic]:
             yield error(f"'{opt.key}' must be greater than 0", where, OPTIONS[opt.key].doc, "bad-option")
         elif kind == FRACTION and not 0 <= value <= 1:
             yield error(f"'{opt.key}' must be between 0 and 1", where, OPTIONS[opt.key].doc, "bad-option")
+    elif kind == COUNT:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer() \
+                or value < 1:
+            yield error(f"'{opt.key}' needs a whole number: 1, 2, 3…", where, OPTIONS[opt.key].doc,
+                        "bad-option")
     elif kind == RANGE:
         if not isinstance(value, m.Range):
             yield error(f"'{opt.key}' needs a range such as -3..3", where, OPTIONS[opt.key].doc, "bad-option")
@@ -269,6 +280,12 @@ def _placement_diagnostics(element: m.Element, section: m.Section) -> Iterator[D
         if p.target.name == element.id:
             yield error(f"'{element.id}' is placed relative to itself", p.target.span,
                         "name another element", "relation-self")
+    elif isinstance(p, m.AtCoordinate):
+        system = section.element(p.on.name)
+        if system is None:
+            yield from _reference(p.on, section, element_only=True)
+        else:
+            yield from coordinates.place_diagnostics(p, system, section)
 
 
 def _reference(ref: m.Ref, section: m.Section, *, element_only: bool = False,
@@ -317,19 +334,29 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                 hint = did_you_mean(el.kind, KINDS) or "kinds: " + ", ".join(KINDS)
                 yield error(f"unknown element kind '{el.kind}'", el.kind_span, hint, "unknown-kind")
                 continue
-            yield from _argument_diagnostics(el, spec)
-            yield from _target_diagnostics(el, spec, section)
+            if spec.ends:  # `on` one element, or `from` one `to` another (an angle)
+                yield from _between_diagnostics(el, spec, section)
+            else:
+                yield from _argument_diagnostics(el, spec)
+                yield from _target_diagnostics(el, spec, section)
             yield from _row_diagnostics(el, spec)
-            if spec.placement == RELATION and not isinstance(el.placement, m.Relative):
+            if spec.placement == RELATION and not isinstance(el.placement, m.Relative) \
+                    and el.drawn_on is None:
                 yield error(f"{a(el.kind)} is placed relative to another element", el.id_span,
                             f"for example: {spec.example}", "needs-relation")
             if spec.placement == NONE and el.placement is not None:
                 yield error(f"{a(el.kind)} takes its place from its {_target_words(spec)}",
                             el.placement.span, "remove the placement", "bad-placement")
             yield from _option_diagnostics(el, spec)
-            yield from _placement_diagnostics(el, section)
-            if el.endpoints is not None:
-                for end in (el.endpoints.start, el.endpoints.end):
+            if isinstance(el.placement, m.AtCoordinate) and not spec.coordinates \
+                    and spec.placement != NONE:
+                yield error(f"{a(el.kind)} is not placed at a coordinate", el.placement.span,
+                            f"place it at a cell or in an area, or put a dot there: "
+                            f"dot p at (2, 4) on {el.placement.on.name}", "bad-placement")
+            else:
+                yield from _placement_diagnostics(el, section)
+            if el.endpoints is not None and not spec.ends:
+                for end in el.endpoints.refs:
                     cell = endpoint_cell(end, section)
                     if cell is None:
                         yield from _reference(end, section, element_only=True)
@@ -337,11 +364,12 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                         yield from _cell_diagnostics(cell)
             if el.texts:
                 yield from _text_diagnostics(el.texts[0], spec, ctx)
+            yield from shape_diagnostics(el, section)
 
 
 def _target_words(spec: KindSpec) -> str:
-    """What a kind is drawn on, in words: 'axes'."""
-    return " or ".join(spec.on) or "target"
+    """What a kind is drawn on, in words: 'axes'; 'polygon or its lines'."""
+    return (" or ".join(spec.on) or "target") + (" or its lines" if spec.ends else "")
 
 
 def _argument_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
@@ -359,12 +387,15 @@ def _argument_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]
         if el.endpoints is not None and points:
             yield error(f"{a(el.kind)} takes either points or `from … to …`, not both",
                         el.points[0].span, None, "bad-args")
-    else:
+    elif spec.coordinates != PLACE:  # a dot given points: coordinates.usage_diagnostics says how
         yield from _count_diagnostic(el, "point", points, spec.points, spec.example)
 
 
 def _target_diagnostics(el: m.Element, spec: KindSpec, section: m.Section) -> Iterator[Diagnostic]:
     """`on X`: only kinds drawn on another element take it, and X must be of a kind they go on."""
+    if spec.coordinates:
+        yield from _coordinate_target(el, spec, section)
+        return
     if el.target is not None and not spec.on:
         yield error(f"{a(el.kind)} is not drawn `on` another element", el.target.span,
                     f"for example: {spec.example}", "bad-args")
@@ -382,6 +413,59 @@ def _target_diagnostics(el: m.Element, spec: KindSpec, section: m.Section) -> It
         examples = "; ".join(KINDS[k].example for k in spec.on if k in KINDS)
         yield error(f"'{el.target.name}' is {a(target.kind)}, not {wanted}", el.target.span,
                     f"{el.kind}s are drawn on {wanted}: {examples}", "bad-target")
+
+
+def _between_diagnostics(el: m.Element, spec: KindSpec, section: m.Section) -> Iterator[Diagnostic]:
+    """A kind drawn `on` one element or `from` one `to` another of its `ends` kinds: an angle at
+    a polygon's corner, or between two lines."""
+    yield from _count_diagnostic(el, "string", len(el.texts), spec.texts, spec.example)
+    yield from _count_diagnostic(el, "point", len(el.points), spec.points, spec.example)
+    ends, line = el.endpoints, spec.ends[0].upper()
+    forms = f"`on {' or '.join(spec.on).upper()}` or `from {line} to {line}`"
+    if ends is None:
+        if el.target is None:
+            yield error(f"{a(el.kind)} needs {forms}", el.id_span, f"for example: {spec.example}", "bad-args")
+        else:
+            yield from _target_diagnostics(el, spec, section)
+        return
+    if el.target is not None:
+        yield error(f"{a(el.kind)} takes {forms}, not both", el.target.span, f"for example: {spec.example}",
+                    "bad-args")
+    for end in (ends.start, ends.end):
+        if not isinstance(end, m.Ref):
+            yield error(f"{a(el.kind)} is drawn between two elements, not coordinates", end.span,
+                        f"name two lines: {el.kind} {el.id} from l1 to l2", "bad-args")
+            continue
+        other = section.element(end.name)
+        if other is None:
+            yield from _reference(end, section, element_only=True)
+        elif other.kind not in spec.ends:
+            yield error(f"'{end.name}' is {a(other.kind)}, not {' or '.join(a(k) for k in spec.ends)}",
+                        end.span, f"{a(el.kind)} between two lines: {el.kind} {el.id} from l1 to l2",
+                        "bad-target")
+    if isinstance(ends.start, m.Ref) and isinstance(ends.end, m.Ref) and ends.start.name == ends.end.name:
+        yield error(f"{a(el.kind)} from '{ends.start.name}' to itself", ends.span,
+                    "name two different lines", "bad-args")
+
+
+def _coordinate_target(el: m.Element, spec: KindSpec, section: m.Section) -> Iterator[Diagnostic]:
+    """Kinds that may be given in coordinates: `at (2, 4) on ax`, points `on ax`, `on f`."""
+    yield from coordinates.usage_diagnostics(el, spec, section)
+    if el.target is None:
+        return
+    system = section.element(el.target.name)
+    if system is None:
+        yield from _reference(el.target, section, element_only=True)
+    else:
+        yield from coordinates.target_diagnostics(el, spec, system, section)
+
+
+def _coordinate_system(el: m.Element | None, section: m.Section) -> str | None:
+    """The id of the axes, plane, number line or plot whose coordinates place an element."""
+    on = el.drawn_on if el is not None else None
+    system = section.element(on.name) if on is not None else None
+    spec = KINDS.get(system.kind) if system is not None else None
+    return on.name if on is not None and spec is not None and spec.dimensions else None
 
 
 def _row_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
@@ -432,6 +516,12 @@ def _image_diagnostics(path_text: m.Text, ctx: Context) -> Iterator[Diagnostic]:
             near = did_you_mean(path.name, [p.name for p in parent.iterdir()])
         yield error(f"image file '{path_text.value}' does not exist", path_text.span,
                     near or "paths are relative to the lesson file's folder", "missing-image")
+
+
+@check_function
+def parts(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    """Parts (`t[2, 3]`), restyling and frames: compiler.part_checks."""
+    yield from part_diagnostics(lesson)
 
 
 # ------------------------------------------------------------------ relations
@@ -536,9 +626,9 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
         return
     if verb in ("highlight", "say"):
         for ref in action.targets:
-            yield from _reference(ref, section, line_only=True)
-        return
-    targets = list(action.targets)
+            if ref.part is None:  # a part (`highlight prog[line 3]`) is an element's: checked below
+                yield from _reference(ref, section, line_only=True)
+    targets = [ref for ref in action.targets if verb not in ("highlight", "say") or ref.part is not None]
     for ref in targets:
         bad = list(_reference(ref, section, element_only=True))
         if bad:
@@ -558,9 +648,20 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
                             ref.span, f"use `create {name}`", "bad-action")
             if el is not None and spec is not None and spec.on and el.target is not None \
                     and el.target.name not in visible:
-                yield error(f"the {el.kind} '{name}' is shown before its {_target_words(spec)} "
-                            f"'{el.target.name}'", ref.span,
+                drawn_on = section.element(el.target.name)
+                words = drawn_on.kind if drawn_on is not None else _target_words(spec)
+                yield error(f"the {el.kind} '{name}' is shown before its {words} '{el.target.name}'",
+                            ref.span,
                             f"create {el.target.name} in this or an earlier step", "before-exists")
+            on = _coordinate_system(el, section) if spec is not None and spec.coordinates else None
+            if el is not None and on is not None and on not in visible:
+                yield error(f"the {el.kind} '{name}' is shown before '{on}', whose coordinates place it",
+                            ref.span, f"create {on} in this or an earlier step", "before-exists")
+            framed = el.placement.target.name if el is not None and spec is not None \
+                and spec.placement == AROUND and isinstance(el.placement, m.Relative) else None
+            if framed is not None and framed not in visible:  # (a frame: compiler/part_checks.py)
+                yield error(f"the {el.kind} '{name}' is shown before '{framed}', which it goes around",
+                            ref.span, f"show {framed} in this or an earlier step", "before-exists")
             visible.add(name)
             shown_ever.add(name)
             gone.pop(name, None)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 from lecture.grammar import GRAMMAR_DIR
@@ -237,3 +238,48 @@ def _emit_node(node: Tree, args: list[tuple[str, int]], var: str) -> tuple[str, 
 def _operand(emitted: tuple[str, int], needed: int) -> str:
     code, precedence = emitted
     return code if precedence >= needed else f"({code})"
+
+
+
+def evaluate(expr: Expression, x: float) -> float:
+    """The function's value at x, computed as the generated numpy code computes it (nan where
+    it has none: log(-1), 0/0; inf past the largest float). Walks the tree: nothing is run."""
+    done: list[np.float64] = []
+    stack: list[tuple[Tree | Token, bool]] = [(expr.tree, False)]
+    with np.errstate(all="ignore"):
+        while stack:
+            node, children_done = stack.pop()
+            if isinstance(node, Token):
+                raise TypeError(f"unexpected token {node!r}")
+            operands = [c for c in node.children if isinstance(c, Tree)]
+            if not children_done and operands:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(operands))
+                continue
+            args = done[len(done) - len(operands):] if operands else []
+            del done[len(done) - len(operands):]
+            done.append(_value_of(node, args, np.float64(x)))
+    return float(done[0])
+
+
+_CONSTANT_VALUES = {"pi": np.pi, "e": np.e}
+_OPERATIONS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power}
+
+
+def _value_of(node: Tree, args: list[np.float64], x: np.float64) -> np.float64:
+    """One node's value (as `_emit_node` prints it, with numpy's float64 arithmetic)."""
+    kind = node.data
+    if kind == "number":
+        return np.float64(float(str(node.children[0])))
+    if kind == "name":
+        name = str(node.children[0])
+        return x if name == VARIABLE else np.float64(_CONSTANT_VALUES[name])
+    if kind == "call":
+        return np.float64(getattr(np, str(node.children[0]))(args[0]))  # FUNCTIONS: np.<name>
+    if kind == "neg":
+        return np.float64(-args[0])
+    if kind in _OPERATIONS:
+        return np.float64(_OPERATIONS[kind](args[0], args[1]))
+    if len(args) == 1:  # a transparent rule such as unary "+"
+        return args[0]
+    raise TypeError(f"unexpected expression node {kind}")

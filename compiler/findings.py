@@ -29,7 +29,12 @@ The rules
   `OVERLAP_AREA`, or `LINE_OVERLAP_AREA` when a line is involved). Intended overlaps are
   exempt, by these principled rules:
     * an attached kind (KINDS[kind].attached: label, brace, plot) and its target; two
-      elements drawn `on` the same element (two plots on one axes);
+      elements drawn `on` the same element, or on what is drawn on it (two plots on one axes;
+      an area under one of them and the other);
+    * an element given in another's coordinates (`dot p at (2, 4) on ax`, a label `on f`) and
+      that element (and a plot's axes); shapes, dots and lines in an axes' coordinates and
+      the plots on those axes (a dot on a curve, a triangle under it) — text is not exempt
+      from them: a label over a curve is a finding;
     * a connector (`line`/`arrow` `from X to Y`) and the elements X and Y it joins;
     * containment that reads as one figure: text or a box kind lying wholly inside a closed
       shape's interior, at least `CLEARANCE` from its outline (a value written in its
@@ -73,7 +78,7 @@ import numpy as np
 from . import model as m
 from . import theme as T
 from .diagnostics import Diagnostic
-from .kinds import BOX, KINDS, LINE, SHAPE, TEXT
+from .kinds import BOX, KINDS, LINE, SHAPE, TEXT, KindSpec
 from .layout import (
     GAP,
     Box,
@@ -408,16 +413,18 @@ class SectionRules:
         for i, el in enumerate(section.elements):
             rules.order[el.id] = i
             spec = KINDS.get(el.kind)
-            target = el.target
+            target = el.drawn_on
             if target is None and isinstance(el.placement, m.Relative):
                 target = el.placement.target
             if spec is not None and spec.attached and target is not None:
                 rules.exempt.add(frozenset((el.id, target.name)))
                 if spec.on and el.target is not None:
-                    drawn_on.setdefault(target.name, []).append(el.id)
+                    drawn_on.setdefault(_drawn_root(section, target.name), []).append(el.id)
+            if spec is not None and spec.coordinates and el.drawn_on is not None:
+                _exempt_in_coordinates(el, spec, section, rules, drawn_on)
             ends = el.endpoints
             if ends is not None:
-                for ref in (ends.start, ends.end):
+                for ref in ends.refs:
                     if section.element(ref.name) is not None:
                         rules.exempt.add(frozenset((el.id, ref.name)))
             if isinstance(el.placement, m.In):
@@ -427,6 +434,31 @@ class SectionRules:
                 for b in ids[i + 1:]:
                     rules.exempt.add(frozenset((a, b)))
         return rules
+
+
+def _drawn_root(section: m.Section, name: str) -> str:
+    """The element at the bottom of a chain of `on`: the axes of an area on a plot on them."""
+    seen: set[str] = set()
+    el = section.element(name)
+    while el is not None and el.target is not None and el.id not in seen:
+        seen.add(el.id)
+        name = el.target.name
+        el = section.element(name)
+    return name
+
+
+def _exempt_in_coordinates(el: m.Element, spec: KindSpec, section: m.Section, rules: SectionRules,
+                           drawn_on: dict[str, list[str]]) -> None:
+    """An element in the coordinates of axes (or of a plot on them) overlaps them, and, unless
+    it is text, the plots and shapes drawn on them, by intent."""
+    assert el.drawn_on is not None
+    system = section.element(el.drawn_on.name)
+    if system is None:
+        return
+    axes = system.target.name if system.kind == "plot" and system.target is not None else system.id
+    rules.exempt.update({frozenset((el.id, system.id)), frozenset((el.id, axes))})
+    if not spec.textual:
+        drawn_on.setdefault(axes, []).append(el.id)
 
 
 # ---------------------------------------------------------------- colour
@@ -781,7 +813,7 @@ def _dangling(visible: list[Footprint], seen: _Seen, at: _StepFindings) -> Itera
         ends = el.endpoints if el is not None else None
         if ends is None:
             continue
-        for ref in (ends.start, ends.end):
+        for ref in ends.refs:
             if at.section.element(ref.name) is None or ref.name in shown:
                 continue  # a grid cell, or shown
             if ref.name in seen.first_seen:

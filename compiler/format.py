@@ -56,6 +56,7 @@ from decimal import Decimal
 
 from . import model as m
 from .builder import decode_block, parse_duration, parse_number
+from .kinds import RESTYLE_VERBS
 from .layout import is_canonical
 
 INDENT = "  "
@@ -211,7 +212,44 @@ def cell(c: m.Cell) -> str:
     return c.name
 
 
+def coordinate(c: m.Coordinate) -> str:
+    """`(2, 4)` or `3`."""
+    if isinstance(c, m.Point):
+        return f"({number(c.x)}, {number(c.y)})"
+    if isinstance(c, m.Scalar):
+        return number(c.value)
+    raise FormatError(f"coordinate {c!r} has no text form")
+
+
+def end(e: m.End) -> str:
+    """An end of `from X to Y`: a name or a coordinate."""
+    return ref(e) if isinstance(e, m.Ref) else coordinate(e)
+
+
+def ref(r: m.Ref) -> str:
+    """A reference: `eq`, or a part of it: `eq[$b^2$]`, `t[2, 3]`, `t[row 2]`, `prog[line 4]`."""
+    return name(r.name) if r.part is None else name(r.name) + part(r.part)
+
+
+def part(p: m.Part) -> str:
+    if p.kind == "term":
+        return f"[{math_literal(p.term) or quote(p.term)}]"
+    wanted = 2 if p.kind == "cell" else 1
+    if p.kind not in m.PART_KINDS or len(p.numbers) != wanted or any(
+            isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in p.numbers):
+        raise FormatError(f"part {p!r} has no text form")
+    if p.kind == "cell":
+        return f"[{p.numbers[0]}, {p.numbers[1]}]"
+    if p.kind == "item":
+        return f"[{p.numbers[0]}]"
+    return f"[{p.kind} {p.numbers[0]}]"
+
+
 def placement(p: m.Placement) -> str:
+    if isinstance(p, m.AtCoordinate):
+        if p.relation is not None and p.relation not in m.COORDINATE_RELATIONS:
+            raise FormatError(f"unknown relation {p.relation!r} to a coordinate")
+        return f"{p.relation or 'at'} {coordinate(p.at)} on {name(p.on.name)}"
     if isinstance(p, m.At):
         return f"at {cell(p.cell)}"
     if isinstance(p, m.In):
@@ -219,7 +257,7 @@ def placement(p: m.Placement) -> str:
     if isinstance(p, m.Relative):
         if p.relation not in m.RELATIONS:
             raise FormatError(f"unknown relation {p.relation!r}")
-        return f"{p.relation} {name(p.target.name)}"
+        return f"{p.relation} {ref(p.target)}"
     if isinstance(p, m.Auto):
         return "auto"
     raise FormatError(f"placement {p!r} has no text form")
@@ -275,11 +313,11 @@ def _arg(element: m.Element, arg: m.Arg, column: int, indent: str) -> str:
     if isinstance(arg, m.Text):
         return _element_text(element, arg, column, indent)
     if isinstance(arg, m.Point):
-        return f"({number(arg.x)}, {number(arg.y)})"
+        return coordinate(arg)
     if isinstance(arg, m.Endpoints):
-        return f"from {name(arg.start.name)} to {name(arg.end.name)}"
+        return f"from {end(arg.start)} to {end(arg.end)}"
     if isinstance(arg, m.Target):
-        return f"on {name(arg.ref.name)}"
+        return f"on {ref(arg.ref)}"
     raise FormatError(f"argument {arg!r} has no text form")
 
 
@@ -314,12 +352,14 @@ def _element(p: _Printer, element: m.Element, indent: str) -> None:
 
 def _action(action: m.Action) -> str:
     verb = action.verb
-    targets = [name(t.name) for t in action.targets]
+    targets = [ref(t) for t in action.targets]
     extra_into = action.into is not None and verb != "transform"
     extra_to = action.to is not None and verb != "move"
     extra_text = action.text is not None and verb != "say"
-    if extra_into or extra_to or extra_text:
-        raise FormatError(f"action {verb!r} cannot carry that text, `into` or `to`")
+    extra_value = (action.value is not None) != (verb in RESTYLE_VERBS)
+    extra_about = action.about is not None and verb != "rotate"
+    if extra_into or extra_to or extra_text or extra_value or extra_about:
+        raise FormatError(f"action {verb!r} cannot carry that text, `into`, `to`, value or `about`")
     if verb == "say":
         if len(targets) > 1:
             raise FormatError("`say` takes at most one lecture line")
@@ -335,7 +375,7 @@ def _action(action: m.Action) -> str:
     if verb == "transform":
         if len(targets) != 1 or action.into is None:
             raise FormatError("`transform` takes one element and `into` another")
-        return f"transform {refs} into {name(action.into.name)}"
+        return f"transform {refs} into {ref(action.into)}"
     if verb == "move":
         if action.to is None:
             raise FormatError("`move` needs a placement")
@@ -344,12 +384,29 @@ def _action(action: m.Action) -> str:
             where = cell(to.cell)
         elif isinstance(to, m.In):
             where = f"{cell(to.first)}..{cell(to.last)}"
+        elif isinstance(to, m.AtCoordinate) and to.relation is None:  # `move p to (3, 9) on ax`
+            where = f"{coordinate(to.at)} on {name(to.on.name)}"
         else:
             where = placement(to)
         return f"move {refs} to {where}"
+    if verb in RESTYLE_VERBS:
+        return _restyle(verb, refs, action)
     if verb in ("say", "fade", "transform", "move") or not NAME_RE.match(verb):
         raise FormatError(f"verb {verb!r} has no text form")
     return f"{verb} {refs}"
+
+
+def _restyle(verb: str, refs: str, action: m.Action) -> str:
+    """`color eq[$b^2$] orange`, `scale eq 1.5`, `rotate sq 90 about C3`."""
+    value = action.value
+    if verb == "color":
+        if not isinstance(value, m.Word | m.Color):
+            raise FormatError(f"`color` needs a colour, not {value!r}")
+        return f"color {refs} {value_literal(value)}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FormatError(f"`{verb}` needs a number, not {value!r}")
+    about = f" about {ref(action.about)}" if action.about is not None else ""
+    return f"{verb} {refs} {number(value)}{about}"
 
 
 def _step(p: _Printer, step: m.Step, indent: str) -> None:

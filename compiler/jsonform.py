@@ -12,11 +12,17 @@ a new kind or verb needs no edit here (`lecture schema` prints the filled schema
 Shape, in short (see the schema for every field):
 
 * strings of the lesson (titles, texts, rows, narration) are JSON strings; ids and
-  references are JSON strings; a grid cell is a string such as "B2";
+  references are JSON strings; a grid cell is a string such as "B2"; a reference to a part
+  of an element is {"name", "part": {"kind", "term"}} for a formula's term or
+  {"name", "part": {"kind", "index"}} for the others (`t[2, 3]`: index [2, 3]);
+* restyle actions carry their "value" (`color`: a word or colour value; `scale`, `rotate`:
+  a number) and `rotate … about X` its "about";
 * element arguments: a string (a text), or {"type": "point", "x", "y"},
-  {"type": "endpoints", "from", "to"}, {"type": "target", "on"};
+  {"type": "endpoints", "from", "to"}, {"type": "target", "on"}; an end of `from X to Y` is
+  a name or a coordinate: a point, or {"type": "number", "value"} (on a number line or a plot);
 * placements: {"type": "at", "cell"}, {"type": "in", "first", "last"},
-  {"type": "relative", "relation", "target"}, {"type": "auto"};
+  {"type": "relative", "relation", "target"}, {"type": "auto"},
+  {"type": "coordinate", "coordinate", "on", "relation"?} (`at (2, 4) on ax`, `above 3 on nl`);
 * option and setting values: a number, a string, {"type": "word", "name"},
   {"type": "color", "hex"}, {"type": "range", "low", "high"};
 * steps: {"type": "step", "duration" (seconds or null), "actions"} or
@@ -81,13 +87,41 @@ def _value_to_json(value: m.OptionValue) -> Any:
     return value
 
 
+def _coordinate_to_json(c: m.Coordinate) -> dict[str, Any]:
+    if isinstance(c, m.Point):
+        return _node({"type": "point", "x": c.x, "y": c.y}, c.span)
+    return _node({"type": "number", "value": c.value}, c.span)
+
+
+def _end_to_json(e: m.End) -> Any:
+    return _ref_to_json(e) if isinstance(e, m.Ref) else _coordinate_to_json(e)
+
+
+def _ref_to_json(r: m.Ref) -> Any:
+    """A reference: its name, or {"name", "part"} for a part of an element (`t[2, 3]`)."""
+    if r.part is None:
+        return r.name
+    p = r.part
+    part: dict[str, Any] = {"kind": p.kind}
+    if p.kind == "term":
+        part["term"] = p.term
+    else:
+        part["index"] = list(p.numbers)
+    return {"name": r.name, "part": _node(part, p.span)}
+
+
 def _placement_to_json(p: m.Placement) -> dict[str, Any]:
+    if isinstance(p, m.AtCoordinate):
+        data = {"type": "coordinate", "coordinate": _coordinate_to_json(p.at), "on": p.on.name}
+        if p.relation is not None:
+            data["relation"] = p.relation
+        return _node(data, p.span)
     if isinstance(p, m.At):
         return _node({"type": "at", "cell": p.cell.name}, p.span)
     if isinstance(p, m.In):
         return _node({"type": "in", "first": p.first.name, "last": p.last.name}, p.span)
     if isinstance(p, m.Relative):
-        return _node({"type": "relative", "relation": p.relation, "target": p.target.name}, p.span)
+        return _node({"type": "relative", "relation": p.relation, "target": _ref_to_json(p.target)}, p.span)
     if isinstance(p, m.Auto):
         return _node({"type": "auto"}, p.span)
     raise JsonFormError(f"placement {p!r} has no JSON form")
@@ -97,11 +131,11 @@ def _arg_to_json(a: m.Arg) -> Any:
     if isinstance(a, m.Text):
         return a.value
     if isinstance(a, m.Point):
-        return _node({"type": "point", "x": a.x, "y": a.y}, a.span)
+        return _coordinate_to_json(a)
     if isinstance(a, m.Endpoints):
-        return _node({"type": "endpoints", "from": a.start.name, "to": a.end.name}, a.span)
+        return _node({"type": "endpoints", "from": _end_to_json(a.start), "to": _end_to_json(a.end)}, a.span)
     if isinstance(a, m.Target):
-        return _node({"type": "target", "on": a.ref.name}, a.span)
+        return _node({"type": "target", "on": _ref_to_json(a.ref)}, a.span)
     raise JsonFormError(f"argument {a!r} has no JSON form")
 
 
@@ -122,13 +156,17 @@ def _element_to_json(e: m.Element) -> dict[str, Any]:
 def _action_to_json(a: m.Action) -> dict[str, Any]:
     data: dict[str, Any] = {"verb": a.verb}
     if a.targets:
-        data["targets"] = [t.name for t in a.targets]
+        data["targets"] = [_ref_to_json(t) for t in a.targets]
     if a.text is not None:
         data["text"] = a.text.value
     if a.into is not None:
-        data["into"] = a.into.name
+        data["into"] = _ref_to_json(a.into)
     if a.to is not None:
         data["to"] = _placement_to_json(a.to)
+    if a.value is not None:
+        data["value"] = _value_to_json(a.value)
+    if a.about is not None:
+        data["about"] = _ref_to_json(a.about)
     return _node(data, a.span, a.comments)
 
 
@@ -211,7 +249,18 @@ def _cell(value: Any, where: str) -> m.Cell:
 
 
 def _ref(value: Any, where: str) -> m.Ref:
-    return m.Ref(_str(value, where))
+    if not isinstance(value, dict):
+        return m.Ref(_str(value, where))
+    data = _get(value, "part", where)
+    kind = _str(_get(data, "kind", f"{where}.part"), f"{where}.part.kind")
+    if kind == "term":
+        part = m.Part(kind, term=_str(_get(data, "term", f"{where}.part"), f"{where}.part.term"))
+    else:
+        index = _get(data, "index", f"{where}.part")
+        if not isinstance(index, list) or not all(type(n) is int for n in index):
+            raise JsonFormError(f"{where}.part.index: expected a list of whole numbers")
+        part = m.Part(kind, numbers=tuple(index))
+    return m.Ref(_str(_get(value, "name", where), f"{where}.name"), part=part)
 
 
 def _value_from_json(value: Any, where: str) -> m.OptionValue:
@@ -240,7 +289,27 @@ def _placement_from_json(data: Any, where: str) -> m.Placement:
                           _ref(_get(data, "target", where), where))
     if kind == "auto":
         return m.Auto()
+    if kind == "coordinate":
+        relation = _get(data, "relation", where, None)
+        return m.AtCoordinate(_coordinate_from_json(_get(data, "coordinate", where), f"{where}.coordinate"),
+                              _ref(_get(data, "on", where), where),
+                              _str(relation, where) if relation is not None else None)
     raise JsonFormError(f"{where}: unknown placement type {kind!r}")
+
+
+def _coordinate_from_json(data: Any, where: str) -> m.Coordinate:
+    kind = _get(data, "type", where)
+    if kind == "point":
+        return m.Point(_num(_get(data, "x", where), where), _num(_get(data, "y", where), where))
+    if kind == "number":
+        return m.Scalar(_num(_get(data, "value", where), where))
+    raise JsonFormError(f"{where}: unknown coordinate type {kind!r}")
+
+
+def _end_from_json(data: Any, where: str) -> m.End:
+    if isinstance(data, str) or (isinstance(data, dict) and "name" in data):
+        return _ref(data, where)
+    return _coordinate_from_json(data, where)
 
 
 def _arg_from_json(data: Any, where: str) -> m.Arg:
@@ -250,7 +319,8 @@ def _arg_from_json(data: Any, where: str) -> m.Arg:
     if kind == "point":
         return m.Point(_num(_get(data, "x", where), where), _num(_get(data, "y", where), where))
     if kind == "endpoints":
-        return m.Endpoints(_ref(_get(data, "from", where), where), _ref(_get(data, "to", where), where))
+        return m.Endpoints(_end_from_json(_get(data, "from", where), f"{where}.from"),
+                           _end_from_json(_get(data, "to", where), f"{where}.to"))
     if kind == "target":
         return m.Target(_ref(_get(data, "on", where), where))
     raise JsonFormError(f"{where}: unknown argument type {kind!r}")
@@ -278,12 +348,16 @@ def _action_from_json(data: Any, where: str) -> m.Action:
     text = _get(data, "text", where, None)
     into = _get(data, "into", where, None)
     to = _get(data, "to", where, None)
+    value = _get(data, "value", where, None)
+    about = _get(data, "about", where, None)
     return m.Action(
         verb=_str(_get(data, "verb", where), where),
         targets=tuple(_ref(t, where) for t in _get(data, "targets", where, [])),
         text=m.Text(_str(text, where)) if text is not None else None,
         into=_ref(into, where) if into is not None else None,
         to=_placement_from_json(to, f"{where}.to") if to is not None else None,
+        value=_value_from_json(value, f"{where}.value") if value is not None else None,
+        about=_ref(about, f"{where}.about") if about is not None else None,
         comments=_comments(data, where),
     )
 
@@ -355,7 +429,8 @@ NAMES_MARK = "x-lecture-names"  # {"x-lecture-names": "kinds"} in the schema fil
 def name_lists() -> dict[str, list[str]]:
     """The name lists the schema file refers to, from the language's tables as they are now."""
     return {"kinds": list(KINDS), "verbs": list(VERBS), "options": list(OPTIONS),
-            "settings": list(SETTINGS), "relations": list(m.RELATIONS)}
+            "settings": list(SETTINGS), "relations": list(m.RELATIONS),
+            "coordinate_relations": list(m.COORDINATE_RELATIONS)}
 
 
 def _with_names(node: Any, names: dict[str, list[str]]) -> Any:

@@ -47,20 +47,59 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Ref:
-    """A name used as a reference: an element id, a lecture line id or a grid cell."""
+class Scalar:
+    """One number as a coordinate: a place on a number line, or an x on a plot (`at 3 on nl`)."""
 
-    name: str
+    value: int | float
+    span: Span = _span()
+
+
+Coordinate = Point | Scalar
+
+
+PART_KINDS: tuple[str, ...] = ("term", "cell", "row", "column", "item", "line")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of an element, written like indexing after its id: a formula's term by its TeX
+    (`eq[$b^2$]`), a table cell (`t[2, 3]`: row, column), row (`t[row 2]`) or column
+    (`t[column 3]`), a list item (`steps[2]`), a code line (`prog[line 4]`). Numbers count
+    from 1; a table's first row (its header) is row 1. compiler.parts says which kinds have
+    which parts and whether one exists."""
+
+    kind: str  # one of PART_KINDS
+    term: str = ""  # the TeX of a term, as written
+    numbers: tuple[int, ...] = ()  # (row, column) of a cell; the one index of the others
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Endpoints:
-    """`from X to Y` on a line or arrow; each end is a grid cell or an element id."""
+class Ref:
+    """A name used as a reference: an element id, a lecture line id or a grid cell; an
+    element's reference may point at a part of it (`t[2, 3]`)."""
 
-    start: Ref
-    end: Ref
+    name: str
     span: Span = _span()
+    part: Part | None = None
+
+
+End = Ref | Point | Scalar
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """`from X to Y` on a line or arrow; each end is a grid cell, an element id, or a
+    coordinate of the element the line is drawn `on` (`from (0, 0) to (2, 2) on ax`)."""
+
+    start: End
+    end: End
+    span: Span = _span()
+
+    @property
+    def refs(self) -> tuple[Ref, ...]:
+        """The ends that name a cell or an element (not coordinates)."""
+        return tuple(e for e in (self.start, self.end) if isinstance(e, Ref))
 
 
 @dataclass(frozen=True)
@@ -134,8 +173,9 @@ class In:
     span: Span = _span()
 
 
-RelationWord = Literal["below", "above", "left of", "right of", "next to"]
-RELATIONS: tuple[str, ...] = ("below", "above", "left of", "right of", "next to")
+RelationWord = Literal["below", "above", "left of", "right of", "next to", "around"]
+# `around` only places a frame (kinds.AROUND), over its target rather than beside it.
+RELATIONS: tuple[str, ...] = ("below", "above", "left of", "right of", "next to", "around")
 
 
 @dataclass(frozen=True)
@@ -150,7 +190,21 @@ class Auto:
     span: Span = _span()
 
 
-Placement = At | In | Relative | Auto
+@dataclass(frozen=True)
+class AtCoordinate:
+    """`at (2, 4) on ax`, `at 3 on nl`, `at 1 on f`: a place in the coordinates of axes, a
+    number plane, a number line, or a plot (its x); `below (2, 4) on ax`: beside that place."""
+
+    at: Coordinate
+    on: Ref
+    relation: str | None = None  # one of COORDINATE_RELATIONS; None: `at`
+    span: Span = _span()
+
+
+COORDINATE_RELATIONS: tuple[str, ...] = ("below", "above", "left of", "right of")
+
+
+Placement = At | In | Relative | Auto | AtCoordinate
 
 # ---------------------------------------------------------------- statements
 
@@ -215,6 +269,14 @@ class Element:
         t = next((a for a in self.args if isinstance(a, Target)), None)
         return t.ref if t else None
 
+    @property
+    def drawn_on(self) -> Ref | None:
+        """The element this one is drawn on: a plot's axes, or the axes, plane, number line or
+        plot whose coordinates place it (`at (2, 4) on ax`, points `on ax`)."""
+        if isinstance(self.placement, AtCoordinate):
+            return self.placement.on
+        return self.target
+
 
 @dataclass(frozen=True)
 class Action:
@@ -222,11 +284,14 @@ class Action:
     `move eq to C4`, `highlight l1`, `say l1 "words"`."""
 
     verb: str  # canonical verb: create, write, fade in, fade out, transform, indicate,
-    #            move, highlight, remove, play, say
+    #            move, highlight, remove, play, say, color, scale, rotate
     targets: tuple[Ref, ...] = ()
     text: Text | None = None  # narration for `say`
     into: Ref | None = None  # `transform a into b`
     to: Placement | None = None  # `move a to C4`
+    # `color a orange` (a Word or a Color), `scale a 1.5`, `rotate a 90` (degrees)
+    value: OptionValue | None = None
+    about: Ref | None = None  # `rotate a 90 about B3`: the cell or element it turns about
     comments: Comments = NO_COMMENTS
     span: Span = _span()
     verb_span: Span = _span()

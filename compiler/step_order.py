@@ -20,13 +20,13 @@ SHOW = "show"  # create, write, fade in, play
 HIDE = "hide"  # fade out
 REMOVE = "remove"  # remove: at the step's start, before its animations
 ATTEND = "attend"  # indicate; highlight of an element
-MOVE = "move"  # move
+MOVE = "move"  # move; color, scale, rotate (they change it as a move does)
 MORPH = "morph"  # transform A into B: what happens to A (it becomes B)
 INTO = "into"  # transform A into B: what happens to B (it takes A's place when the step ends)
 
 _ROLE_OF_VERB = {"create": SHOW, "write": SHOW, "fade in": SHOW, "play": SHOW, "fade out": HIDE,
                  "remove": REMOVE, "indicate": ATTEND, "highlight": ATTEND, "move": MOVE,
-                 "transform": MORPH}
+                 "transform": MORPH, "color": MOVE, "scale": MOVE, "rotate": MOVE}
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ _FONTS = """mathrm mathbf mathit mathsf mathtt mathcal mathbb mathfrak mathscr m
 boldsymbol pmb text textrm textbf textit textsf texttt textup textsl textsc textmd textnormal
 emph mbox hbox fbox makebox framebox raisebox rule rm bf it sf tt cal displaystyle textstyle
 scriptstyle scriptscriptstyle tiny scriptsize footnotesize small normalsize large Large LARGE
-huge Huge color textcolor colorbox"""
+huge Huge color textcolor colorbox mathcolor"""
 
 _SPACING = """quad qquad enspace enskip thinspace medspace thickspace negthinspace negmedspace
 negthickspace hspace hfill hfil kern mkern mskip hskip space nobreakspace cr newline"""

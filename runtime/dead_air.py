@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from lecture.compiler.diagnostics import Diagnostic
+from lecture.compiler.kinds import RESTYLE_VERBS
 from lecture.compiler.model import Action, Section, Step
 from lecture.compiler.step_order import touched
 
@@ -27,7 +28,8 @@ from .step_time import MAX_ANIMATION_SECONDS, QUICK
 DEAD_AIR_SECONDS = 6.0  # narration over a still picture for longer than this is a finding
 
 # Verbs that animate each element they name for the capped animation time.
-_ANIMATING = frozenset({"create", "write", "fade in", "fade out", "indicate", "transform", "move"})
+_ANIMATING = frozenset({"create", "write", "fade in", "fade out", "indicate", "transform", "move"}) \
+    | RESTYLE_VERBS  # color, scale, rotate
 
 
 @dataclass(frozen=True)

@@ -335,6 +335,7 @@ def _run_section(index: int, section: Any, cls: type, ctx: SectionContext,
             for a in animations:
                 if a is not None:
                     _finish(self, prepare_animation(a))
+            self.update_mobjects(0)  # what follows another element (a frame `around` it) catches up
             state["n"] += 1
             n = state["n"]
             family = {id(mob) for mob in self.get_mobject_family_members()}

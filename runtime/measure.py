@@ -24,6 +24,7 @@ from lecture.compiler.lower import ir
 from lecture.compiler.lower.registry import HELPERS
 
 from .cache import pid_alive
+from .part_support import area_of
 from .safe_fs import safe_dir
 from .tex import install_svg_cache, measure_cache_dir
 
@@ -84,3 +85,16 @@ class ManimMeasurer:
         with measuring():
             mob = ir.build(expr, namespace())
         return float(mob.width), float(mob.height)
+
+    def points(self, expr: ir.Call) -> list[tuple[float, float]]:
+        import numpy as np
+
+        with measuring():
+            rows = np.atleast_2d(np.asarray(ir.build(expr, namespace()), dtype=float))
+        return [(float(r[0]), float(r[1])) for r in rows]
+
+    def box(self, expr: ir.Call) -> tuple[float, float, float, float]:
+        with measuring():
+            mob = area_of(ir.build(expr, namespace()))
+            (cx, cy, _), w, h = mob.get_center(), mob.width, mob.height
+        return float(cx), float(cy), float(w), float(h)

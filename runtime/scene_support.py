@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 from lecture.compiler import theme as _theme
@@ -27,6 +28,7 @@ from manim import (
     AnimationGroup,
     Dot,
     FadeIn,
+    FadeOut,
     Line,
     Rectangle,
     Scene,
@@ -39,6 +41,9 @@ from manim import (
     config,
 )
 from manim.animation.animation import prepare_animation
+
+# Parts of elements, formulas with terms, frames (the generated module imports them from here)
+from .part_support import PartView, carry_terms, formula, frame_around, marker_over, part_of  # noqa: F401
 
 # How long a step's animations run: one rule, read by the narration's dead-air finding too
 from .step_time import MAX_ANIMATION_SECONDS, QUICK
@@ -273,6 +278,7 @@ class LectureScene(Scene):
         self.lecture_lines: dict[str, VMobject] = {}
         self.hidden_lines: list[str] = []  # progressive lines not shown yet, top to bottom
         self.highlighted: str | None = None
+        self.part_marks: dict[int, tuple[VMobject, VMobject]] = {}  # element -> (element, its highlight)
         self._declared = 0.0  # seconds declared by the steps so far
         self._frames = 0  # frames written so far
 
@@ -357,6 +363,24 @@ class LectureScene(Scene):
         group.lecture_quick = True  # type: ignore[attr-defined]
         return group
 
+    def highlight_part(self, view: PartView) -> Animation:
+        """A marker over a part of an element (`highlight t[2, 3]`) that stays, following it,
+        until another part of that element is highlighted or the element leaves the scene."""
+        mark = marker_over(view, self.theme.accent)
+        earlier = self.part_marks.pop(id(view.owner), None)
+        self.part_marks[id(view.owner)] = (view.owner, mark)
+        return AnimationGroup(FadeIn(mark), *([FadeOut(earlier[1])] if earlier is not None else []))
+
+    def _drop_lost_marks(self) -> None:
+        """Highlights of elements no longer shown go with them (they faded with them already)."""
+        if not self.part_marks:
+            return
+        shown = {id(m) for m in self.get_mobject_family_members()}
+        for key, (owner, mark) in list(self.part_marks.items()):
+            if id(owner) not in shown:
+                self.remove(mark)
+                del self.part_marks[key]
+
     # -- time --------------------------------------------------------------------------
 
     def add_mobjects_from_animations(self, animations) -> None:
@@ -375,8 +399,8 @@ class LectureScene(Scene):
             elif isinstance(anim, AnimationGroup):
                 for child in anim.animations:
                     walk(child)
-            elif not isinstance(anim, Wait):
-                flat.append(anim)
+            elif not isinstance(anim, Wait) and not isinstance(anim.mobject, PartView):
+                flat.append(anim)  # (a part's mobjects are drawn as members of their element)
 
         for anim in animations:
             walk(anim)
@@ -424,6 +448,7 @@ class LectureScene(Scene):
         # An animation of run_time t writes len(arange(0, t, 1/fps)) frames: half a frame
         # less than `frames` keeps that exact whatever the float rounding.
         self.play(group, run_time=(frames - 0.5) / fps)
+        self._drop_lost_marks()
 
 
 def _longest(animation: Animation, seconds: float) -> float:
@@ -448,3 +473,99 @@ def brace_with_label(target, *, direction, text: str | None = None, color: str =
     label = Text(printable(text), font_size=font_size, color=color, font=FONT)
     label.next_to(brace, direction, buff=0.1)
     return VGroup(brace, label)
+
+
+# ---------------------------------------------------------------- angle marks and bar charts
+
+
+def corner_angle(polygon, corner: int, *, radius: float = 0.5, right: bool = False,
+                 label: str | None = None, color: str = "#ffffff", stroke_width: float = 4,
+                 font_size: float = 26) -> VGroup:
+    """The mark of a polygon's inner angle at a corner (numbered from 1, in the order its
+    points were written), on the polygon's edges as they are now: Manim's Angle, or its
+    RightAngle (`right`), with an optional label. The mark shrinks to fit short edges."""
+    vertices = polygon.get_vertices()
+    n = len(vertices)
+    here, before, after = vertices[(corner - 1) % n], vertices[(corner - 2) % n], vertices[corner % n]
+    xs, ys = vertices[:, 0], vertices[:, 1]
+    counter_clockwise = float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) > 0
+    # Manim's Angle sweeps counter-clockwise from its first line to its second: inside a
+    # counter-clockwise polygon, that is from the next edge to the previous one.
+    first, second = (Line(here, after), Line(here, before)) if counter_clockwise else \
+        (Line(here, before), Line(here, after))
+    radius = min(radius, 0.45 * first.get_length(), 0.45 * second.get_length())
+    return _angle_mark(first, second, (1, 1), radius=radius, right=right, label=label, color=color,
+                       stroke_width=stroke_width, font_size=font_size)
+
+
+Quadrant = tuple[Literal[-1, 1], Literal[-1, 1]]  # Manim's: each arm along its line (1) or against it (-1)
+
+
+def angle_between(first, second, *, radius: float = 0.5, right: bool = False, label: str | None = None,
+                  color: str = "#ffffff", stroke_width: float = 4, font_size: float = 26) -> VGroup:
+    """The mark of the angle between two lines (or arrows) where they meet, between their
+    longer arms from there, the smaller way round; empty when the lines are parallel."""
+    from manim import line_intersection
+
+    try:
+        meet = line_intersection([first.get_start(), first.get_end()], [second.get_start(), second.get_end()])
+    except ValueError:  # parallel: no angle
+        return VGroup()
+    # each arm runs from the meeting point towards the line's farther end (Angle's quadrant)
+    a, b = (np.linalg.norm(ln.get_end() - meet) >= np.linalg.norm(ln.get_start() - meet)
+            for ln in (first, second))
+    quadrant: Quadrant = (1 if a else -1, 1 if b else -1)
+    u, v = quadrant[0] * first.get_unit_vector(), quadrant[1] * second.get_unit_vector()
+    if u[0] * v[1] - u[1] * v[0] < 0:  # the smaller way round is clockwise from the first
+        first, second, quadrant = second, first, (quadrant[1], quadrant[0])
+    return _angle_mark(first, second, quadrant, radius=radius, right=right, label=label,
+                       color=color, stroke_width=stroke_width, font_size=font_size)
+
+
+def _angle_mark(first, second, quadrant: Quadrant, *, radius: float, right: bool,
+                label: str | None, color: str, stroke_width: float, font_size: float) -> VGroup:
+    from manim import Angle, RightAngle, line_intersection
+
+    mark: Angle
+    if right:
+        mark = RightAngle(first, second, length=radius, quadrant=quadrant, color=color,
+                          stroke_width=stroke_width)
+    else:
+        mark = Angle(first, second, radius=radius, quadrant=quadrant, color=color, stroke_width=stroke_width)
+    group = VGroup(mark)
+    if not label:
+        return group
+    meet = line_intersection([first.get_start(), first.get_end()], [second.get_start(), second.get_end()])
+    u, v = quadrant[0] * first.get_unit_vector(), quadrant[1] * second.get_unit_vector()
+    sweep = (np.arctan2(v[1], v[0]) - np.arctan2(u[1], u[0])) % (2 * np.pi)
+    half = sweep / 2
+    c, s = np.cos(half), np.sin(half)
+    bisector = np.array([u[0] * c - u[1] * s, u[0] * s + u[1] * c, 0.0])
+    text = Text(printable(label), font_size=font_size, color=color, font=FONT)
+    reach = max(text.width, text.height) / 2 + 0.08
+    # beyond the arc, and far enough out along the bisector to clear both arms
+    distance = max(radius + reach + 0.04, reach / max(abs(np.sin(half)), 0.2))
+    text.move_to(meet + bisector * distance)
+    group.add(text)
+    return group
+
+
+def bar_chart(values: Sequence[float], names: Sequence[str], *, y_range: Sequence[float], width: float,
+              height: float, color: str = "#58c4dd", text_color: str = "#ffffff", opacity: float = 0.8,
+              font_size: float = 24, decimals: int = 0) -> VGroup:
+    """Manim's BarChart of `values`, one bar each in `color`, its axes and numbers in
+    `text_color`, each bar's name (plain text, not TeX) under the chart."""
+    from manim import BarChart
+
+    chart = BarChart(
+        list(values), y_range=list(y_range), x_length=width, y_length=height, bar_colors=[color, color],
+        bar_fill_opacity=opacity, bar_stroke_width=2,
+        axis_config={"color": text_color, "include_tip": False, "font_size": 24},
+        y_axis_config={"include_numbers": True,
+                       "decimal_number_config": {"color": text_color, "num_decimal_places": decimals}})
+    names_group = VGroup(*[
+        Text(printable(name), font_size=font_size, color=text_color, font=FONT)
+        .next_to(chart.c2p(i + 0.5, y_range[0]), DOWN, buff=0.15)
+        for i, name in enumerate(names)])
+    chart.add(names_group)
+    return chart

@@ -55,6 +55,7 @@ from lecture.compiler.user_cache import user_cache_dir
 
 from .cache import pid_alive
 from .safe_fs import UnsafePathError, read_regular, safe_dir, write_bytes_atomic
+from .tex_preamble import with_lesson_preamble
 
 log = logging.getLogger(__name__)
 
@@ -415,8 +416,8 @@ def tex_to_svg_file(expression: str, environment: str | None = None, tex_templat
     from manim import config
 
     tmpl = tex_template if tex_template is not None else config["tex_template"]
-    code = (tmpl.get_texcode_for_expression_in_env(expression, environment)
-            if environment is not None else tmpl.get_texcode_for_expression(expression))
+    code = with_lesson_preamble(tmpl.get_texcode_for_expression_in_env(expression, environment)
+                                if environment is not None else tmpl.get_texcode_for_expression(expression))
     compilers = (tmpl.tex_compiler,) if isinstance(tmpl.tex_compiler, str) else tuple(tmpl.tex_compiler)
     key = tex_key(code, compilers, tmpl.output_format)
     installed = _current()

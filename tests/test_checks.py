@@ -100,7 +100,7 @@ NEGATIVE = [
     ("not-drawn-on", "bad-args", lesson("circle c on ax at B2\nstep 1s: create c"), 3, 15,
      "a circle is not drawn `on` another element"),
     ("plot-needs-axes", "bad-args", lesson('plot f "x^2"\nstep 1s: create f'), 3, 8,
-     "a plot needs the axes it is drawn on"),
+     "a plot needs the axes or plane it is drawn on"),
     ("kind-takes-no-rows", "bad-args", lesson('circle c at B2:\n  "a"\nstep 1s: create c'),
      4, 5, "a circle takes no indented rows"),
     ("item-row-is-one-string", "bad-args",
@@ -200,6 +200,8 @@ NEGATIVE = [
      "lecture line 'l2' never appears"),
     ("two-placements", "two-placements", lesson("circle c at B2 in A1..B2\nstep 1s: create c"),
      3, 18, "an element has one placement"),
+    ("bad-part", "bad-part", lesson('table t at B2:\n  "a" "b"\nstep 1s: create t\n'
+                                    "step 1s: indicate t[0, 1]"), 6, 23, "'0' is not a part number"),
 ]
 
 # (code, a corrected lesson with no diagnostics at all)
@@ -263,6 +265,7 @@ POSITIVE = {
     "line-extra": lesson('line l1 "x"\narrow a (0,0) (1,1) at B2\nstep 1s: highlight l1; create a'),
     "no-header": lesson("circle c at B2\nstep 1s: create c"),
     "two-placements": lesson("circle c at B2 color=red\nstep 1s: create c"),
+    "bad-part": lesson('table t at B2:\n  "a" "b"\nstep 1s: create t\nstep 1s: indicate t[1, 2]'),
 }
 
 

@@ -21,7 +21,7 @@ from lecture.compiler.lower.registry import ELEMENTS, ElementRule, Lowered
 from lecture.compiler.reference import language_reference
 from lecture.runtime.geometry import footprint
 
-ELLIPSE = KindSpec("ellipse", "an ellipse", "ellipse e width=3 height=1 at C3", role=SHAPE,
+ELLIPSE = KindSpec("oval", "an oval", "oval e width=3 height=1 at C3", role=SHAPE,
                    options=SHAPE_STYLE + ("width", "height"))
 DASHED = KindSpec("dashed", "a dashed graph of a function of x on axes", 'dashed g "x^2" on ax',
                   role=LINE, texts=(1, 1), text_doc="the function of x", text_is=EXPRESSION, on=("axes",),
@@ -51,7 +51,7 @@ def new_kinds(monkeypatch):
 
 
 SCENE = lesson('''
-    ellipse e width=4 height=2 in A3..C5
+    oval e width=4 height=2 in A3..C5
     text t "hi" at B4
     axes ax x=-3..3 y=0..9 in D1..F3
     plot p "x^2" on ax
@@ -70,9 +70,9 @@ def test_every_kind_has_a_known_role_and_known_targets():
 
 def test_the_schema_and_the_reference_know_a_new_kind(new_kinds):
     schema = load_schema()
-    assert schema["$defs"]["element"]["properties"]["kind"]["enum"][-2:] == ["ellipse", "dashed"]
+    assert schema["$defs"]["element"]["properties"]["kind"]["enum"][-2:] == ["oval", "dashed"]
     assert validate_json(lesson_to_json(load_text(SCENE, "t.lecture").lesson)) == []
-    assert "| `ellipse` | an ellipse |" in language_reference()
+    assert "| `oval` | an oval |" in language_reference()
     # the shipped file keeps no list of kinds of its own
     text = (Path(jsonform.__file__).parent / jsonform.SCHEMA_FILE).read_text("utf-8")
     assert '"circle"' not in text and '"create"' not in text
@@ -100,8 +100,8 @@ def test_the_checks_apply_a_new_kinds_spec(new_kinds):
 def test_the_layout_rules_and_the_geometry_measure_a_new_kind_by_its_role(new_kinds):
     from manim import Ellipse
 
-    assert role_of("ellipse") == "shape" and role_of("dashed") == "line"
-    fp = footprint("e", "ellipse", Ellipse(width=4, height=2))
+    assert role_of("oval") == "shape" and role_of("dashed") == "line"
+    fp = footprint("e", "oval", Ellipse(width=4, height=2))
     assert [p.kind for p in fp.parts] == ["area"]  # its outline, not its bounding box
     loaded = load_text(SCENE, "t.lecture").lesson
     rules = SectionRules.of(loaded.sections[0])
@@ -109,5 +109,5 @@ def test_the_layout_rules_and_the_geometry_measure_a_new_kind_by_its_role(new_ki
     code = compile_lesson(loaded, base_dir=Path("."), measurer=None).code
     assert "e = Ellipse(width=" in code and "g = DashedVMobject(\n" in code
     assert "    ax.plot(lambda x: (x ** 2.0 / 2.0)" in code
-    # text inside the ellipse and two graphs on one axes are intended: no finding
+    # text inside the oval and two graphs on one axes are intended: no finding
     assert check_lesson(loaded, Path(".")).findings == []

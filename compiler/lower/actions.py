@@ -7,9 +7,10 @@ from __future__ import annotations
 from .. import layout
 from ..kinds import KINDS
 from ..layout import Box
-from ..model import Action, Ref, Relative
-from . import ir
+from ..model import Action, AtCoordinate, Ref, Relative
+from . import coords, ir
 from .ir import SELF, Float, Var, call, method, point
+from .part_refs import carried
 from .registry import ELEMENTS, SectionContext, StepCode, action, error
 
 
@@ -28,8 +29,14 @@ def show_animation(ctx: SectionContext, element_id: str) -> str:
     return ELEMENTS[el.kind].show if el is not None else "FadeIn"
 
 
+def _target(ctx: SectionContext, ref: Ref) -> Var | ir.Call:
+    """What an action on a reference acts on: the element, or a part of it (`part_of(…)`)."""
+    _element_var(ctx, ref)
+    return ctx.ref_expr(ref)
+
+
 def _indicate(ctx: SectionContext, ref: Ref) -> ir.Call:
-    return call("Indicate", _element_var(ctx, ref), color=ctx.theme.accent)
+    return call("Indicate", _target(ctx, ref), color=ctx.theme.accent)
 
 
 @action("create")
@@ -79,7 +86,9 @@ def lower_transform(act: Action, ctx: SectionContext, step: StepCode) -> None:
         raise error("transform needs `A into B`", act.span, code="transform-shape")
     a = _element_var(ctx, act.targets[0])
     b = _element_var(ctx, act.into)  # laid out at its own placement
-    step.animations.append(call("ReplacementTransform", a, b))
+    # formula into formula: their terms move to their new places (lower/part_refs.py)
+    carry = carried(ctx.section, act.into.name) and carried(ctx.section, act.targets[0].name)
+    step.animations.append(call("carry_terms" if carry else "ReplacementTransform", a, b))
     if act.targets[0].name in ctx.current:
         ctx.current.pop(act.targets[0].name)
 
@@ -92,10 +101,15 @@ def lower_move(act: Action, ctx: SectionContext, step: StepCode) -> None:
         now = ctx.current.get(ref.name) or low.box
         if now is None or act.to is None:
             continue
+        if isinstance(act.to, AtCoordinate):  # `move p to (3, 9) on ax`: it keeps its size
+            animation, box = coords.move_to_coordinate(ctx, ref.name, act.to, (now.w, now.h))
+            step.animations.append(animation)
+            ctx.current[ref.name] = box
+            continue
         target_box = None
         if isinstance(act.to, Relative):
             other = act.to.target
-            target_box = ctx.current.get(other.name) or ctx.box_of(other.name, other.span)
+            target_box = ctx.ref_box(other, now=True)
         # A move keeps the element's size: it only shrinks to fit where it goes (shapes may be
         # as large as the grid there, text as large as a cell's text may be), never grows, and a
         # point-like mark (a dot) keeps its size wherever it goes.
@@ -119,7 +133,9 @@ def _highlight_line(ref: Ref) -> ir.Call:
 @action("highlight")
 def lower_highlight(act: Action, ctx: SectionContext, step: StepCode) -> None:
     for ref in act.targets:
-        if ctx.section.line(ref.name) is not None:
+        if ref.part is not None:  # a part of an element: a marker over it that stays
+            step.animations.append(method(SELF, "highlight_part", _target(ctx, ref)))
+        elif ctx.section.line(ref.name) is not None:
             step.animations.append(_highlight_line(ref))
         elif ctx.element(ref.name) is not None:  # an element: draw attention to it instead
             step.animations.append(_indicate(ctx, ref))

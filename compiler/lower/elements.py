@@ -9,9 +9,10 @@ from .. import layout
 from ..expression import ExpressionError, parse_expression, to_numpy
 from ..kinds import KINDS
 from ..layout import MARGIN, SHAPE_SIZE, Box
-from ..model import At, Element, In, Relative
+from ..model import At, Element, End, In, Ref, Relative
 from . import ir
 from .ir import Exact, Float, Name, Raw, Var, call, method, point
+from .part_refs import formula_call
 from .registry import Lowered, SectionContext, element, error
 
 # ---------------------------------------------------------------- shared placement
@@ -158,7 +159,7 @@ def lower_math(el: Element, ctx: SectionContext) -> Lowered:
     if ctx.overrides.get(el.id) == "math-as-text":  # auto-fix: LaTeX rejected the formula
         expr = call("text_block", tex, font_size=fs, color=color)
         return place_natural(el, ctx, expr, _estimate_text(tex, float(fs) * 0.8, 6.0))
-    expr = call("MathTex", tex, font_size=fs, color=color)
+    expr = formula_call(el, ctx.section, tex, font_size=fs, color=color)  # MathTex, or with its terms
     return place_natural(el, ctx, expr, _estimate_text(tex, float(fs) * 0.8, 6.0))
 
 
@@ -281,11 +282,13 @@ def lower_polygon(el: Element, ctx: SectionContext) -> Lowered:
     return Lowered(expr, box, natural=(box.w, box.h), resizable=True)
 
 
-def _end(ctx: SectionContext, ref) -> tuple[Pt, Box | None]:
+def _end(ctx: SectionContext, ref: End) -> tuple[Pt, Box | None]:
     """An end of `from X to Y`: a cell's centre, or an element's box (and its centre)."""
+    if not isinstance(ref, Ref):  # a coordinate: lower/coords.py draws lines `on` axes
+        raise error("a coordinate needs the axes it is on: add `on AXES`", ref.span, code="bad-coordinate")
     if layout.is_cell_name(ref.name) and ctx.element(ref.name) is None:
         return layout.cell_center(ref.name), None
-    box = ctx.box_of(ref.name, ref.span)
+    box = ctx.ref_box(ref)  # an element's, or a part's (`to t[2, 3]`)
     if box is None:
         return (0.0, 0.0), None
     return box.center, box
@@ -346,11 +349,20 @@ def _nice_step(low: float, high: float) -> float:
 
 @element("axes")
 def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
-    xr = ctx.range(el, "x", (-4.0, 4.0))
-    yr = ctx.range(el, "y", (-3.0, 3.0))
+    return axes_like(el, ctx, "Axes")
+
+
+def axes_like(el: Element, ctx: SectionContext, cls: str, *, equal_units: bool = False,
+              **more: object) -> Lowered:
+    """Axes, or a kind built like them (a number plane: `cls` NumberPlane, with `more`
+    keyword arguments): filling their area, tick numbers included, axis labels kept inside;
+    with `equal_units`, a unit is as long on both axes (a plane's grid is of squares)."""
+    x_default, y_default = KINDS[el.kind].default_ranges
+    xr = ctx.range(el, "x", x_default)
+    yr = ctx.range(el, "y", y_default)
     step = ctx.number(el, "step")
-    xs = step if step else _nice_step(*xr)
-    ys = step if step else _nice_step(*yr)
+    xs = ctx.number(el, "x_step") or step or _nice_step(*xr)
+    ys = ctx.number(el, "y_step") or step or _nice_step(*yr)
     color = ctx.color(el, "color", ctx.theme.text)
     x_label, y_label = ctx.string(el, "x_label"), ctx.string(el, "y_label")
     if isinstance(el.placement, In):
@@ -366,12 +378,17 @@ def lower_axes(el: Element, ctx: SectionContext) -> Lowered:
     right = ctx.measure(lx, el, (0.5, 0.3))[0] + 0.25 if x_label else 0.0
     top = ctx.measure(ly, el, (0.5, 0.3))[1] + 0.25 if y_label else 0.0
     inner = Box(box.cx - right / 2, box.cy - top / 2, max(box.w - right, 0.5), max(box.h - top, 0.5))
-    expr = call("Axes", x_range=[Exact(xr[0]), Exact(xr[1]), Exact(xs)],
+    if equal_units:
+        unit = min(inner.w / (xr[1] - xr[0]), inner.h / (yr[1] - yr[0]))
+        inner = Box(inner.cx, inner.cy, unit * (xr[1] - xr[0]), unit * (yr[1] - yr[0]))
+        box = Box(inner.cx + right / 2, inner.cy + top / 2, inner.w + right, inner.h + top)
+    expr = call(cls, x_range=[Exact(xr[0]), Exact(xr[1]), Exact(xs)],
                 y_range=[Exact(yr[0]), Exact(yr[1]), Exact(ys)],
                 x_length=Float(inner.w), y_length=Float(inner.h),
                 axis_config={"color": color, "include_tip": False, "font_size": 24},
                 x_axis_config={"include_numbers": True, "decimal_number_config": _decimals(xr[0], xs, color)},
-                y_axis_config={"include_numbers": True, "decimal_number_config": _decimals(yr[0], ys, color)})
+                y_axis_config={"include_numbers": True, "decimal_number_config": _decimals(yr[0], ys, color)},
+                **more)
     # The tick numbers hang outside the axis lines: measure the whole and shrink it to fit.
     w, h = ctx.measure(expr, el, (inner.w, inner.h))
     fit = min(1.0, inner.w / max(w, 1e-6), inner.h / max(h, 1e-6))
@@ -402,7 +419,7 @@ def _decimals(start: float, step: float, color: str | None) -> dict:
 
 @element("numberline")
 def lower_numberline(el: Element, ctx: SectionContext) -> Lowered:
-    xr = ctx.range(el, "x", (-5.0, 5.0))
+    xr = ctx.range(el, "x", KINDS[el.kind].default_ranges[0])
     step = ctx.number(el, "step") or _nice_step(*xr)
     color = ctx.color(el, "color", ctx.theme.text)
     box = place_shape(el, ctx, None, None, default=(4.0, 0.8))
@@ -468,11 +485,11 @@ def lower_brace(el: Element, ctx: SectionContext) -> Lowered:
         raise error(f"brace '{el.id}' must be placed beside an element, e.g. `below tri`", el.span,
                     code="brace-placement")
     target = el.placement.target
-    tbox = ctx.box_of(target.name, target.span)
+    tbox = ctx.ref_box(target)
     relation = el.placement.relation
     text = el.texts[0].value if el.texts else None
     color = ctx.color(el, "color", ctx.theme.text)
-    expr = call("brace_with_label", Var(ctx.var(target.name)), direction=Name(_DIRECTIONS[relation]),
+    expr = call("brace_with_label", ctx.ref_expr(target), direction=Name(_DIRECTIONS[relation]),
                 text=text, color=color, font_size=ctx.theme.label_font_size)
     box = None
     if tbox is not None:

@@ -19,3 +19,14 @@ class Measurer(Protocol):
         as the generated module would build it. Raises whatever building raises (a LaTeX
         error, a missing image…); the lowering turns that into a diagnostic."""
         ...
+
+    def points(self, expr: ir.Call) -> list[tuple[float, float]]:
+        """The scene points (x, y) of the array the expression builds: one point (3 numbers)
+        or one a row, such as `Axes(...).move_to(...).c2p([[0, 0], [1, 0]])` — where the
+        coordinates of axes or a number line land, built as the generated module builds them."""
+        ...
+
+    def box(self, expr: ir.Call) -> tuple[float, float, float, float]:
+        """The centre (x, y), width and height of what the expression builds: for a part of an
+        element (`part_of(…)`, lower/part_refs.py), what a frame or highlight goes around."""
+        ...

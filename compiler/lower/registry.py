@@ -13,13 +13,15 @@ from typing import Any
 
 from .. import colors as color_table
 from .. import layout
+from ..coordinates import Frame
 from ..diagnostics import Diagnostic, DiagnosticError
 from ..layout import Box, Occupancy, Placed, Shifted
-from ..model import Action, Color, Element, In, Lesson, Range, Relative, Section, Word
+from ..model import Action, Color, Element, In, Lesson, Part, Range, Ref, Relative, Section, Word
 from ..span import Span
 from ..tex_safety import tex_error_hint
 from ..theme import Theme
-from . import ir
+from . import ir, part_refs
+from .ir import Var
 from .measurer import Measurer
 
 # ---------------------------------------------------------------- registries
@@ -40,6 +42,9 @@ class ActionRule:
 
 ELEMENTS: dict[str, ElementRule] = {}
 ACTIONS: dict[str, ActionRule] = {}
+# Lowerings of kinds given in the coordinates of another element (`dot p at (2, 4) on ax`,
+# lower/coords.py): used instead of the kind's own rule when the element is drawn on something.
+COORDINATE_ELEMENTS: dict[str, Callable[[Element, SectionContext], Lowered]] = {}
 
 
 def element(kind: str, *, show: str = "Create"):
@@ -47,6 +52,16 @@ def element(kind: str, *, show: str = "Create"):
 
     def register(fn: Callable[[Element, SectionContext], Lowered]):
         ELEMENTS[kind] = ElementRule(kind, fn, show)
+        return fn
+
+    return register
+
+
+def coordinate_element(kind: str):
+    """Register the lowering of a kind given in another element's coordinates."""
+
+    def register(fn: Callable[[Element, SectionContext], Lowered]):
+        COORDINATE_ELEMENTS[kind] = fn
         return fn
 
     return register
@@ -98,7 +113,8 @@ def error(message: str, span: Span, hint: str | None = None, code: str = "loweri
 
 # What the generated module imports from lecture.runtime.scene_support (next to
 # `from manim import *` and numpy as `np`).
-HELPERS = ("LectureScene", "brace_with_label", "bullet_list", "custom_element", "placeholder",
+HELPERS = ("LectureScene", "angle_between", "bar_chart", "brace_with_label", "bullet_list", "carry_terms",
+           "corner_angle", "custom_element", "formula", "frame_around", "part_of", "placeholder",
            "play_custom", "table_of", "text_block")
 
 
@@ -142,6 +158,8 @@ class SectionContext:
         self.shifted: dict[str, Shifted] = {}
         self._shifts: dict[str, tuple[Placed, Box | None]] = {}
         self.scale_now: dict[str, float] = {}  # the layout scale each element has now
+        self.frames: dict[str, Frame] = {}  # where each axes' coordinates land (lower/coords.py)
+        self.part_boxes: dict[tuple[str, Part], Box] = {}  # where parts were laid out (ref_box)
         self.variables = self._name_variables()
         # Explicit areas and cells are taken before anything is placed automatically.
         for el in section.elements:
@@ -190,9 +208,10 @@ class SectionContext:
         if rule is None:
             raise error(f"the compiler cannot draw element kind '{el.kind}'", el.kind_span,
                         code="unknown-kind")
+        lower = COORDINATE_ELEMENTS.get(el.kind, rule.lower) if el.drawn_on is not None else rule.lower
         self._resolving.append(element_id)
         try:
-            low = rule.lower(el, self)
+            low = lower(el, self)
         finally:
             self._resolving.pop()
         self.lowered[element_id] = low
@@ -207,8 +226,47 @@ class SectionContext:
 
     def target_box(self, el: Element) -> Box | None:
         if isinstance(el.placement, Relative):
-            return self.box_of(el.placement.target.name, el.placement.target.span)
+            return self.ref_box(el.placement.target)
         return None
+
+    # -- references, parts included (`t[2, 3]`: lower/part_refs.py) -------------------------
+
+    def ref_expr(self, ref: Ref) -> Var | ir.Call:
+        """The code for what a reference names: the element's variable, or `part_of(…)`."""
+        self.resolve(ref.name, ref.span)
+        var = Var(self.var(ref.name))
+        return var if ref.part is None else part_refs.part_call(var, ref.part)
+
+    def ref_box(self, ref: Ref, *, now: bool = False) -> Box | None:
+        """The box of an element or a part of it where it was laid out; `now`: where the steps
+        so far have taken it."""
+        low = self.resolve(ref.name, ref.span)
+        current = self.current.get(ref.name) if now else None
+        if ref.part is None:
+            return current or low.box
+        if low.box is None:
+            return None
+        box = self._part_box(ref, low)
+        return part_refs.moved_with(box, low.box, current) if current is not None else box
+
+    def _part_box(self, ref: Ref, low: Lowered) -> Box:
+        part = ref.part
+        assert part is not None and low.box is not None
+        key = (ref.name, part)
+        if key not in self.part_boxes:
+            el = self.section.element(ref.name)
+            assert el is not None
+            if self.measurer is None:
+                self.part_boxes[key] = part_refs.estimate_part_box(el, low.box, part)
+            else:
+                try:
+                    cx, cy, w, h = self.measurer.box(part_refs.part_call(low.expr, part))
+                except Exception as exc:  # a term TeX cannot pick out of its formula
+                    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise error(f"cannot find this part of {el.kind} '{el.id}': {message}",
+                                part.span or ref.span, code="build-failed") from None
+                self.part_boxes[key] = Box(cx, cy, w, h)
+        return self.part_boxes[key]
 
     # -- placing ---------------------------------------------------------------------------
 
