@@ -657,9 +657,9 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
             if el is not None and on is not None and on not in visible:
                 yield error(f"the {el.kind} '{name}' is shown before '{on}', whose coordinates place it",
                             ref.span, f"create {on} in this or an earlier step", "before-exists")
-            framed = el.placement.target.name if el is not None and spec is not None \
-                and spec.placement == AROUND and isinstance(el.placement, m.Relative) else None
-            if framed is not None and framed not in visible:  # (a frame: compiler/part_checks.py)
+            if el is not None and spec is not None and spec.placement == AROUND \
+                    and isinstance(el.placement, m.Relative) and el.placement.target.name not in visible:
+                framed = el.placement.target.name  # (a frame: compiler/part_checks.py)
                 yield error(f"the {el.kind} '{name}' is shown before '{framed}', which it goes around",
                             ref.span, f"show {framed} in this or an earlier step", "before-exists")
             visible.add(name)
