@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from lecture.runtime import assemble, audio, subtitles
+from lecture.runtime import assemble, subtitles, voice_track
 from lecture.runtime.ffmpeg import FfmpegError, last_frame, probe, run
 from lecture.runtime.safe_fs import atomic_output
 
@@ -47,10 +47,10 @@ def test_a_missing_program_is_the_same_error():
 def test_the_ffmpeg_callers_own_failures_are_the_one_error(tmp_path):
     """Callers catch FfmpegError alone: audio and assembly raise it for their own failures too."""
     with pytest.raises(FfmpegError, match="nothing to join"):
-        audio.concat_tracks([], tmp_path / "joined.wav")
+        voice_track.concat_tracks([], tmp_path / "joined.wav")
     with pytest.raises(FfmpegError, match="nothing to assemble"):
         assemble.concat([], tmp_path / "lesson.mp4", fps=10)
-    assert not hasattr(audio, "AudioError") and not hasattr(subtitles, "SubtitleError") \
+    assert not hasattr(voice_track, "AudioError") and not hasattr(subtitles, "SubtitleError") \
         and not hasattr(assemble, "AssembleError")
 
 
