@@ -396,7 +396,10 @@ class LectureScene(Scene):
                 # what the first shows, which brings it in itself (added now, a later part's
                 # element would be drawn before the first part hides it, e.g. a custom element)
                 walk(anim.animations[0])
-            elif isinstance(anim, AnimationGroup):
+            elif type(anim) is AnimationGroup:
+                # only a plain group: a subclass such as TransformMatchingTex manages its own
+                # pieces and removes exactly what it added (its members added here stayed
+                # drawn after it, the old formula under the new one)
                 for child in anim.animations:
                     walk(child)
             elif not isinstance(anim, Wait) and not isinstance(anim.mobject, PartView):

@@ -133,3 +133,27 @@ def test_generated_lessons_show_what_the_checker_says(text, tmp_path_factory):
     assume(checked_clean(path))  # the checker refused it: nothing is claimed about its video
     problems = render_problems(path, folder / "build")
     assert not problems, text + "\n" + "\n".join(problems)
+
+
+CARRIED = '''lesson "Carry"
+  voice: none
+  lines: all
+
+section s "Terms"
+  line l1 "Rearrange."
+  math eq $a + b = c$ at B3
+  math eq2 $a = c - b$ at B3
+
+  step 1s: write eq
+  step 2s: transform eq into eq2
+  wait 1s
+'''
+
+
+def test_a_formula_carried_into_another_leaves_only_the_new_one(tmp_path):
+    """TransformMatchingTex manages its own pieces: once it is done, the old formula's
+    glyphs must be gone (they stayed drawn under the new one when the scene added them)."""
+    path = tmp_path / "carry.lecture"
+    path.write_text(CARRIED)
+    assert checked_clean(path)
+    assert render_problems(path, tmp_path / "build") == []
