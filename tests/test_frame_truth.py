@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from frame_truth import section_problems
 from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
@@ -135,7 +136,12 @@ def test_generated_lessons_show_what_the_checker_says(text, tmp_path_factory):
     assert not problems, text + "\n" + "\n".join(problems)
 
 
-CARRIED = '''lesson "Carry"
+
+# Cases that once drew something else than the checker's model, each with why.
+FIXED_CASES = {
+    # TransformMatchingTex manages its own pieces: once done, the old formula's glyphs must be
+    # gone (they stayed drawn under the new one when the scene added them itself).
+    "carried-terms": '''lesson "Carry"
   voice: none
   lines: all
 
@@ -147,13 +153,27 @@ section s "Terms"
   step 1s: write eq
   step 2s: transform eq into eq2
   wait 1s
-'''
+''',
+    # Two `.animate` changes of one element in one step: the second was built from the state
+    # before the step and undid the first (the circle stayed at B2, only smaller).
+    "move-and-scale": '''lesson "Move and scale"
+  voice: none
+  lines: all
+
+section s "Both"
+  line l1 "Move."
+  circle c radius=0.5 at B2 color=yellow fill=yellow opacity=0.8
+
+  step 1s: create c
+  step 2s: move c to E5; scale c 0.5
+  wait 1s
+''',
+}
 
 
-def test_a_formula_carried_into_another_leaves_only_the_new_one(tmp_path):
-    """TransformMatchingTex manages its own pieces: once it is done, the old formula's
-    glyphs must be gone (they stayed drawn under the new one when the scene added them)."""
-    path = tmp_path / "carry.lecture"
-    path.write_text(CARRIED)
+@pytest.mark.parametrize("name", sorted(FIXED_CASES))
+def test_fixed_cases_show_what_the_checker_says(name, tmp_path):
+    path = tmp_path / f"{name}.lecture"
+    path.write_text(FIXED_CASES[name])
     assert checked_clean(path)
     assert render_problems(path, tmp_path / "build") == []

@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..diagnostics import DiagnosticError
+from ..groups import expanded
 from ..kinds import setting_choice
 from ..model import Action, Lesson, Section, Step
 from ..sourcemap import CompiledModule, CompiledScene, SourceMap, SourceMapEntry
 from ..span import Span
 from ..step_order import step_conflicts, touched
-from . import ir
+from . import groups, ir
 from .registry import ACTIONS, HELPERS, SectionContext, StepCode, error
 
 INDENT = "    "
@@ -170,9 +171,11 @@ def lower_step(step: Step, ctx: SectionContext) -> StepCode:
         if rule is None:
             raise error(f"the compiler cannot lower the action '{act.verb}'", act.verb_span or act.span,
                         code="unknown-verb")
-        for part in _one_target_each(act):
+        for part in _one_target_each(expanded(act, ctx.section)):  # a group shown: each member
             part_code = StepCode()
+            before = groups.boxes_before(part, ctx)
             rule.lower(part, ctx, part_code)
+            groups.follow(part, ctx, before)  # a group's members go with it, and it with them
             code.before += part_code.before
             _add_to_lanes(lanes, {eid for eid, _ in touched(part, ctx.section)}, part_code.animations)
     # the same animation twice (e.g. `say l1; highlight l1`) is played once
@@ -220,8 +223,38 @@ def _add_to_lanes(lanes: list[_Lane], elements: set[str], animations: list[ir.Ca
             lanes.remove(lane)
     first.elements |= elements
     for animation in animations:  # the same thing twice in a row (`highlight a; indicate a`): once
-        if ir.render(animation) != ir.render(first.animations[-1]):
+        if ir.render(animation) == ir.render(first.animations[-1]):
+            continue
+        chained = _chained(first.animations[-1], animation)
+        if chained is not None:
+            first.animations[-1] = chained
+        else:
             first.animations.append(animation)
+
+
+def _animate_chain(animation: ir.Call) -> tuple[object, list[ir.Call]] | None:
+    """`x.animate.move_to(p).scale(2)` as (x, [its method calls]); None for anything else."""
+    calls: list[ir.Call] = []
+    node: object = animation
+    while isinstance(node, ir.Call) and node.method is not None:
+        calls.append(node)
+        node = node.func
+    if not calls or not (isinstance(node, ir.Attr) and node.name == "animate"):
+        return None
+    return node.value, calls[::-1]
+
+
+def _chained(earlier: ir.Call, later: ir.Call) -> ir.Call | None:
+    """Two `.animate` changes of one mobject in one step as one chain (`move c to B4; scale c
+    0.5` -> `c.animate.move_to(…).scale(0.5)`): a second `.animate` is built from the state
+    before the step, so played after the first it would undo it."""
+    a, b = _animate_chain(earlier), _animate_chain(later)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    out = earlier
+    for call in b[1]:
+        out = ir.Call(out, call.args, call.kwargs, call.method)
+    return out
 
 
 def write_module(lesson: Lesson, contexts: list[SectionContext], fps: int,
