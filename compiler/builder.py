@@ -191,6 +191,9 @@ class _Builder:
     def target(self, children: list, start: Pos | None, end: Pos | None) -> m.Target:
         return m.Target(children[0], self.span(start, end))
 
+    def members(self, children: list, start: Pos | None, end: Pos | None) -> m.Members:
+        return m.Members(tuple(children[0]), self.span(start, end))
+
     # A value is the last child of its option or setting, so the span of the value just
     # built is the one those two take as their value_span.
     def _value(self, children: list, value: Any) -> Any:
@@ -344,7 +347,7 @@ class _Builder:
         for extra in placements[1:]:
             self.error("an element has one placement", extra.span,
                        "keep one of them; it is already placed by the first", "two-placements")
-        args = tuple(c for c in rest if isinstance(c, m.Text | m.Point | m.Endpoints | m.Target))
+        args = tuple(c for c in rest if isinstance(c, m.Text | m.Point | m.Endpoints | m.Target | m.Members))
         span = self.span(start, end)
         if kind.text == "line" and self._is_lecture_line(args, rows):
             text = next(a for a in args if isinstance(a, m.Text))
@@ -393,7 +396,7 @@ class _Builder:
 # Every rule (or alias) of grammar/lecture.lark that builds a value; `?rules` with one
 # child pass it on, and the `__generated` lists of `x*` and `x+` are spliced into their rule.
 _RULES = ("text", "point", "scalar", "ref", "refs", "term_part", "item_part", "cell_part", "row_part",
-          "column_part", "line_part", "endpoints", "target", "number", "word", "color", "size",
+          "column_part", "line_part", "endpoints", "target", "members", "number", "word", "color", "size",
           "range", "option", "at", "within", "below", "above", "left_of", "right_of", "next_to",
           "around", "auto", "at_coordinate", "below_coordinate", "above_coordinate",
           "left_of_coordinate", "right_of_coordinate", "say", "fade_in", "fade_out", "morph", "move",

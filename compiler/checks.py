@@ -16,6 +16,8 @@ from . import model as m
 from .colors import COLORS
 from .diagnostics import Diagnostic, did_you_mean
 from .expression import ExpressionError, parse_expression
+from .group_checks import group_diagnostics, not_all_shown
+from .groups import GroupIndex, expanded
 from .kinds import (
     AROUND,
     CHOICES,
@@ -524,6 +526,12 @@ def parts(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
     yield from part_diagnostics(lesson)
 
 
+@check_function
+def groups(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    """Groups' members and places: compiler.group_checks (their timeline is below)."""
+    yield from group_diagnostics(lesson)
+
+
 # ------------------------------------------------------------------ relations
 
 @check_function
@@ -570,6 +578,7 @@ def timeline(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
         visible: set[str] = set()
         gone: dict[str, Span] = {}
         shown_ever: set[str] = set()
+        index = GroupIndex.of(section)
         total = 0.0
         for step in section.steps:
             if step.duration is not None and step.duration <= 0:
@@ -577,7 +586,8 @@ def timeline(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                             "write a duration such as 1s or 500ms", "bad-duration")
             total += step.seconds
             for action in step.actions:
-                yield from _action(action, section, visible, gone, shown_ever)
+                yield from _action(action, section, visible, gone, shown_ever, index)
+                _follow_groups(index, action, visible, gone, shown_ever)
             yield from step_conflicts(step, section)  # two actions on one element (step_order)
         if section.duration is not None:
             if section.duration <= 0:
@@ -613,8 +623,24 @@ def lines_reached(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                           "in the lesson's header", "line-never-shown")
 
 
+def _follow_groups(index: GroupIndex, action: m.Action, visible: set[str], gone: dict[str, Span],
+                   shown_ever: set[str]) -> None:
+    """A group is on screen when all its members are, and gone when one of them goes."""
+    if not index.leaves:
+        return
+    shown = index.shown(visible)
+    for group in index.leaves:
+        if group in shown:
+            visible.add(group)
+            shown_ever.add(group)
+            gone.pop(group, None)
+        elif group in visible:
+            visible.discard(group)
+            gone[group] = action.span
+
+
 def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[str, Span],
-            shown_ever: set[str]) -> Iterator[Diagnostic]:
+            shown_ever: set[str], index: GroupIndex) -> Iterator[Diagnostic]:
     verb = action.verb
     if verb not in VERBS:
         hint = did_you_mean(verb, VERBS) or "actions: " + ", ".join(VERBS)
@@ -628,6 +654,7 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
         for ref in action.targets:
             if ref.part is None:  # a part (`highlight prog[line 3]`) is an element's: checked below
                 yield from _reference(ref, section, line_only=True)
+    action = expanded(action, section)  # a group shown, hidden or recoloured: each of its members
     targets = [ref for ref in action.targets if verb not in ("highlight", "say") or ref.part is not None]
     for ref in targets:
         bad = list(_reference(ref, section, element_only=True))
@@ -665,9 +692,12 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
             visible.add(name)
             shown_ever.add(name)
             gone.pop(name, None)
+            _follow_groups(index, action, visible, gone, shown_ever)  # (`create g, f`: f framing g)
             continue
         if name not in visible:
-            if name in gone:
+            if name in index.leaves:  # a group: which of its members is off screen
+                yield from not_all_shown(ref, index, visible, gone)
+            elif name in gone:
                 yield error(f"'{name}' acts after it was removed (line {gone[name].line})", ref.span,
                             f"show it again first, e.g. fade in {name}", "after-removed")
             else:

@@ -78,6 +78,7 @@ import numpy as np
 from . import model as m
 from . import theme as T
 from .diagnostics import Diagnostic
+from .groups import fitted, leaves, with_leaves
 from .kinds import BOX, KINDS, LINE, SHAPE, TEXT, KindSpec
 from .layout import (
     GAP,
@@ -433,6 +434,11 @@ class SectionRules:
             for i, a in enumerate(ids):
                 for b in ids[i + 1:]:
                     rules.exempt.add(frozenset((a, b)))
+        # groups (compiler.groups): what is exempt with a group is exempt with its members, and a
+        # placed group moves its members out of their own areas into its place
+        rules.exempt = with_leaves(section, rules.exempt)
+        for name in fitted(section):
+            rules.areas.pop(name, None)
         return rules
 
 
@@ -555,8 +561,8 @@ class Checker:
             model_step = sec.steps[step.index - 1] if 0 < step.index <= len(sec.steps) else None
             if model_step is not None:
                 for act in model_step.actions:
-                    if act.verb == "move":
-                        moved.update(t.name for t in act.targets)
+                    if act.verb == "move":  # (a group's members move with it)
+                        moved.update(n for t in act.targets for n in (t.name, *leaves(sec, t.name)))
             for fp in step.visible:
                 first_seen.setdefault(fp.element, n)
             at = _StepFindings(sec, step)

@@ -318,6 +318,10 @@ def _arg(element: m.Element, arg: m.Arg, column: int, indent: str) -> str:
         return f"from {end(arg.start)} to {end(arg.end)}"
     if isinstance(arg, m.Target):
         return f"on {ref(arg.ref)}"
+    if isinstance(arg, m.Members):
+        if not arg.refs:
+            raise FormatError(f"element '{element.id}' has an empty `of` list")
+        return "of " + ", ".join(ref(r) for r in arg.refs)
     raise FormatError(f"argument {arg!r} has no text form")
 
 

@@ -18,7 +18,8 @@ Shape, in short (see the schema for every field):
 * restyle actions carry their "value" (`color`: a word or colour value; `scale`, `rotate`:
   a number) and `rotate … about X` its "about";
 * element arguments: a string (a text), or {"type": "point", "x", "y"},
-  {"type": "endpoints", "from", "to"}, {"type": "target", "on"}; an end of `from X to Y` is
+  {"type": "endpoints", "from", "to"}, {"type": "target", "on"}, {"type": "members", "of"} (a
+  group's members: a list of references); an end of `from X to Y` is
   a name or a coordinate: a point, or {"type": "number", "value"} (on a number line or a plot);
 * placements: {"type": "at", "cell"}, {"type": "in", "first", "last"},
   {"type": "relative", "relation", "target"}, {"type": "auto"},
@@ -136,6 +137,8 @@ def _arg_to_json(a: m.Arg) -> Any:
         return _node({"type": "endpoints", "from": _end_to_json(a.start), "to": _end_to_json(a.end)}, a.span)
     if isinstance(a, m.Target):
         return _node({"type": "target", "on": _ref_to_json(a.ref)}, a.span)
+    if isinstance(a, m.Members):
+        return _node({"type": "members", "of": [_ref_to_json(r) for r in a.refs]}, a.span)
     raise JsonFormError(f"argument {a!r} has no JSON form")
 
 
@@ -323,6 +326,11 @@ def _arg_from_json(data: Any, where: str) -> m.Arg:
                            _end_from_json(_get(data, "to", where), f"{where}.to"))
     if kind == "target":
         return m.Target(_ref(_get(data, "on", where), where))
+    if kind == "members":
+        refs = _get(data, "of", where)
+        if not isinstance(refs, list) or not refs:
+            raise JsonFormError(f"{where}.of: expected a list of one or more references")
+        return m.Members(tuple(_ref(r, f"{where}.of[{i}]") for i, r in enumerate(refs)))
     raise JsonFormError(f"{where}: unknown argument type {kind!r}")
 
 

@@ -110,6 +110,7 @@ class KindSpec:
     own_colors: bool = False  # draws in colours of its own: the contrast rule leaves it alone
     mark: bool = False  # a point-like mark (a dot): it keeps its size wherever it is moved
     parts: tuple[str, ...] = ()  # the parts a reference may point at (PARTS): `t[2, 3]`, `eq[$b^2$]`
+    members: bool = False  # holds other elements (`of a, b, c`): a group, measured as its members
     coordinates: str = ""  # PLACE or POINTS: it may be given in another element's coordinates
     dimensions: int = 0  # numbers in a coordinate on it: 2 (x, y) on axes; 1 on a number line or a plot (x)
     default_ranges: tuple[tuple[float, float], ...] = ()  # its x (and y) range when not given
@@ -238,6 +239,9 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
     KindSpec("riemann", "n Riemann rectangles under a plot over a range of x; `transform` into one with "
                         "a larger n refines them", "riemann r on parabola x=0..2 n=4", role=SHAPE,
              on=("plot",), options=("x", "n", "fill", "opacity", "color", "stroke"), placement=NONE),
+    KindSpec("group", "elements that move, fade and fit into a place as one: `of` its members; placed, "
+                      "it scales them together (as they sit) into its place", "group g of tri, lc in D1..F6",
+             options=("scale",), members=True),
     KindSpec("custom", "anything else, described in words; an LLM writes its Manim code",
              'custom proof in A1..F6 """Four copies of the triangle slide inside a square."""',
              texts=(0, 1), text_doc="what to show, in words", rows="items",

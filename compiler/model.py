@@ -110,7 +110,15 @@ class Target:
     span: Span = _span()
 
 
-Arg = Text | Point | Endpoints | Target
+@dataclass(frozen=True)
+class Members:
+    """`of a, b, c`: the elements a group holds (compiler/groups.py)."""
+
+    refs: tuple[Ref, ...]
+    span: Span = _span()
+
+
+Arg = Text | Point | Endpoints | Target | Members
 
 
 @dataclass(frozen=True)
@@ -268,6 +276,11 @@ class Element:
     def target(self) -> Ref | None:
         t = next((a for a in self.args if isinstance(a, Target)), None)
         return t.ref if t else None
+
+    @property
+    def members(self) -> tuple[Ref, ...]:
+        """The elements a group holds (`of a, b, c`), as written."""
+        return tuple(r for a in self.args if isinstance(a, Members) for r in a.refs)
 
     @property
     def drawn_on(self) -> Ref | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .diagnostics import Diagnostic
+from .groups import leaves
 from .model import Action, Section, Step
 
 # What an action does to one element
@@ -60,16 +61,16 @@ def conflict(earlier: str, later: str) -> Conflict | None:
 
 
 def touched(action: Action, section: Section) -> Iterator[tuple[str, str]]:
-    """(element id, what the action does to it) for each element the action acts on; lecture
-    lines (`highlight l1`, `say l1`) and unknown names are left out."""
+    """(element id, what the action does to it) for each element the action acts on (each member
+    of a group); lecture lines (`highlight l1`, `say l1`) and unknown names are left out."""
     role = _ROLE_OF_VERB.get(action.verb)
     if role is None:
         return
     for ref in action.targets:
         if action.verb == "highlight" and section.line(ref.name) is not None:
             continue  # a lecture line: not an element (as the lowering decides)
-        if section.element(ref.name) is not None:
-            yield ref.name, role
+        for name in leaves(section, ref.name):  # a group acts on its members (compiler.groups)
+            yield name, role
     if action.verb == "transform" and action.into is not None and section.element(action.into.name):
         yield action.into.name, INTO
 

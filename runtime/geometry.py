@@ -322,8 +322,10 @@ def _run_section(index: int, section: Any, cls: type, ctx: SectionContext,
     from manim.animation.animation import prepare_animation
     from manim.renderer.cairo_renderer import CairoRenderer
 
-    by_var = {var: eid for eid, var in ctx.variables.items()}
     kinds = {el.id: el.kind for el in section.elements}
+    # A group is measured as its members (each its own footprint), never as a whole of its own.
+    by_var = {var: eid for eid, var in ctx.variables.items()
+              if not (eid in kinds and kinds[eid] in KINDS and KINDS[kinds[eid]].members)}
     steps: list[StepView] = []
     state: dict[str, Any] = {"locals": None, "n": 0, "cache": {}}
 

@@ -155,6 +155,9 @@ def element(draw, kind: str, ident: str, others: list[str], axes: list[str]) -> 
                  for _ in range(draw(st.integers(spec.points[0], min(spec.points[1], 5))))]
     if spec.needs_target:
         args.append(m.Target(m.Ref(draw(st.sampled_from(axes or others or ["ax"])))))
+    if spec.members:  # a group: `of a, b`
+        held = draw(st.lists(st.sampled_from(others or ["a"]), min_size=1, max_size=3))
+        args.append(m.Members(tuple(m.Ref(name) for name in held)))
     args = draw(st.permutations(args)) if kind not in ("line", "arrow", "polygon") else args
     if spec.placement == "none":
         placement = None

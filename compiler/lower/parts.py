@@ -47,7 +47,7 @@ def lower_scale(act: Action, ctx: SectionContext, step: StepCode) -> None:
             ctx.current[ref.name] = Box(now.cx, now.cy, now.w * factor, now.h * factor)
 
 
-def _about(ctx: SectionContext, ref: Ref | None, box: Box) -> tuple[float, float]:
+def about_point(ctx: SectionContext, ref: Ref | None, box: Box) -> tuple[float, float]:
     """The point a rotation turns about: a cell's centre, an element's centre now, or its own."""
     if ref is None:
         return box.center
@@ -57,7 +57,7 @@ def _about(ctx: SectionContext, ref: Ref | None, box: Box) -> tuple[float, float
     return other.center if other is not None else box.center
 
 
-def _turned(box: Box, degrees: float, about: tuple[float, float]) -> Box:
+def turned(box: Box, degrees: float, about: tuple[float, float]) -> Box:
     """The box around `box` turned by `degrees` about a point."""
     a = math.radians(degrees)
     c, s = math.cos(a), math.sin(a)
@@ -76,11 +76,11 @@ def lower_rotate(act: Action, ctx: SectionContext, step: StepCode) -> None:
         now = ctx.ref_box(ref, now=True)
         kwargs: dict = {"angle": Raw(f"{ir.exact_num(degrees)} * DEGREES")}
         if act.about is not None and now is not None:
-            about = _about(ctx, act.about, now)
+            about = about_point(ctx, act.about, now)
             kwargs["about_point"] = point(*about)
-            ctx.current[ref.name] = _turned(now, degrees, about)
+            ctx.current[ref.name] = turned(now, degrees, about)
         elif now is not None:
-            ctx.current[ref.name] = _turned(now, degrees, now.center)
+            ctx.current[ref.name] = turned(now, degrees, now.center)
         step.animations.append(call("Rotate", target, **kwargs))
 
 

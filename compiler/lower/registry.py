@@ -15,6 +15,7 @@ from .. import colors as color_table
 from .. import layout
 from ..coordinates import Frame
 from ..diagnostics import Diagnostic, DiagnosticError
+from ..groups import groups_of
 from ..layout import Box, Occupancy, Placed, Shifted
 from ..model import Action, Color, Element, In, Lesson, Part, Range, Ref, Relative, Section, Word
 from ..span import Span
@@ -45,6 +46,9 @@ ACTIONS: dict[str, ActionRule] = {}
 # Lowerings of kinds given in the coordinates of another element (`dot p at (2, 4) on ax`,
 # lower/coords.py): used instead of the kind's own rule when the element is drawn on something.
 COORDINATE_ELEMENTS: dict[str, Callable[[Element, SectionContext], Lowered]] = {}
+# Run after each element is lowered, with its id (lower/groups.py: the group that holds it fits
+# it into the group's place then, before anything is placed beside it).
+AFTER_RESOLVE: list[Callable[[SectionContext, str], None]] = []
 
 
 def element(kind: str, *, show: str = "Create"):
@@ -160,6 +164,7 @@ class SectionContext:
         self.scale_now: dict[str, float] = {}  # the layout scale each element has now
         self.frames: dict[str, Frame] = {}  # where each axes' coordinates land (lower/coords.py)
         self.part_boxes: dict[tuple[str, Part], Box] = {}  # where parts were laid out (ref_box)
+        self.group_of = groups_of(section)  # element id -> the group that holds it (lower/groups.py)
         self.variables = self._name_variables()
         # Explicit areas and cells are taken before anything is placed automatically.
         for el in section.elements:
@@ -219,7 +224,13 @@ class SectionContext:
             self.current[element_id] = low.box
             self._record_shift(element_id, low.box)
         self.scale_now[element_id] = low.scale
+        for hook in AFTER_RESOLVE:
+            hook(self, element_id)
         return low
+
+    def resolving(self, element_id: str) -> bool:
+        """Whether the element is being lowered now (what it depends on is being resolved)."""
+        return element_id in self._resolving
 
     def box_of(self, element_id: str, span: Span | None = None) -> Box | None:
         return self.resolve(element_id, span).box
