@@ -264,7 +264,9 @@ def _finish(scene: Any, anim: Any) -> None:
     if isinstance(anim, Wait):
         return
     if isinstance(anim, AnimationGroup) and not getattr(anim, "lecture_full", False) \
-            and type(anim).__name__ in ("AnimationGroup",):
+            and type(anim).__name__ in ("AnimationGroup", "Succession"):
+        # a Succession (a step's actions on one element, in turn) ends as its parts do, in
+        # order; played whole it added a group of the element's parts, splitting it up
         for child in anim.animations:
             _finish(scene, child)
         return

@@ -168,6 +168,19 @@ section s "Both"
   step 2s: move c to E5; scale c 0.5
   wait 1s
 ''',
+    # Two actions on parts of one formula in one step play in turn (a Succession); the dry run
+    # played it whole, which split the formula up: the checker lost it from that step on.
+    "two-parts-in-one-step": '''lesson "Parts"
+  voice: none
+
+section s "Terms"
+  line l1 "Terms."
+  math eq $a + b = c$ in A1..A6
+
+  step 2s: say l1; write eq
+  step 2s: color eq[$a$] orange; indicate eq[$b$]
+  wait 1s
+''',
 }
 
 
