@@ -30,6 +30,8 @@ from manim import ManimColor, Mobject, TransformMatchingTex, VGroup, VMobject, l
 from manim.mobject.geometry.polygram import Rectangle
 from manim.mobject.text.tex_mobject import MathTex, MathTexPart
 
+from .tex import TexTimeout
+
 FRAME_BUFF = 0.1  # between a frame and what it goes around (compiler/lower/parts.py uses it too)
 MARK_OPACITY = 0.3  # of a highlight over a part
 _MARKER = (3, 7)  # the red and green of a term's marker colour; its blue numbers the term
@@ -136,6 +138,10 @@ class Formula(MathTex):
         try:
             with _quiet():
                 probe = _glyphs(MathTex(marked, **kwargs))
+        except TexTimeout:
+            # a slow machine is not a formula whose terms cannot be picked out: skipping the
+            # terms here drew a different picture from the one `check` measured
+            raise
         except Exception:
             if required:
                 raise ValueError(f"the term {batch[0]!r} cannot be picked out of the formula {tex!r}: "
