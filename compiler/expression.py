@@ -4,9 +4,10 @@ tree, then printed as a numpy expression by the compiler. Lesson text is never e
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 from lark import Lark, Token, Tree
@@ -14,6 +15,8 @@ from lark.exceptions import UnexpectedInput
 from lecture.grammar import GRAMMAR_DIR
 
 from .diagnostics import did_you_mean
+
+T = TypeVar("T")
 
 FUNCTIONS = {"sin": "np.sin", "cos": "np.cos", "tan": "np.tan", "exp": "np.exp", "log": "np.log",
              "sqrt": "np.sqrt", "abs": "np.abs"}
@@ -194,9 +197,10 @@ def to_numpy(expr: Expression, variable: str = "x") -> str:
     return code if precedence == _ATOM else f"({code})"
 
 
-def _emit(root: Tree | Token, var: str) -> tuple[str, int]:
-    """Post-order, with an explicit stack: each node's code and its precedence."""
-    done: list[tuple[str, int]] = []
+def _post_order(root: Tree | Token, combine: Callable[[Tree, list[T]], T]) -> T:
+    """Fold an expression tree bottom-up with an explicit stack (deep nesting cannot exhaust
+    Python's recursion): `combine(node, its operands' results)` for every node."""
+    done: list[T] = []
     stack: list[tuple[Tree | Token, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -209,8 +213,13 @@ def _emit(root: Tree | Token, var: str) -> tuple[str, int]:
             continue
         args = done[len(done) - len(operands):] if operands else []
         del done[len(done) - len(operands):]
-        done.append(_emit_node(node, args, var))
+        done.append(combine(node, args))
     return done[0]
+
+
+def _emit(root: Tree | Token, var: str) -> tuple[str, int]:
+    """Each node's code and its precedence."""
+    return _post_order(root, lambda node, args: _emit_node(node, args, var))
 
 
 def _emit_node(node: Tree, args: list[tuple[str, int]], var: str) -> tuple[str, int]:
@@ -244,22 +253,9 @@ def _operand(emitted: tuple[str, int], needed: int) -> str:
 def evaluate(expr: Expression, x: float) -> float:
     """The function's value at x, computed as the generated numpy code computes it (nan where
     it has none: log(-1), 0/0; inf past the largest float). Walks the tree: nothing is run."""
-    done: list[np.float64] = []
-    stack: list[tuple[Tree | Token, bool]] = [(expr.tree, False)]
+    point = np.float64(x)
     with np.errstate(all="ignore"):
-        while stack:
-            node, children_done = stack.pop()
-            if isinstance(node, Token):
-                raise TypeError(f"unexpected token {node!r}")
-            operands = [c for c in node.children if isinstance(c, Tree)]
-            if not children_done and operands:
-                stack.append((node, True))
-                stack.extend((c, False) for c in reversed(operands))
-                continue
-            args = done[len(done) - len(operands):] if operands else []
-            del done[len(done) - len(operands):]
-            done.append(_value_of(node, args, np.float64(x)))
-    return float(done[0])
+        return float(_post_order(expr.tree, lambda node, args: _value_of(node, args, point)))
 
 
 _CONSTANT_VALUES = {"pi": np.pi, "e": np.e}
