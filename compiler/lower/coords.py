@@ -25,7 +25,7 @@ from ..kinds import KINDS
 from ..layout import Box
 from ..model import AtCoordinate, Coordinate, Element, End, Point, Ref, Scalar
 from . import ir
-from .elements import axes_like, shape_style
+from .elements import axes_like, line_style, shape_style
 from .ir import Exact, Float, Name, Var, call, method
 from .registry import Lowered, SectionContext, coordinate_element, element, error
 
@@ -266,12 +266,7 @@ def _ends(el: Element, ctx: SectionContext, on: Ref) -> tuple[list[tuple[ir.Call
 
 def _line_on(el: Element, ctx: SectionContext, cls: str) -> Lowered:
     on = _target(el)
-    style: dict = {"color": ctx.color(el, "color", ctx.theme.shape)}
-    stroke = ctx.number(el, "stroke")
-    if stroke is not None:
-        style["stroke_width"] = Float(stroke)
-    if cls == "Arrow":
-        style["buff"] = Float(0.0)
+    style = line_style(el, ctx, cls)
     ((a_code, a), (b_code, b)), deps = _ends(el, ctx, on)
     expr = call(cls, a_code, b_code, **style)
     return Lowered(expr, _bbox([a, b]), deps=deps, natural=None, resizable=True)

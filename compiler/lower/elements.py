@@ -219,17 +219,22 @@ def lower_square(el: Element, ctx: SectionContext) -> Lowered:
     return finish_shape(call("Square", side_length=Float(s), **shape_style(el, ctx)), el, ctx, box)
 
 
-@element("rectangle")
-def lower_rectangle(el: Element, ctx: SectionContext) -> Lowered:
+def wide_shape_box(el: Element, ctx: SectionContext, default: tuple[float, float]) -> Box:
+    """The box of a shape sized by `width=`/`height=` (a rectangle, an ellipse): an area it is
+    placed in when it gives neither; one side given, the other in the proportion 2 : 1."""
     w, h = ctx.number(el, "width"), ctx.number(el, "height")
     if isinstance(el.placement, In) and w is None and h is None:
-        box = layout.area_box(el.placement.first, el.placement.last).inset(MARGIN)
-    else:
-        if w is not None and h is None:
-            h = w / 2
-        if h is not None and w is None:
-            w = h * 2
-        box = place_shape(el, ctx, w, h, default=(1.6, 0.8))
+        return layout.area_box(el.placement.first, el.placement.last).inset(MARGIN)
+    if w is not None and h is None:
+        h = w / 2
+    if h is not None and w is None:
+        w = h * 2
+    return place_shape(el, ctx, w, h, default=default)
+
+
+@element("rectangle")
+def lower_rectangle(el: Element, ctx: SectionContext) -> Lowered:
+    box = wide_shape_box(el, ctx, default=(1.6, 0.8))
     expr = call("Rectangle", width=Float(box.w), height=Float(box.h), **shape_style(el, ctx))
     return finish_shape(expr, el, ctx, box)
 
@@ -294,13 +299,19 @@ def _end(ctx: SectionContext, ref: End) -> tuple[Pt, Box | None]:
     return box.center, box
 
 
-def _line_like(el: Element, ctx: SectionContext, cls: str) -> Lowered:
+def line_style(el: Element, ctx: SectionContext, cls: str) -> dict:
+    """A line's or an arrow's keyword arguments: colour, stroke, and no gap at an arrow's ends."""
     style: dict = {"color": ctx.color(el, "color", ctx.theme.shape)}
     stroke = ctx.number(el, "stroke")
     if stroke is not None:
         style["stroke_width"] = Float(stroke)
     if cls == "Arrow":
         style["buff"] = Float(0.0)
+    return style
+
+
+def _line_like(el: Element, ctx: SectionContext, cls: str) -> Lowered:
+    style = line_style(el, ctx, cls)
     ends = el.endpoints
     deps: tuple[str, ...] = ()
     if ends is not None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 
 from .. import layout
-from ..layout import MARGIN, Box
+from ..layout import Box
 from ..model import Element, In, Ref, Relative
 from . import ir
-from .elements import finish_shape, place_shape, shape_style
+from .elements import finish_shape, shape_style, wide_shape_box
 from .ir import Float, Raw, Var, call, point
 from .registry import Lowered, SectionContext, element, error
 
@@ -29,14 +29,7 @@ LABEL_REACH = 0.45  # how far past the mark a label may reach, for the box
 
 @element("ellipse")
 def lower_ellipse(el: Element, ctx: SectionContext) -> Lowered:
-    w, h = ctx.number(el, "width"), ctx.number(el, "height")
-    if isinstance(el.placement, In) and w is None and h is None:
-        box = layout.area_box(el.placement.first, el.placement.last).inset(MARGIN)
-    else:
-        # one side given: the other in the proportion of the default (2 : 1)
-        w = w if w is not None else (2 * h if h is not None else None)
-        h = h if h is not None else (w / 2 if w is not None else None)
-        box = place_shape(el, ctx, w, h, default=(2.0, 1.0))
+    box = wide_shape_box(el, ctx, default=(2.0, 1.0))
     expr = call("Ellipse", width=Float(box.w), height=Float(box.h), **shape_style(el, ctx))
     return finish_shape(expr, el, ctx, box)
 
