@@ -44,7 +44,8 @@ The rules
 - off-frame: anything outside the frame's safe area (the frame less `SAFE_MARGIN_RATIO`
   of its size on every side: the "action safe" area of broadcast video);
 - spills-area: an element placed `in` an area reaches outside that area's cells by more
-  than `SPILL_TOLERANCE` (until a `move` takes it elsewhere);
+  than `SPILL_TOLERANCE` (until a `move`, `scale` or `rotate` changes it: the teacher chose
+  that size or place);
 - too-small: text whose capital letters would be under `MIN_CAP_HEIGHT_PX` pixels tall in
   a 1080p video (cap height = the height of "H" at the text's effective font size: its
   font size times every scale applied to it); and a formula whose smallest script
@@ -553,6 +554,7 @@ class Checker:
         out: dict[tuple, Finding] = {}
         first_seen: dict[str, int] = {}
         moved: set[str] = set()
+        released: set[str] = set()  # moved, scaled or rotated: no longer bound to its area
 
         def want(code: str) -> bool:
             return only is None or code in only
@@ -561,8 +563,12 @@ class Checker:
             model_step = sec.steps[step.index - 1] if 0 < step.index <= len(sec.steps) else None
             if model_step is not None:
                 for act in model_step.actions:
-                    if act.verb == "move":  # (a group's members move with it)
-                        moved.update(n for t in act.targets for n in (t.name, *leaves(sec, t.name)))
+                    # (a group's members move with it)
+                    names = {n for t in act.targets for n in (t.name, *leaves(sec, t.name))}
+                    if act.verb == "move":
+                        moved.update(names)
+                    if act.verb in ("move", "scale", "rotate"):
+                        released.update(names)
             for fp in step.visible:
                 first_seen.setdefault(fp.element, n)
             at = _StepFindings(sec, step)
@@ -572,7 +578,7 @@ class Checker:
                 found += self._overlaps(visible, rules, first_seen, at)
             found += _between_findings(view, visible, _Seen(rules, first_seen, moved), at, found, want)
             for fp in visible:
-                found += _frame_findings(fp, at, rules, moved, want)
+                found += _frame_findings(fp, at, rules, released, want)
                 found += _look_findings(fp, at, view.background, want)
             for f in found:
                 out.setdefault(f.key, f)
@@ -833,7 +839,7 @@ def _dangling(visible: list[Footprint], seen: _Seen, at: _StepFindings) -> Itera
                              other=ref.name)
 
 
-def _frame_findings(fp: Footprint, at: _StepFindings, rules: SectionRules, moved: set[str],
+def _frame_findings(fp: Footprint, at: _StepFindings, rules: SectionRules, released: set[str],
                     want: Callable[[str], bool]) -> Iterator[Finding]:
     """Where an element lies: past the frame's safe area, out of its area, over the panel or
     the title band."""
@@ -847,7 +853,7 @@ def _frame_findings(fp: Footprint, at: _StepFindings, rules: SectionRules, moved
                              f"'{eid}' reaches {past:.2f} units past the {side} edge of the frame's "
                              "safe area",
                              "anchor it further inside the grid, or make it smaller with scale=")
-    if want("spills-area") and eid in rules.areas and eid not in moved:
+    if want("spills-area") and eid in rules.areas and eid not in released:
         area = rules.areas[eid]
         past = max(area.left - box.left, box.right - area.right, area.bottom - box.bottom, box.top - area.top)
         if past > SPILL_TOLERANCE:

@@ -114,6 +114,17 @@ def test_spilling_out_of_an_area_and_over_the_title():
     assert "spills-area" in codes and "over-title" in codes
 
 
+def test_a_scaled_element_is_no_longer_bound_to_its_area():
+    """`scale leaf 1.5` is the teacher's choice of size: the area only placed it. Until the
+    scale, the same size spills (the rule still holds before it)."""
+    head = 'lesson "L"\nsection s "S"\n  circle c in C3..D4 color=green\n'
+    scaled = {f.code for f in findings_of(head + "  step 1s: create c\n  step 1s: scale c 1.5\n")}
+    assert "spills-area" not in scaled
+    drawn_big = {f.code for f in findings_of(head.replace("green", "green scale=1.5") +
+                                              "  step 1s: create c\n")}
+    assert "spills-area" in drawn_big
+
+
 def test_wcag_contrast_ratio():
     assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)

@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+from lecture.compiler import frontend
+from lecture.compiler.format import format_text
 from lecture.compiler.kinds import KINDS, OPTIONS, VERBS
+from lecture.compiler.model import Element
 from lecture.compiler.reference import README_END, README_START, language_reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,12 +32,11 @@ def test_reference_documents_every_kind_action_and_option():
 
 def test_every_kind_example_parses():
     """Each documented example is a valid element statement."""
-    from lecture.compiler import frontend
-    from lecture.compiler.model import Element
-
     for spec in KINDS.values():
         text = ('lesson "x"\n\nsection s "S"\n  axes ax in A1..C3\n  text tri "t" at F6\n'
                 f'  text note "n" at F1\n  {spec.example}\n')
         lesson = frontend.parse_text(text)
         kinds = [e.kind for e in lesson.sections[0].elements if isinstance(e, Element)]
         assert spec.name in kinds, spec.example
+        # written as `lecture fmt` writes it, so that a copied example stays as it is
+        assert f"  {spec.example}\n" in format_text(text), spec.example
