@@ -24,6 +24,7 @@ from .span import Span
 
 # The escapes of a "string": \" \\ and \n. Any other backslash stays, so LaTeX such as \frac survives.
 _ESCAPE = re.compile(r'\\(["\\n])')
+NUMBER_RE = re.compile(r"-?(\d+(\.\d+)?|\.\d+)([eE][-+]?\d+)?")  # the grammar's NUMBER
 
 
 def decode_string(raw: str) -> str:
@@ -136,8 +137,37 @@ class _Builder:
         token = children[0]
         return m.Text(decode_string(token.text), self.token_span(token))
 
-    def point(self, children: list, start: Pos | None, end: Pos | None) -> m.Point:
-        return m.Point(parse_number(children[0].text), parse_number(children[1].text), self.span(start, end))
+    def point(self, children: list, start: Pos | None, end: Pos | None) -> m.Point | m.MovingPoint:
+        x, y = (self._coordinate(token) for token in children)
+        span = self.span(start, end)
+        if isinstance(x, m.Expr) or isinstance(y, m.Expr):
+            return m.MovingPoint(x, y, span)
+        return m.Point(x, y, span)
+
+    def _coordinate(self, token: Lexeme) -> int | float | m.Expr:
+        """One coordinate of a point: a number, or an expression of values (its span without
+        the spaces around it)."""
+        text = token.text
+        body = text.strip()
+        if NUMBER_RE.fullmatch(body):
+            return parse_number(body)
+        span = self.token_span(token)
+        if not body:
+            self.error("a coordinate is missing", span, "write a point as (x, y): (2, 4) or (x0, f(x0))",
+                       "bad-point")
+            return 0
+        lead = len(text) - len(text.lstrip())
+        start = span.start_pos + lead
+        line, column = self.lines.line_column(start)
+        end_line, end_column = self.lines.line_column(start + len(body))
+        return m.Expr(body, Span(self.file, line, column, end_line, end_column, start, start + len(body)))
+
+    def initial(self, children: list, start: Pos | None, end: Pos | None) -> m.Initial:
+        value = children[0]
+        span = self.span(start, end)
+        if isinstance(value, m.Text):
+            return m.Initial(value, span)
+        return m.Initial(parse_number(value.text), span)
 
     def scalar(self, children: list, start: Pos | None, end: Pos | None) -> m.Scalar:
         return m.Scalar(parse_number(children[0].text), self.token_span(children[0]))
@@ -215,8 +245,15 @@ class _Builder:
         return self._value(children, children[0].text)
 
     def range(self, children: list, start: Pos | None, end: Pos | None) -> Any:
-        return self._value(children, m.Range(parse_number(children[0].text),
-                                             parse_number(children[1].text)))
+        low, high = (self._bound(token) for token in children)
+        if isinstance(low, str) or isinstance(high, str):
+            return self._value(children, m.ValueRange(low, high))
+        return self._value(children, m.Range(low, high))
+
+    @staticmethod
+    def _bound(token: Lexeme) -> int | float | str:
+        """A range's bound: a number, or the name of a value (`x=0..x0`)."""
+        return parse_number(token.text) if NUMBER_RE.fullmatch(token.text) else token.text
 
     def option(self, children: list, start: Pos | None, end: Pos | None) -> m.Option:
         key, value = children
@@ -299,13 +336,31 @@ class _Builder:
         return self._restyle("scale", children[0], start, end, value=parse_number(children[1].text))
 
     def rotate(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
-        targets, degrees, about = children
-        return self._restyle("rotate", targets, start, end, value=parse_number(degrees.text), about=about)
+        targets, degrees, about, *options = children
+        return self._restyle("rotate", targets, start, end, value=parse_number(degrees.text), about=about,
+                             options=tuple(options))
 
     def _restyle(self, verb: str, targets: list, start: Pos | None, end: Pos | None, *,
-                 value: m.OptionValue, about: m.Ref | None = None) -> m.Action:
+                 value: m.OptionValue, about: m.Ref | None = None,
+                 options: tuple[m.Option, ...] = ()) -> m.Action:
         span = self.span(start, end)
-        return m.Action(verb, tuple(targets), value=value, about=about, span=span, verb_span=span)
+        return m.Action(verb, tuple(targets), value=value, about=about, options=options, span=span,
+                        verb_span=span)
+
+    def numbers(self, children: list, start: Pos | None, end: Pos | None) -> tuple[int | float, ...]:
+        return tuple(parse_number(token.text) for token in children)
+
+    def change(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        targets, values, *options = children
+        span = self.span(start, end)
+        return m.Action("change", tuple(targets), values=values, options=tuple(options), span=span,
+                        verb_span=span)
+
+    def move_along(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
+        targets, path, *options = children
+        span = self.span(start, end)
+        return m.Action("move", tuple(targets), along=path, options=tuple(options), span=span,
+                        verb_span=span)
 
     def verb(self, children: list, start: Pos | None, end: Pos | None) -> m.Action:
         name, targets = children
@@ -347,7 +402,8 @@ class _Builder:
         for extra in placements[1:]:
             self.error("an element has one placement", extra.span,
                        "keep one of them; it is already placed by the first", "two-placements")
-        args = tuple(c for c in rest if isinstance(c, m.Text | m.Point | m.Endpoints | m.Target | m.Members))
+        args = tuple(c for c in rest if isinstance(c, m.Text | m.Point | m.MovingPoint | m.Endpoints | m.Target | m.Members
+                                                        | m.Initial))
         span = self.span(start, end)
         if kind.text == "line" and self._is_lecture_line(args, rows):
             text = next(a for a in args if isinstance(a, m.Text))
@@ -364,7 +420,7 @@ class _Builder:
 
     @staticmethod
     def _is_lecture_line(args: tuple, rows: tuple) -> bool:
-        has_geometry = any(isinstance(a, m.Point | m.Endpoints) for a in args)
+        has_geometry = any(isinstance(a, m.Point | m.MovingPoint | m.Endpoints) for a in args)
         return not has_geometry and any(isinstance(a, m.Text) for a in args)
 
     def setting(self, children: list, start: Pos | None, end: Pos | None) -> m.Setting:
@@ -396,7 +452,8 @@ class _Builder:
 # Every rule (or alias) of grammar/lecture.lark that builds a value; `?rules` with one
 # child pass it on, and the `__generated` lists of `x*` and `x+` are spliced into their rule.
 _RULES = ("text", "point", "scalar", "ref", "refs", "term_part", "item_part", "cell_part", "row_part",
-          "column_part", "line_part", "endpoints", "target", "members", "number", "word", "color", "size",
+          "column_part", "line_part", "endpoints", "target", "members", "initial", "numbers", "change",
+          "move_along", "number", "word", "color", "size",
           "range", "option", "at", "within", "below", "above", "left_of", "right_of", "next_to",
           "around", "auto", "at_coordinate", "below_coordinate", "above_coordinate",
           "left_of_coordinate", "right_of_coordinate", "say", "fade_in", "fade_out", "morph", "move",

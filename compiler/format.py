@@ -55,7 +55,7 @@ import re
 from decimal import Decimal
 
 from . import model as m
-from .builder import decode_block, parse_duration, parse_number
+from .builder import NUMBER_RE, decode_block, parse_duration, parse_number
 from .kinds import RESTYLE_VERBS
 from .layout import is_canonical
 
@@ -197,6 +197,8 @@ def value_literal(value: m.OptionValue, key: str = "") -> str:
         return value.hex
     if isinstance(value, m.Range):
         return f"{number(value.low)}..{number(value.high)}"
+    if isinstance(value, m.ValueRange):
+        return f"{_bound(value.low)}..{_bound(value.high)}"
     if isinstance(value, str):
         if key == "resolution" and SIZE_RE.match(value):
             return value  # a size such as 1280x720 reads back as the same string
@@ -204,6 +206,24 @@ def value_literal(value: m.OptionValue, key: str = "") -> str:
     if isinstance(value, int | float):
         return number(value)
     raise FormatError(f"value {value!r} has no text form")
+
+
+def _bound(value: int | float | str) -> str:
+    """A range's bound: a number or a value's name (`0..x0`)."""
+    return name(value, "value") if isinstance(value, str) else number(value)
+
+
+# What one coordinate of a point may hold (grammar/lecture.lark COORD)
+_COORD_RE = re.compile(r"(?:[\w.+\-*/^]|[ \t]+(?![ \t(])|\((?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*\))+")
+
+
+def _coordinate_part(value: float | m.Expr) -> str:
+    if not isinstance(value, m.Expr):
+        return number(value)
+    text = value.text.strip()
+    if not text or not _COORD_RE.fullmatch(text) or NUMBER_RE.fullmatch(text):
+        raise FormatError(f"expression {value.text!r} cannot be written in a point")
+    return text
 
 
 def cell(c: m.Cell) -> str:
@@ -218,6 +238,8 @@ def coordinate(c: m.Coordinate) -> str:
         return f"({number(c.x)}, {number(c.y)})"
     if isinstance(c, m.Scalar):
         return number(c.value)
+    if isinstance(c, m.MovingPoint):
+        return f"({_coordinate_part(c.x)}, {_coordinate_part(c.y)})"
     raise FormatError(f"coordinate {c!r} has no text form")
 
 
@@ -312,8 +334,12 @@ def _element_text(element: m.Element, text: m.Text, column: int, indent: str) ->
 def _arg(element: m.Element, arg: m.Arg, column: int, indent: str) -> str:
     if isinstance(arg, m.Text):
         return _element_text(element, arg, column, indent)
-    if isinstance(arg, m.Point):
+    if isinstance(arg, m.Point | m.MovingPoint):
         return coordinate(arg)
+    if isinstance(arg, m.Initial):
+        if isinstance(arg.value, m.Text):
+            return f"= {quote(arg.value.value)}"
+        return f"= {number(arg.value)}"
     if isinstance(arg, m.Endpoints):
         return f"from {end(arg.start)} to {end(arg.end)}"
     if isinstance(arg, m.Target):
@@ -362,8 +388,11 @@ def _action(action: m.Action) -> str:
     extra_text = action.text is not None and verb != "say"
     extra_value = (action.value is not None) != (verb in RESTYLE_VERBS)
     extra_about = action.about is not None and verb != "rotate"
-    if extra_into or extra_to or extra_text or extra_value or extra_about:
-        raise FormatError(f"action {verb!r} cannot carry that text, `into`, `to`, value or `about`")
+    extra_motion = (bool(action.values) != (verb == "change") or (action.along is not None and verb != "move")
+                    or (bool(action.options) and verb not in ("change", "move", "rotate")))
+    if extra_into or extra_to or extra_text or extra_value or extra_about or extra_motion:
+        raise FormatError(f"action {verb!r} cannot carry that text, `into`, `to`, value, `about`, "
+                          "values, `along` or options")
     if verb == "say":
         if len(targets) > 1:
             raise FormatError("`say` takes at most one lecture line")
@@ -380,6 +409,14 @@ def _action(action: m.Action) -> str:
         if len(targets) != 1 or action.into is None:
             raise FormatError("`transform` takes one element and `into` another")
         return f"transform {refs} into {ref(action.into)}"
+    if verb == "change":
+        return f"change {refs} to {', '.join(number(v) for v in action.values)}{_options(action)}"
+    if verb == "move" and action.along is not None:
+        if action.to is not None:
+            raise FormatError("`move` goes `to` a place or `along` a path, not both")
+        return f"move {refs} along {ref(action.along)}{_options(action)}"
+    if action.options and verb != "rotate":
+        raise FormatError(f"`{verb}` takes no options")
     if verb == "move":
         if action.to is None:
             raise FormatError("`move` needs a placement")
@@ -410,7 +447,12 @@ def _restyle(verb: str, refs: str, action: m.Action) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FormatError(f"`{verb}` needs a number, not {value!r}")
     about = f" about {ref(action.about)}" if action.about is not None else ""
-    return f"{verb} {refs} {number(value)}{about}"
+    return f"{verb} {refs} {number(value)}{about}{_options(action)}"
+
+
+def _options(action: m.Action) -> str:
+    """` ease=linear x=0..2`: an action's options, as written."""
+    return "".join(f" {name(o.key, 'option')}={value_literal(o.value, o.key)}" for o in action.options)
 
 
 def _step(p: _Printer, step: m.Step, indent: str) -> None:

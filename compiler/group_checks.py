@@ -45,6 +45,8 @@ def _members(el: m.Element, section: m.Section, owner: dict[str, m.Element]) -> 
     if spec is None:
         return  # an unknown kind: reported at its own line
     example = next(s.example for s in KINDS.values() if s.members)
+    if spec.follows:
+        return  # `trace tr of p`: compiler.motion_checks
     if not spec.members:
         for extra in lists:
             yield error(f"{with_article(el.kind)} holds no members", extra.span,

@@ -16,8 +16,11 @@ Shape, in short (see the schema for every field):
   of an element is {"name", "part": {"kind", "term"}} for a formula's term or
   {"name", "part": {"kind", "index"}} for the others (`t[2, 3]`: index [2, 3]);
 * restyle actions carry their "value" (`color`: a word or colour value; `scale`, `rotate`:
-  a number) and `rotate … about X` its "about";
-* element arguments: a string (a text), or {"type": "point", "x", "y"},
+  a number) and `rotate … about X` its "about"; `change x0 to 1, 3` its "values", `move p along f`
+  its "along", and an action's `ease=…` its "options" (as an element's);
+* element arguments: a string (a text), or {"type": "point", "x", "y"} (a coordinate that is a string
+  is an expression of values: a moving point), {"type": "initial", "value"} (a value's `= 1` or
+  `= "2 x0"`),
   {"type": "endpoints", "from", "to"}, {"type": "target", "on"}, {"type": "members", "of"} (a
   group's members: a list of references); an end of `from X to Y` is
   a name or a coordinate: a point, or {"type": "number", "value"} (on a number line or a plot);
@@ -25,7 +28,7 @@ Shape, in short (see the schema for every field):
   {"type": "relative", "relation", "target"}, {"type": "auto"},
   {"type": "coordinate", "coordinate", "on", "relation"?} (`at (2, 4) on ax`, `above 3 on nl`);
 * option and setting values: a number, a string, {"type": "word", "name"},
-  {"type": "color", "hex"}, {"type": "range", "low", "high"};
+  {"type": "color", "hex"}, {"type": "range", "low", "high"} (a bound may be a value's name);
 * steps: {"type": "step", "duration" (seconds or null), "actions"} or
   {"type": "wait", "duration"};
 * comments: {"before": [...], "after": "..."}, texts without the leading '#';
@@ -81,7 +84,7 @@ def _value_to_json(value: m.OptionValue) -> Any:
         return {"type": "word", "name": value.name}
     if isinstance(value, m.Color):
         return {"type": "color", "hex": value.hex}
-    if isinstance(value, m.Range):
+    if isinstance(value, m.Range | m.ValueRange):  # a bound may be a value's name (`0..x0`)
         return {"type": "range", "low": value.low, "high": value.high}
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise JsonFormError(f"value {value!r} has no JSON form")
@@ -91,7 +94,13 @@ def _value_to_json(value: m.OptionValue) -> Any:
 def _coordinate_to_json(c: m.Coordinate) -> dict[str, Any]:
     if isinstance(c, m.Point):
         return _node({"type": "point", "x": c.x, "y": c.y}, c.span)
+    if isinstance(c, m.MovingPoint):  # an expression of values is a string
+        return _node({"type": "point", "x": _moving(c.x), "y": _moving(c.y)}, c.span)
     return _node({"type": "number", "value": c.value}, c.span)
+
+
+def _moving(value: float | m.Expr) -> float | str:
+    return value.text if isinstance(value, m.Expr) else value
 
 
 def _end_to_json(e: m.End) -> Any:
@@ -131,8 +140,11 @@ def _placement_to_json(p: m.Placement) -> dict[str, Any]:
 def _arg_to_json(a: m.Arg) -> Any:
     if isinstance(a, m.Text):
         return a.value
-    if isinstance(a, m.Point):
+    if isinstance(a, m.Point | m.MovingPoint):
         return _coordinate_to_json(a)
+    if isinstance(a, m.Initial):
+        value = a.value.value if isinstance(a.value, m.Text) else a.value
+        return _node({"type": "initial", "value": value}, a.span)
     if isinstance(a, m.Endpoints):
         return _node({"type": "endpoints", "from": _end_to_json(a.start), "to": _end_to_json(a.end)}, a.span)
     if isinstance(a, m.Target):
@@ -170,6 +182,13 @@ def _action_to_json(a: m.Action) -> dict[str, Any]:
         data["value"] = _value_to_json(a.value)
     if a.about is not None:
         data["about"] = _ref_to_json(a.about)
+    if a.values:
+        data["values"] = list(a.values)
+    if a.along is not None:
+        data["along"] = _ref_to_json(a.along)
+    if a.options:
+        data["options"] = [_node({"key": o.key, "value": _value_to_json(o.value)}, o.span)
+                           for o in a.options]
     return _node(data, a.span, a.comments)
 
 
@@ -276,9 +295,31 @@ def _value_from_json(value: Any, where: str) -> m.OptionValue:
         if kind == "color":
             return m.Color(_str(_get(value, "hex", where), where))
         if kind == "range":
-            return m.Range(_num(_get(value, "low", where), where), _num(_get(value, "high", where), where))
+            low, high = (_bound(_get(value, key, where), where) for key in ("low", "high"))
+            if isinstance(low, str) or isinstance(high, str):
+                return m.ValueRange(low, high)
+            return m.Range(low, high)
         raise JsonFormError(f"{where}: unknown value type {kind!r}")
     return _num(value, where)
+
+
+def _bound(value: Any, where: str) -> int | float | str:
+    """A range's bound: a number, or a value's name."""
+    return _str(value, where) if isinstance(value, str) else _num(value, where)
+
+
+def _point_from_json(data: Any, where: str) -> m.Point | m.MovingPoint:
+    """A point: numbers, or strings for expressions of values (a moving point)."""
+    x, y = (_bound(_get(data, key, where), f"{where}.{key}") for key in ("x", "y"))
+    if isinstance(x, str) or isinstance(y, str):
+        return m.MovingPoint(m.Expr(x) if isinstance(x, str) else x, m.Expr(y) if isinstance(y, str) else y)
+    return m.Point(x, y)
+
+
+def _options_from_json(data: Any, where: str) -> tuple[m.Option, ...]:
+    return tuple(m.Option(_str(_get(o, "key", f"{where}.options[{i}]"), where),
+                          _value_from_json(_get(o, "value", f"{where}.options[{i}]"), where))
+                 for i, o in enumerate(_get(data, "options", where, [])))
 
 
 def _placement_from_json(data: Any, where: str) -> m.Placement:
@@ -303,7 +344,7 @@ def _placement_from_json(data: Any, where: str) -> m.Placement:
 def _coordinate_from_json(data: Any, where: str) -> m.Coordinate:
     kind = _get(data, "type", where)
     if kind == "point":
-        return m.Point(_num(_get(data, "x", where), where), _num(_get(data, "y", where), where))
+        return _point_from_json(data, where)
     if kind == "number":
         return m.Scalar(_num(_get(data, "value", where), where))
     raise JsonFormError(f"{where}: unknown coordinate type {kind!r}")
@@ -320,7 +361,10 @@ def _arg_from_json(data: Any, where: str) -> m.Arg:
         return m.Text(data)
     kind = _get(data, "type", where)
     if kind == "point":
-        return m.Point(_num(_get(data, "x", where), where), _num(_get(data, "y", where), where))
+        return _point_from_json(data, where)
+    if kind == "initial":
+        value = _get(data, "value", where)
+        return m.Initial(m.Text(value) if isinstance(value, str) else _num(value, where))
     if kind == "endpoints":
         return m.Endpoints(_end_from_json(_get(data, "from", where), f"{where}.from"),
                            _end_from_json(_get(data, "to", where), f"{where}.to"))
@@ -342,10 +386,7 @@ def _element_from_json(data: Any, where: str) -> m.Element:
         args=tuple(_arg_from_json(a, f"{where}.args[{i}]")
                    for i, a in enumerate(_get(data, "args", where, []))),
         placement=_placement_from_json(placement, f"{where}.placement") if placement is not None else None,
-        options=tuple(
-            m.Option(_str(_get(o, "key", f"{where}.options[{i}]"), where),
-                     _value_from_json(_get(o, "value", f"{where}.options[{i}]"), where))
-            for i, o in enumerate(_get(data, "options", where, []))),
+        options=_options_from_json(data, where),
         rows=tuple(tuple(m.Text(_str(t, f"{where}.rows")) for t in row)
                    for row in _get(data, "rows", where, [])),
         comments=_comments(data, where),
@@ -358,6 +399,7 @@ def _action_from_json(data: Any, where: str) -> m.Action:
     to = _get(data, "to", where, None)
     value = _get(data, "value", where, None)
     about = _get(data, "about", where, None)
+    along = _get(data, "along", where, None)
     return m.Action(
         verb=_str(_get(data, "verb", where), where),
         targets=tuple(_ref(t, where) for t in _get(data, "targets", where, [])),
@@ -366,6 +408,9 @@ def _action_from_json(data: Any, where: str) -> m.Action:
         to=_placement_from_json(to, f"{where}.to") if to is not None else None,
         value=_value_from_json(value, f"{where}.value") if value is not None else None,
         about=_ref(about, f"{where}.about") if about is not None else None,
+        values=tuple(_num(v, f"{where}.values") for v in _get(data, "values", where, [])),
+        along=_ref(along, f"{where}.along") if along is not None else None,
+        options=_options_from_json(data, where),
         comments=_comments(data, where),
     )
 

@@ -24,6 +24,16 @@ class OptionSpec:
     doc: str
 
 
+# How a `change`, a `move … along` or a `rotate` runs through its step (`ease=linear`):
+# name -> (what it looks like, Manim's rate function)
+EASINGS: dict[str, tuple[str, str]] = {
+    "smooth": ("starts and ends gently (the default)", "smooth"),
+    "linear": ("at one steady speed", "linear"),
+    "in": ("starts slowly, ends fast", "rate_functions.ease_in_sine"),
+    "out": ("starts fast, ends slowly", "rate_functions.ease_out_sine"),
+    "there_and_back": ("goes to the value and comes back", "there_and_back"),
+}
+
 OPTIONS: dict[str, OptionSpec] = {
     "color": OptionSpec(COLOR, "stroke or text colour: a name (blue, light_gray…) or #rrggbb"),
     "fill": OptionSpec(COLOR, "fill colour of a shape"),
@@ -47,7 +57,12 @@ OPTIONS: dict[str, OptionSpec] = {
                                 "(default 0)"),
     "end": OptionSpec(NUMBER, "where an arc ends, in degrees (default 90; below start: clockwise)"),
     "corner": OptionSpec(COUNT, "a polygon's corner: 1, 2, 3… in the order its points are written"),
-    "label": OptionSpec(STRING, 'a short label beside an angle\'s mark: "θ", "60°"'),
+    "label": OptionSpec(STRING, 'a short label: beside an angle\'s mark ("θ", "60°"), before a value\'s '
+                                'number ("slope =")'),
+    "decimals": OptionSpec(NUMBER, "digits after the decimal point of a value's number (default 2)"),
+    "unit": OptionSpec(STRING, 'written after a value\'s number: "m/s", "°"'),
+    "length": OptionSpec(POSITIVE, "length of a tangent line, in grid cells (default 3)"),
+    "ease": OptionSpec(WORD, "how a `change`, `move … along` or `rotate` runs: " + ", ".join(EASINGS)),
     "between": OptionSpec(WORD, "another plot: the area between the two (default: between the plot and "
                                 "the x axis)"),
     "n": OptionSpec(COUNT, "how many rectangles (default 4)"),
@@ -111,6 +126,8 @@ class KindSpec:
     mark: bool = False  # a point-like mark (a dot): it keeps its size wherever it is moved
     parts: tuple[str, ...] = ()  # the parts a reference may point at (PARTS): `t[2, 3]`, `eq[$b^2$]`
     members: bool = False  # holds other elements (`of a, b, c`): a group, measured as its members
+    follows: bool = False  # `of X`: the one element it follows (a trace draws X's path)
+    initial: bool = False  # `= 1` or `= "2 x0"` after its id: a value's start, or its expression
     coordinates: str = ""  # PLACE or POINTS: it may be given in another element's coordinates
     dimensions: int = 0  # numbers in a coordinate on it: 2 (x, y) on axes; 1 on a number line or a plot (x)
     default_ranges: tuple[tuple[float, float], ...] = ()  # its x (and y) range when not given
@@ -242,6 +259,17 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
     KindSpec("group", "elements that move, fade and fit into a place as one: `of` its members; placed, "
                       "it scales them together (as they sit) into its place", "group g of tri, lc in D1..F6",
              options=("scale",), members=True),
+    KindSpec("value", "a named value that steps change (`change x0 to 3`), or an expression of values "
+                      "(`= \"2 x0\"`); points, bounds and numeric options written with it follow it; "
+                      "shown, it is a live number",
+             'value x0 = 1 at F2 label="x =" decimals=1', role=TEXT, initial=True,
+             options=("label", "decimals", "unit", "color", "font_size", "scale")),
+    KindSpec("tangent", "the tangent line to a plot at `x=` (a number or a value: it slides along the "
+                        "plot as the value changes)", "tangent tl on f x=x0 length=3", role=LINE,
+             on=("plot",), options=("x", "length", "color", "stroke"), placement=NONE),
+    KindSpec("trace", "the path an element travels, drawn behind it from when the trace is created",
+             "trace tr of p color=yellow", role=LINE, follows=True, options=("color", "stroke"),
+             placement=NONE),
     KindSpec("custom", "anything else, described in words; an LLM writes its Manim code",
              'custom proof "Four copies of the triangle slide inside a square." in A1..F6',
              texts=(0, 1), text_doc="what to show, in words", rows="items",
@@ -258,7 +286,10 @@ VERBS: dict[str, tuple[str, str]] = {
     "transform": ("morph one element into another (the second takes its place)",
                   "transform eq into eq2"),
     "indicate": ("briefly highlight shown elements or parts of them", "indicate eq[$b^2$], t[2, 3]"),
-    "move": ("move elements to another anchor", "move eq to C4"),
+    "move": ("move elements to another anchor, or along a path: a plot (`x=0..2` for a piece), a circle, "
+             "an arc, an ellipse, a polygon or a line (`ease=`)", "move eq to C4; move p along f"),
+    "change": ("slide values to new values over the step, in turn when there are several (`ease=`)",
+               "change x0 to 3; change x0 to 1, 3 ease=linear"),
     "highlight": ("highlight a lecture line in the left panel; on a part of an element, a marker behind "
                   "it that stays until another part of that element is highlighted",
                   "highlight l2; highlight prog[line 3]"),
@@ -268,7 +299,7 @@ VERBS: dict[str, tuple[str, str]] = {
               "color eq[$b^2$] orange"),
     "scale": ("scale shown elements by a factor, about their centres", "scale eq 1.5"),
     "rotate": ("turn shown elements by degrees (counter-clockwise), about their centres or `about` a "
-               "cell or element", "rotate sq 90 about C3"),
+               "cell or element (`ease=`)", "rotate sq 90 about C3"),
     "say": ("narration for the step; `say l1` speaks line l1 and highlights it",
             'say l1 "Here is a right triangle."'),
 }

@@ -54,7 +54,26 @@ class Scalar:
     span: Span = _span()
 
 
-Coordinate = Point | Scalar
+@dataclass(frozen=True)
+class Expr:
+    """An expression of the section's values where a number goes (`f(x0)` in `(x0, f(x0))`):
+    compiler.values reads it with the plot language, never as Python."""
+
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MovingPoint:
+    """A coordinate with an expression of values in it (`(x0, f(x0))`): it moves as they
+    change. A point of numbers only is a `Point`."""
+
+    x: float | Expr
+    y: float | Expr
+    span: Span = _span()
+
+
+Coordinate = Point | Scalar | MovingPoint
 
 
 PART_KINDS: tuple[str, ...] = ("term", "cell", "row", "column", "item", "line")
@@ -84,7 +103,7 @@ class Ref:
     part: Part | None = None
 
 
-End = Ref | Point | Scalar
+End = Ref | Point | Scalar | MovingPoint
 
 
 @dataclass(frozen=True)
@@ -118,13 +137,29 @@ class Members:
     span: Span = _span()
 
 
-Arg = Text | Point | Endpoints | Target | Members
+@dataclass(frozen=True)
+class Initial:
+    """`= 1` or `= "2 x0"` after a `value`'s id: its start, or the expression it follows."""
+
+    value: int | float | Text
+    span: Span = _span()
+
+
+Arg = Text | Point | Endpoints | Target | Members | Initial
 
 
 @dataclass(frozen=True)
 class Range:
     low: float
     high: float
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    """`x=0..x0`: a range with a bound that is a value's name (it follows the value)."""
+
+    low: int | float | str
+    high: int | float | str
 
 
 @dataclass(frozen=True)
@@ -141,7 +176,7 @@ class Word:
     name: str
 
 
-OptionValue = int | float | str | Range | Color | Word
+OptionValue = int | float | str | Range | ValueRange | Color | Word
 
 
 @dataclass(frozen=True)
@@ -283,6 +318,11 @@ class Element:
         return tuple(r for a in self.args if isinstance(a, Members) for r in a.refs)
 
     @property
+    def initial(self) -> Initial | None:
+        """A `value`'s `= 1` or `= "2 x0"`."""
+        return next((a for a in self.args if isinstance(a, Initial)), None)
+
+    @property
     def drawn_on(self) -> Ref | None:
         """The element this one is drawn on: a plot's axes, or the axes, plane, number line or
         plot whose coordinates place it (`at (2, 4) on ax`, points `on ax`)."""
@@ -305,9 +345,15 @@ class Action:
     # `color a orange` (a Word or a Color), `scale a 1.5`, `rotate a 90` (degrees)
     value: OptionValue | None = None
     about: Ref | None = None  # `rotate a 90 about B3`: the cell or element it turns about
+    values: tuple[int | float, ...] = ()  # `change x0 to 1, 3`: the values it goes to, in turn
+    along: Ref | None = None  # `move ball along flight`: the path it moves along
+    options: tuple[Option, ...] = ()  # `ease=linear`, `x=0..39`
     comments: Comments = NO_COMMENTS
     span: Span = _span()
     verb_span: Span = _span()
+
+    def option(self, key: str, default: OptionValue | None = None) -> OptionValue | None:
+        return next((o.value for o in self.options if o.key == key), default)
 
 
 @dataclass(frozen=True)
