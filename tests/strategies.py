@@ -10,6 +10,7 @@ return (line ends are normalised when reading) and NUL (a file with one is binar
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from hypothesis import strategies as st
@@ -73,6 +74,20 @@ def comments(with_after: bool = True) -> st.SearchStrategy[m.Comments]:
 
 # ------------------------------------------------------------------ values
 
+# expressions of values, as a coordinate or a value's `= "…"` holds them
+expressions = st.sampled_from(["x0", "f(x0)", "2 x0 + 1", "sqrt(abs(x0))", "-x0", "x0^2 / 3",
+                               "cos(a) * r", "f(sqrt(x0 + 1))"])
+coordinate_values = st.one_of(numbers, expressions.map(m.Expr))
+
+
+@st.composite
+def points(draw) -> m.Point | m.MovingPoint:
+    x, y = draw(coordinate_values), draw(coordinate_values)
+    if isinstance(x, m.Expr) or isinstance(y, m.Expr):
+        return m.MovingPoint(x, y)
+    return m.Point(x, y)
+
+
 def option_value(kind: str) -> st.SearchStrategy:
     if kind == COLOR:
         return st.one_of(color_words.map(m.Word), hex_colors.map(m.Color))
@@ -81,8 +96,9 @@ def option_value(kind: str) -> st.SearchStrategy:
     if kind == POSITIVE:
         return positive_numbers
     if kind == RANGE:
-        return st.tuples(numbers, numbers).filter(lambda t: t[0] < t[1]).map(
-            lambda t: m.Range(*t))
+        return st.one_of(
+            st.tuples(numbers, numbers).filter(lambda t: t[0] < t[1]).map(lambda t: m.Range(*t)),
+            st.tuples(st.one_of(numbers, names), names).map(lambda t: m.ValueRange(*t)))
     if kind == WORD:
         return names.map(m.Word)
     if kind == STRING:
@@ -149,12 +165,16 @@ def element(draw, kind: str, ident: str, others: list[str], axes: list[str]) -> 
             ends = st.one_of(cells.map(lambda c: c.name), st.sampled_from(others or ["A1"]))
             args.append(m.Endpoints(m.Ref(draw(ends)), m.Ref(draw(ends))))
         else:
-            args += [m.Point(draw(numbers), draw(numbers)) for _ in range(2)]
+            args += [draw(points()) for _ in range(2)]
     elif spec.points[1]:
         args += [m.Point(draw(numbers), draw(numbers))
                  for _ in range(draw(st.integers(spec.points[0], min(spec.points[1], 5))))]
     if spec.needs_target:
         args.append(m.Target(m.Ref(draw(st.sampled_from(axes or others or ["ax"])))))
+    if spec.initial:  # a value: `= 1` or `= "2 x0"`
+        args.append(m.Initial(draw(st.one_of(numbers, expressions.map(m.Text)))))
+    if spec.follows:  # a trace: `of p`
+        args.append(m.Members((m.Ref(draw(st.sampled_from(others or ["p"]))),)))
     if spec.members:  # a group: `of a, b`
         held = draw(st.lists(st.sampled_from(others or ["a"]), min_size=1, max_size=3))
         args.append(m.Members(tuple(m.Ref(name) for name in held)))
@@ -176,7 +196,7 @@ def element(draw, kind: str, ident: str, others: list[str], axes: list[str]) -> 
 def action(draw, lines: list[str], elements: list[str]) -> m.Action:
     verbs = ["say"] + (["highlight"] if lines else []) + (
         ["create", "write", "fade in", "fade out", "indicate", "remove", "play", "move",
-         "transform"] if elements else [])
+         "transform", "change", "along"] if elements else [])
     verb = draw(st.sampled_from(verbs))
     some = st.lists(st.sampled_from(elements or ["x"]), min_size=1, max_size=3).map(
         lambda ids: tuple(m.Ref(i) for i in ids))
@@ -192,6 +212,13 @@ def action(draw, lines: list[str], elements: list[str]) -> m.Action:
         return m.Action(verb, (m.Ref(a),), into=m.Ref(b), comments=note)
     if verb == "move":
         return m.Action(verb, draw(some), to=draw(placements(elements)), comments=note)
+    eases = options(("ease",))
+    if verb == "change":
+        values = tuple(draw(st.lists(numbers, min_size=1, max_size=3)))
+        return m.Action(verb, draw(some), values=values, options=draw(eases), comments=note)
+    if verb == "along":
+        return m.Action("move", draw(some), along=m.Ref(draw(st.sampled_from(elements))),
+                        options=draw(eases), comments=note)
     return m.Action(verb, draw(some), comments=note)
 
 
@@ -203,7 +230,7 @@ def step(draw, lines: list[str], elements: list[str]) -> m.Step:
     plain = draw(st.booleans())
     acts = draw(st.lists(action(lines, elements), min_size=1, max_size=4))
     if plain:
-        acts = [m.Action(a.verb, a.targets, a.text, a.into, a.to) for a in acts]
+        acts = [dataclasses.replace(a, comments=m.NO_COMMENTS) for a in acts]
     return m.Step(draw(st.one_of(st.none(), durations)), tuple(acts), comments=draw(comments()))
 
 
