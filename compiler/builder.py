@@ -67,6 +67,9 @@ def parse_number(raw: str) -> int | float:
     return float(raw)
 
 
+_ARG_TYPES = (m.Text, m.Point, m.MovingPoint, m.Endpoints, m.Target, m.Members, m.Initial)  # model.Arg
+
+
 class _Builder:
     """Bottom-up construction: the parser calls the method named after each grammar rule (or
     its alias) with the rule's children and its extent, the start of its first token and the
@@ -152,10 +155,6 @@ class _Builder:
         if NUMBER_RE.fullmatch(body):
             return parse_number(body)
         span = self.token_span(token)
-        if not body:
-            self.error("a coordinate is missing", span, "write a point as (x, y): (2, 4) or (x0, f(x0))",
-                       "bad-point")
-            return 0
         lead = len(text) - len(text.lstrip())
         start = span.start_pos + lead
         line, column = self.lines.line_column(start)
@@ -402,8 +401,7 @@ class _Builder:
         for extra in placements[1:]:
             self.error("an element has one placement", extra.span,
                        "keep one of them; it is already placed by the first", "two-placements")
-        args = tuple(c for c in rest if isinstance(c, m.Text | m.Point | m.MovingPoint | m.Endpoints | m.Target | m.Members
-                                                        | m.Initial))
+        args = tuple(c for c in rest if isinstance(c, _ARG_TYPES))
         span = self.span(start, end)
         if kind.text == "line" and self._is_lecture_line(args, rows):
             text = next(a for a in args if isinstance(a, m.Text))

@@ -15,7 +15,7 @@ from . import coordinates
 from . import model as m
 from .colors import COLORS
 from .diagnostics import Diagnostic, did_you_mean
-from .expression import ExpressionError, parse_expression
+from .expression import ExpressionError, parse_expression, plot_scope
 from .group_checks import group_diagnostics, not_all_shown
 from .groups import GroupIndex, expanded
 from .kinds import (
@@ -47,11 +47,13 @@ from .kinds import (
 from .kinds import COLOR as COLOR_TYPE
 from .kinds import NUMBER as NUMBER_TYPE
 from .layout import on_grid, parse_cell_name
+from .motion_checks import motion_diagnostics
 from .part_checks import part_diagnostics
 from .shape_checks import shape_diagnostics
 from .span import Span
 from .step_order import step_conflicts
 from .tex_safety import tex_diagnostics
+from .values import bound_option, value_names
 
 Check = Callable[[m.Lesson, "Context"], Iterator[Diagnostic]]
 CHECKS: list[Check] = []
@@ -194,6 +196,8 @@ def _option_diagnostics(element: m.Element, spec: KindSpec) -> Iterator[Diagnost
                     "options of " + element.kind + ": " + (", ".join(spec.options) or "none"))
                 yield error(f"unknown option '{opt.key}'", opt.span, hint, "unknown-option")
             continue
+        if bound_option(element.kind, opt):  # an expression of values: compiler.motion_checks
+            continue
         yield from _option_value(opt, OPTIONS[opt.key].type)
 
 
@@ -315,9 +319,9 @@ def _reference(ref: m.Ref, section: m.Section, *, element_only: bool = False,
                 "undefined-id")
 
 
-def _expression_diagnostics(text: m.Text) -> Iterator[Diagnostic]:
+def _expression_diagnostics(text: m.Text, values: frozenset[str]) -> Iterator[Diagnostic]:
     try:
-        parse_expression(text.value)
+        parse_expression(text.value, plot_scope(values))
     except ExpressionError as exc:
         span = text.span
         if span.line and span.line == span.end_line and "\\" not in text.value:
@@ -365,7 +369,7 @@ def elements(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
                     else:
                         yield from _cell_diagnostics(cell)
             if el.texts:
-                yield from _text_diagnostics(el.texts[0], spec, ctx)
+                yield from _text_diagnostics(el.texts[0], spec, ctx, value_names(section))
             yield from shape_diagnostics(el, section)
 
 
@@ -375,9 +379,15 @@ def _target_words(spec: KindSpec) -> str:
 
 
 def _argument_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
-    """Its strings, points and `from … to …`."""
+    """Its strings, points, `from … to …` and a value's `= …`."""
     yield from _count_diagnostic(el, "string", len(el.texts), spec.texts, spec.example)
-    points = len(el.points)
+    yield from _initial_diagnostics(el, spec)
+    moving_points = [arg for arg in el.args if isinstance(arg, m.MovingPoint)]
+    for moving in moving_points:
+        yield error(f"the points of {a(el.kind)} are numbers: `{el.id}` cannot move by its points",
+                    moving.span, "give moving ends with `from … to …` (`line l from (x0, 0) to (x0, f(x0)) "
+                    "on ax`), or place it `at (x0, f(x0)) on ax`", "bad-args")
+    points = len(el.points) + len(moving_points)
     if el.endpoints is not None and not spec.endpoints:
         yield error(f"{a(el.kind)} takes no `from … to …`", el.endpoints.span,
                     f"for example: {spec.example}", "bad-args")
@@ -391,6 +401,23 @@ def _argument_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]
                         el.points[0].span, None, "bad-args")
     elif spec.coordinates != PLACE:  # a dot given points: coordinates.usage_diagnostics says how
         yield from _count_diagnostic(el, "point", points, spec.points, spec.example)
+
+
+def _initial_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
+    """`value x0 = 1`: a value has exactly one `= …`; nothing else has one."""
+    initials = [arg for arg in el.args if isinstance(arg, m.Initial)]
+    example = next(s.example for s in KINDS.values() if s.initial)
+    if not spec.initial:
+        for extra in initials:
+            yield error(f"{a(el.kind)} takes no `= …`", extra.span,
+                        f"only a value has a start or an expression: {example}", "bad-args")
+        return
+    if not initials:
+        yield error(f"the value '{el.id}' needs a start or an expression", el.id_span,
+                    f'write `= 1` (a start that steps change) or `= "2 x0"` (it follows x0): {example}',
+                    "bad-args")
+    for extra in initials[1:]:
+        yield error(f"the value '{el.id}' has two `= …`", extra.span, "keep one of them", "bad-args")
 
 
 def _target_diagnostics(el: m.Element, spec: KindSpec, section: m.Section) -> Iterator[Diagnostic]:
@@ -491,10 +518,12 @@ def _row_diagnostics(el: m.Element, spec: KindSpec) -> Iterator[Diagnostic]:
                     bad[0].span, "give every row the same number of strings", "ragged-table")
 
 
-def _text_diagnostics(text: m.Text, spec: KindSpec, ctx: Context) -> Iterator[Diagnostic]:
-    """Inside the string, for kinds whose string is more than text."""
+def _text_diagnostics(text: m.Text, spec: KindSpec, ctx: Context,
+                      values: frozenset[str] = frozenset()) -> Iterator[Diagnostic]:
+    """Inside the string, for kinds whose string is more than text (a plot's function may read
+    the section's `values`)."""
     if spec.text_is == EXPRESSION:
-        yield from _expression_diagnostics(text)
+        yield from _expression_diagnostics(text, values)
     elif spec.text_is == FILE_PATH:
         yield from _image_diagnostics(text, ctx)
     elif spec.text_is == LATEX:
@@ -530,6 +559,13 @@ def parts(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
 def groups(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
     """Groups' members and places: compiler.group_checks (their timeline is below)."""
     yield from group_diagnostics(lesson)
+
+
+@check_function
+def motion(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    """Values and motion: expressions of values, cycles, `change`, paths, ranges over the steps:
+    compiler.motion_checks."""
+    yield from motion_diagnostics(lesson)
 
 
 # ------------------------------------------------------------------ relations
@@ -600,7 +636,9 @@ def timeline(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
             yield warning(f"section '{section.id}' has no steps, so it shows nothing", section.id_span,
                           "add a step, e.g. step 2s: create …", "no-steps")
         for el in section.elements:
-            if el.id not in shown_ever and KINDS.get(el.kind) is not None:
+            spec = KINDS.get(el.kind)
+            # a value need not be shown: it may only drive what follows it
+            if el.id not in shown_ever and spec is not None and not spec.initial:
                 yield warning(f"'{el.id}' is never shown", el.id_span,
                               f"add a step that shows it: step 1s: create {el.id}", "never-shown")
 
@@ -649,6 +687,8 @@ def _action(action: m.Action, section: m.Section, visible: set[str], gone: dict[
         if verb in ("fadeout", "fade_out"):
             hint = "did you mean 'fade out'?"
         yield error(f"unknown action '{verb}'", action.verb_span, hint, "unknown-action")
+        return
+    if verb == "change":  # it changes values, not elements on screen: compiler.motion_checks
         return
     if verb in ("highlight", "say"):
         for ref in action.targets:

@@ -10,13 +10,14 @@ land in the scene, as the lowering measures it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from . import model as m
 from .diagnostics import Diagnostic
-from .expression import ExpressionError, evaluate, parse_expression
+from .expression import ExpressionError, evaluate_in, parse_expression, plot_scope
 from .kinds import KINDS, PLACE, POINTS, KindSpec, with_article
+from .values import section_values, value_names
 
 # A coordinate this close to its range's end (relative to the range) is on it: 0.1 + 0.2 is 0.3.
 EDGE_TOLERANCE = 1e-9
@@ -60,6 +61,7 @@ class Curve:
     plot: m.Element
     axes: m.Element
     function: m.Text
+    values: Mapping[str, float] = field(default_factory=dict)  # the section's values it reads, at the start
 
     @property
     def x_range(self) -> tuple[float, float]:
@@ -71,7 +73,8 @@ class Curve:
     def y_at(self, x: float) -> float:
         """The curve's height at x (nan where the function has no value there)."""
         try:
-            return evaluate(parse_expression(self.function.value), x)
+            expression = parse_expression(self.function.value, plot_scope(frozenset(self.values)))
+            return evaluate_in(expression, {**self.values, "x": x})
         except ExpressionError:
             return math.nan  # reported at the plot's own line
 
@@ -83,7 +86,8 @@ def curve(plot: m.Element, section: m.Section) -> Curve | None:
     axes = section.element(target.name) if target is not None else None
     if axes is None or KINDS.get(axes.kind) is None or KINDS[axes.kind].dimensions != 2 or not plot.texts:
         return None
-    return Curve(plot, axes, plot.texts[0])
+    start = section_values(section).start if value_names(section) else {}
+    return Curve(plot, axes, plot.texts[0], start)
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,11 @@ def coordinate_diagnostics(coord: m.Coordinate, on: m.Ref, system: m.Element,
     """One coordinate on a system that has coordinates: its count of numbers, and its range."""
     spec = KINDS.get(system.kind)
     if spec is None or not spec.dimensions:
+        return
+    if isinstance(coord, m.MovingPoint):  # its range over the steps: compiler.motion_checks
+        if spec.dimensions != 2:
+            yield error(f"a place on {with_article(system.kind)} is one number, not a point", coord.span,
+                        "place it on axes or a plane: dot p at (x0, 0) on ax", "coordinate-shape")
         return
     if spec.dimensions == 2:
         if isinstance(coord, m.Scalar):

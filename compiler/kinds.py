@@ -128,6 +128,9 @@ class KindSpec:
     members: bool = False  # holds other elements (`of a, b, c`): a group, measured as its members
     follows: bool = False  # `of X`: the one element it follows (a trace draws X's path)
     initial: bool = False  # `= 1` or `= "2 x0"` after its id: a value's start, or its expression
+    path: bool = False  # `move p along IT` follows its outline
+    moving_range: bool = False  # its `x=` range may follow a value (`area a on f x=0..x0`)
+    point_options: tuple[str, ...] = ()  # options that are one number here, not a range (a tangent's x=)
     coordinates: str = ""  # PLACE or POINTS: it may be given in another element's coordinates
     dimensions: int = 0  # numbers in a coordinate on it: 2 (x, y) on axes; 1 on a number line or a plot (x)
     default_ranges: tuple[tuple[float, float], ...] = ()  # its x (and y) range when not given
@@ -180,7 +183,7 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
              texts=(1, 1), text_doc="the image's path", text_is=FILE_PATH, options=("scale",),
              own_colors=True),
     KindSpec("circle", "a circle", "circle c at C3 radius=1 color=red", role=SHAPE,
-             options=SHAPE_STYLE + ("radius",)),
+             options=SHAPE_STYLE + ("radius",), path=True),
     KindSpec("rectangle", "a rectangle", "rectangle box at D3 width=3 height=1", role=SHAPE,
              options=SHAPE_STYLE + ("width", "height")),
     KindSpec("square", "a square", "square sq at C4 side=2 fill=blue opacity=0.5", role=SHAPE,
@@ -188,15 +191,15 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
     KindSpec("polygon", "a polygon through three or more points (scaled into its place; with "
                         "`on ax`, the points are the axes' coordinates)",
              "polygon tri (0, 0) (4, 0) (0, 3) in B2..E5", role=SHAPE, points=(3, 100), options=SHAPE_STYLE,
-             coordinates=POINTS),
+             coordinates=POINTS, path=True),
     KindSpec("line", "a straight line: two points, or from a cell or element to another; "
                      "`from (0, 0) to (2, 2) on ax` in the axes' coordinates",
              "line base from E2 to E5", role=LINE, points=(0, 2), endpoints=True,
-             options=("color", "stroke"), coordinates=POINTS),
+             options=("color", "stroke"), coordinates=POINTS, path=True),
     KindSpec("arrow", "an arrow: two points, or from a cell or element to another; "
                       "`from (0, 0) to (2, 2) on ax` in the axes' coordinates",
              "arrow hint from note to tri color=yellow", role=LINE, points=(0, 2), endpoints=True,
-             options=("color", "stroke"), coordinates=POINTS),
+             options=("color", "stroke"), coordinates=POINTS, path=True),
     KindSpec("dot", "a small filled dot, at a cell or at a coordinate (`at (2, 4) on ax`, `at 3 on nl`)",
              "dot p at C3 color=yellow", role=SHAPE,
              options=("color", "radius", "scale"), mark=True, coordinates=PLACE),
@@ -212,7 +215,7 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
              'plot parabola "x^2" on ax color=yellow', role=LINE, texts=(1, 1),
              text_doc="the function of x (numbers, x, + - * / ^, sin cos tan exp log sqrt abs, pi, e)",
              text_is=EXPRESSION, on=("axes", "plane"), options=("color", "stroke", "x"), placement=NONE,
-             dimensions=1),
+             dimensions=1, path=True, moving_range=True),
     KindSpec("numberline", "a number line; marks go on it with `at 3 on NL`",
              "numberline nl in D1..D6 x=-5..5 step=1",
              options=("x", "step", "color", "scale"), dimensions=1, default_ranges=((-5.0, 5.0),)),
@@ -232,10 +235,10 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
              role=TEXT, texts=(1, 1), text_doc="the label", options=TEXT_STYLE, placement=RELATION,
              coordinates=PLACE),
     KindSpec("ellipse", "an ellipse", "ellipse e at C3 width=3 height=1.5", role=SHAPE,
-             options=SHAPE_STYLE + ("width", "height")),
+             options=SHAPE_STYLE + ("width", "height"), path=True),
     KindSpec("arc", "a piece of a circle's outline, from one direction to another (degrees, "
                     "counter-clockwise from pointing right)", "arc a at C3 radius=1 start=0 end=120",
-             role=LINE, options=("color", "stroke", "radius", "start", "end", "scale")),
+             role=LINE, options=("color", "stroke", "radius", "start", "end", "scale"), path=True),
     KindSpec("angle", "the mark of an angle with an optional label: at a polygon's corner (`on POLYGON "
                       "corner=N`, the inner angle) or between two lines (`from LINE to LINE`)",
              'angle th on tri corner=2 label="θ"', role=LINE, on=("polygon",), endpoints=True,
@@ -252,10 +255,11 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
              options=("y", "step", "color", "opacity", "font_size", "scale"), article=""),
     KindSpec("area", "the area under a plot over a range of x, or between two plots (`between=OTHER`)",
              "area a on parabola x=0..2 fill=blue opacity=0.4", role=SHAPE, on=("plot",),
-             options=("x", "between", "fill", "opacity"), placement=NONE),
+             options=("x", "between", "fill", "opacity"), placement=NONE, moving_range=True),
     KindSpec("riemann", "n Riemann rectangles under a plot over a range of x; `transform` into one with "
                         "a larger n refines them", "riemann r on parabola x=0..2 n=4", role=SHAPE,
-             on=("plot",), options=("x", "n", "fill", "opacity", "color", "stroke"), placement=NONE),
+             on=("plot",), options=("x", "n", "fill", "opacity", "color", "stroke"), placement=NONE,
+             moving_range=True),
     KindSpec("group", "elements that move, fade and fit into a place as one: `of` its members; placed, "
                       "it scales them together (as they sit) into its place", "group g of tri, lc in D1..F6",
              options=("scale",), members=True),
@@ -266,7 +270,8 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in [
              options=("label", "decimals", "unit", "color", "font_size", "scale")),
     KindSpec("tangent", "the tangent line to a plot at `x=` (a number or a value: it slides along the "
                         "plot as the value changes)", "tangent tl on f x=x0 length=3", role=LINE,
-             on=("plot",), options=("x", "length", "color", "stroke"), placement=NONE),
+             on=("plot",), options=("x", "length", "color", "stroke"), placement=NONE,
+             point_options=("x",)),
     KindSpec("trace", "the path an element travels, drawn behind it from when the trace is created",
              "trace tr of p color=yellow", role=LINE, follows=True, options=("color", "stroke"),
              placement=NONE),
@@ -303,6 +308,13 @@ VERBS: dict[str, tuple[str, str]] = {
     "say": ("narration for the step; `say l1` speaks line l1 and highlights it",
             'say l1 "Here is a right triangle."'),
 }
+
+# The options an action takes (`change x0 to 3 ease=linear`; `x=` only along a plot)
+VERB_OPTIONS: dict[str, tuple[str, ...]] = {"change": ("ease",), "move": ("ease", "x"), "rotate": ("ease",)}
+
+# What `move X along Y` may follow, and the kinds whose `x=` range may follow a value
+PATH_KINDS: tuple[str, ...] = tuple(k for k, spec in KINDS.items() if spec.path)
+MOVING_RANGE_KINDS: tuple[str, ...] = tuple(k for k, spec in KINDS.items() if spec.moving_range)
 
 # Verbs that bring an element on screen, and those that take it off.
 SHOWING_VERBS = frozenset({"create", "write", "fade in", "play"})

@@ -145,7 +145,7 @@ class Initial:
     span: Span = _span()
 
 
-Arg = Text | Point | Endpoints | Target | Members | Initial
+Arg = Text | Point | MovingPoint | Endpoints | Target | Members | Initial
 
 
 @dataclass(frozen=True)

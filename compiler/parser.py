@@ -81,6 +81,7 @@ def _indentation_error(file: str, line: int, indent: int, expected: int) -> Diag
 _TERMINAL_WORDS = {
     "NAME": "a name", "STRING": "a string", "MATH": "a $math$ string",
     "BLOCK_STRING": 'a """block""" string', "NUMBER": "a number",
+    "COORD": "a coordinate: a number or an expression of values, as in (2, 4) or (x0, f(x0))",
     "DURATION": "a duration such as 2s or 500ms", "COLOR": "a colour such as #ff8800",
     "SIZE": "a size such as 1280x720", "_NL": "the end of the line",
     "_INDENT": "an indented block", "_DEDENT": "the end of the block", "$END": "the end of the file",
