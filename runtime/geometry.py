@@ -232,6 +232,8 @@ def footprint(element: str, kind: str, mob: Any) -> Footprint:
 
 # ---------------------------------------------------------------- running the scenes
 
+MOTION_SAMPLES = 25  # moments of a motion a step's end is reached through (what follows it draws them)
+
 
 @dataclass
 class CompiledLesson:
@@ -292,6 +294,10 @@ def _finish(scene: Any, anim: Any) -> None:
         scene.add(anim.mobject)
     anim._setup_scene(scene)
     anim.begin()
+    if getattr(anim, "lecture_motion", False):  # a motion (motion_support.py): a trace draws its way
+        for alpha in np.linspace(0.0, 1.0, MOTION_SAMPLES)[1:-1]:
+            anim.interpolate(alpha)
+            scene.update_mobjects(0)
     anim.finish()
     anim.clean_up_from_scene(scene)
 

@@ -42,6 +42,24 @@ from manim import (
 )
 from manim.animation.animation import prepare_animation
 
+# Values, what follows them, movement along paths and traces (the generated module imports them from here)
+from .motion_support import (  # noqa: F401
+    change_value,
+    keep_at,
+    keep_beside,
+    live_value,
+    move_along,
+    plot_area,
+    plot_piece,
+    redraw,
+    resize_with,
+    riemann_of,
+    start_trace,
+    tangent_line,
+    trace_of,
+    turn,
+)
+
 # Parts of elements, formulas with terms, frames (the generated module imports them from here)
 from .part_support import PartView, carry_terms, formula, frame_around, marker_over, part_of  # noqa: F401
 

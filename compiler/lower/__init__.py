@@ -20,7 +20,7 @@ from pathlib import Path
 from ..model import Lesson, Word
 from ..sourcemap import CompiledModule
 from ..theme import get_theme
-from . import actions, charts, coords, elements, groups, parts, shapes  # noqa: F401  (they fill the registries)
+from . import actions, charts, coords, elements, groups, motion, parts, shapes  # noqa: F401  (they fill the registries)
 from .measurer import Measurer
 from .registry import ACTIONS, ELEMENTS, SectionContext
 from .writer import class_name, write_module

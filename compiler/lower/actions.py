@@ -8,7 +8,8 @@ from .. import layout
 from ..kinds import KINDS
 from ..layout import Box
 from ..model import Action, AtCoordinate, Ref, Relative
-from . import coords, ir
+from . import coords, ir, motion
+from .follow import at_step_values
 from .ir import SELF, Float, Var, call, method, point
 from .part_refs import carried
 from .registry import ELEMENTS, SectionContext, StepCode, action, error
@@ -54,9 +55,17 @@ def lower_write(act: Action, ctx: SectionContext, step: StepCode) -> None:
         step.animations.append(call("Write" if shown in ("Write", "Create") else shown, var))
 
 
+# How elements appear that have no picture yet to fade or draw (a trace starts drawing): by every verb
+# that shows them.
+OWN_SHOW = frozenset({"start_trace"})
+
+
 @action("fade in")
 def lower_fade_in(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    step.animations += [call("FadeIn", _element_var(ctx, ref)) for ref in act.targets]
+    for ref in act.targets:
+        var = _element_var(ctx, ref)
+        shown = show_animation(ctx, ref.name)
+        step.animations.append(call(shown if shown in OWN_SHOW else "FadeIn", var))
 
 
 @action("fade out")
@@ -95,6 +104,10 @@ def lower_transform(act: Action, ctx: SectionContext, step: StepCode) -> None:
 
 @action("move")
 def lower_move(act: Action, ctx: SectionContext, step: StepCode) -> None:
+    if act.along is not None:  # `move p along f`: lower/motion.py
+        motion.lower_move_along(act, ctx, step)
+        return
+    act = at_step_values(ctx, act)  # `move p to (x0, 1) on ax`: where the values put it
     for ref in act.targets:
         var = _element_var(ctx, ref)
         low = ctx.lowered[ref.name]

@@ -12,6 +12,7 @@ from ..layout import MARGIN, SHAPE_SIZE, Box
 from ..model import At, Element, End, In, Ref, Relative
 from . import ir
 from .ir import Exact, Float, Name, Raw, Var, call, method, point
+from .live import plot_function_code
 from .part_refs import formula_call
 from .registry import Lowered, SectionContext, element, error
 
@@ -469,8 +470,10 @@ def lower_plot(el: Element, ctx: SectionContext) -> Lowered:
         raise error(f"'{target.name}' is not an axes element", target.span, code="plot-target")
     axes = ctx.resolve(target.name, target.span)
     text = el.texts[0] if el.texts else None
+    # a plot that reads values (`"a x^2"`) asks them for their value now: lower/live.py
+    function = plot_function_code(ctx, el.id)
     try:
-        expr_src = to_numpy(parse_expression(text.value if text else ""))
+        function = function or f"lambda x: {to_numpy(parse_expression(text.value if text else ''))}"
     except ExpressionError as exc:
         raise error(f"plot '{el.id}': {exc.message}", text.span if text else el.span, exc.hint,
                     code="plot-expression") from None
@@ -480,7 +483,7 @@ def lower_plot(el: Element, ctx: SectionContext) -> Lowered:
     stroke = ctx.number(el, "stroke")
     if stroke is not None:
         kw["stroke_width"] = Float(stroke)
-    expr = method(Var(ctx.var(target.name)), "plot", Raw(f"lambda x: {expr_src}"), **kw)
+    expr = method(Var(ctx.var(target.name)), "plot", Raw(function), **kw)
     return Lowered(expr, axes.box, deps=(target.name,), resizable=False)
 
 

@@ -16,6 +16,7 @@ from ..layout import Box
 from ..model import Action, Element, Ref, Relative
 from . import ir
 from .ir import Float, Raw, call, method, point
+from .motion import rotation
 from .registry import Lowered, SectionContext, StepCode, action, color_value, element, error
 
 FRAME_BUFF = 0.1  # between a frame and what it goes around
@@ -81,7 +82,7 @@ def lower_rotate(act: Action, ctx: SectionContext, step: StepCode) -> None:
             ctx.current[ref.name] = turned(now, degrees, about)
         elif now is not None:
             ctx.current[ref.name] = turned(now, degrees, now.center)
-        step.animations.append(call("Rotate", target, **kwargs))
+        step.animations.append(rotation(act, target, **kwargs))  # (`ease=`: over the whole step)
 
 
 @element("frame")

@@ -46,6 +46,9 @@ ACTIONS: dict[str, ActionRule] = {}
 # Lowerings of kinds given in the coordinates of another element (`dot p at (2, 4) on ax`,
 # lower/coords.py): used instead of the kind's own rule when the element is drawn on something.
 COORDINATE_ELEMENTS: dict[str, Callable[[Element, SectionContext], Lowered]] = {}
+# Run on each element before it is lowered; each gives the element to lower instead (lower/follow.py:
+# one written with values is lowered as it is when they start).
+BEFORE_RESOLVE: list[Callable[[SectionContext, Element], Element]] = []
 # Run after each element is lowered, with its id (lower/groups.py: the group that holds it fits
 # it into the group's place then, before anything is placed beside it).
 AFTER_RESOLVE: list[Callable[[SectionContext, str], None]] = []
@@ -119,7 +122,10 @@ def error(message: str, span: Span, hint: str | None = None, code: str = "loweri
 # `from manim import *` and numpy as `np`).
 HELPERS = ("LectureScene", "angle_between", "bar_chart", "brace_with_label", "bullet_list", "carry_terms",
            "corner_angle", "custom_element", "formula", "frame_around", "part_of", "placeholder",
-           "play_custom", "table_of", "text_block")
+           "play_custom", "table_of", "text_block",
+           # motion (runtime/motion_support.py, lower/motion.py)
+           "change_value", "keep_at", "keep_beside", "live_value", "move_along", "plot_area", "plot_piece",
+           "redraw", "resize_with", "riemann_of", "start_trace", "tangent_line", "trace_of", "turn")
 
 
 @functools.cache
@@ -165,6 +171,7 @@ class SectionContext:
         self.frames: dict[str, Frame] = {}  # where each axes' coordinates land (lower/coords.py)
         self.part_boxes: dict[tuple[str, Part], Box] = {}  # where parts were laid out (ref_box)
         self.group_of = groups_of(section)  # element id -> the group that holds it (lower/groups.py)
+        self.step_number = 0  # the step being lowered, from 1 (the writer sets it; values change by step)
         self.variables = self._name_variables()
         # Explicit areas and cells are taken before anything is placed automatically.
         for el in section.elements:
@@ -213,6 +220,8 @@ class SectionContext:
         if rule is None:
             raise error(f"the compiler cannot draw element kind '{el.kind}'", el.kind_span,
                         code="unknown-kind")
+        for prepare in BEFORE_RESOLVE:
+            el = prepare(self, el)
         lower = COORDINATE_ELEMENTS.get(el.kind, rule.lower) if el.drawn_on is not None else rule.lower
         self._resolving.append(element_id)
         try:

@@ -141,6 +141,7 @@ def write_section(w: Writer, index: int, lesson: Lesson, section: Section,
         w.emit("# no steps: hold the frame for a second", 2)
         w.emit("self.step(1.0)", 2)
     for i, step in enumerate(steps, start=1):
+        ctx.step_number = i
         code = lower_step(step, ctx)
         w.emit("")
         first = w.next_line
