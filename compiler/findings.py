@@ -35,7 +35,15 @@ The rules
       that element (and a plot's axes); shapes, dots and lines in an axes' coordinates and
       the plots on those axes (a dot on a curve, a triangle under it) — text is not exempt
       from them: a label over a curve is a finding;
-    * a connector (`line`/`arrow` `from X to Y`) and the elements X and Y it joins;
+    * an element placed beside one given in coordinates (`label lp "P" above p`, p a dot on
+      ax) and those coordinates' axes (and plot): it is the same picture as the label given in
+      them (`label lp "P" above (2, 4) on ax`), and it moves with p through the axes' inside;
+      again not with the plots drawn on them;
+    * a connector (`line`/`arrow` `from X to Y`) and the elements X and Y it joins, and the
+      axes (or plot) X or Y is given in the coordinates of: its end lies inside them;
+    * a trace (`trace tr of p`) and the element it follows, and everything that element is
+      exempt with: the trace is where the element has been (a dot's trace runs along the plot
+      the dot is on, through its axes);
     * containment that reads as one figure: text or a box kind lying wholly inside a closed
       shape's interior, at least `CLEARANCE` from its outline (a value written in its
       square); a shape or line lying wholly inside a closed shape or a box kind (the pieces
@@ -206,9 +214,15 @@ def rect_footprint(element: str, kind: str, box: Box, **kw) -> Footprint:
 
 @dataclass(frozen=True)
 class StepView:
+    """What a step shows at its end; or, as one of a step's `moments`, at a moment inside it."""
+
     index: int  # 1-based, counting waits, as the generated code's comments do
     span: Span
     visible: tuple[Footprint, ...]  # in the order the scene holds them
+    # a step that moves things (a change, a move along a path, a turn): what it shows at moments
+    # inside it, in order (runtime/geometry.py measures them; the step's end is this view)
+    moments: tuple[StepView, ...] = ()
+    fraction: float | None = None  # a moment's time, as a fraction of its step; None: the step's end
 
     def get(self, element_id: str) -> Footprint | None:
         return next((f for f in self.visible if f.element == element_id), None)
@@ -250,6 +264,7 @@ class Finding:
     step: int | None = None
     step_line: int | None = None
     severity: str = "warning"
+    during: str = ""  # a finding at a moment inside its step: when ("while x0 changes (x0 = 2.5)")
 
     @property
     def key(self) -> tuple:
@@ -260,7 +275,10 @@ class Finding:
         return self.code in GEOMETRIC_CODES
 
     def where(self) -> str:
-        return f" in step {self.step} (line {self.step_line})" if self.step is not None else ""
+        if self.step is None:
+            return ""
+        during = f" {self.during}" if self.during else ""
+        return f"{during} in step {self.step} (line {self.step_line})"
 
     def to_diagnostic(self, strict: bool = False) -> Diagnostic:
         severity: Literal["error", "warning"] = "error" if strict or self.severity == "error" else "warning"
@@ -424,17 +442,21 @@ class SectionRules:
                     drawn_on.setdefault(_drawn_root(section, target.name), []).append(el.id)
             if spec is not None and spec.coordinates and el.drawn_on is not None:
                 _exempt_in_coordinates(el, spec, section, rules, drawn_on)
+            if isinstance(el.placement, m.Relative):
+                rules.exempt.update(_beside_coordinates(el, el.placement.target.name, section))
             ends = el.endpoints
             if ends is not None:
                 for ref in ends.refs:
                     if section.element(ref.name) is not None:
                         rules.exempt.add(frozenset((el.id, ref.name)))
+                        rules.exempt.update(_beside_coordinates(el, ref.name, section))
             if isinstance(el.placement, m.In):
                 rules.areas[el.id] = area_box(el.placement.first, el.placement.last)
         for ids in drawn_on.values():
             for i, a in enumerate(ids):
                 for b in ids[i + 1:]:
                     rules.exempt.add(frozenset((a, b)))
+        _exempt_traces(section, rules.exempt)
         # groups (compiler.groups): what is exempt with a group is exempt with its members, and a
         # placed group moves its members out of their own areas into its place
         rules.exempt = with_leaves(section, rules.exempt)
@@ -452,6 +474,42 @@ def _drawn_root(section: m.Section, name: str) -> str:
         name = el.target.name
         el = section.element(name)
     return name
+
+
+def _coordinate_system(el: m.Element, section: m.Section) -> tuple[str, ...]:
+    """The element (axes, plane, number line or plot) whose coordinates place `el`, and a plot's
+    axes; () when it is not given in coordinates."""
+    spec = KINDS.get(el.kind)
+    if spec is None or not spec.coordinates or el.drawn_on is None:
+        return ()
+    system = section.element(el.drawn_on.name)
+    if system is None:
+        return ()
+    if system.kind == "plot" and system.target is not None:
+        return (system.id, system.target.name)
+    return (system.id,)
+
+
+def _beside_coordinates(el: m.Element, name: str, section: m.Section) -> set[frozenset[str]]:
+    """`el` placed beside, or joined to, the element `name`: exempt with the coordinates that
+    element is given in (a label above a dot on axes, a connector to it)."""
+    other = section.element(name)
+    if other is None or other.id == el.id:
+        return set()
+    return {frozenset((el.id, s)) for s in _coordinate_system(other, section) if s != el.id}
+
+
+def _exempt_traces(section: m.Section, exempt: set[frozenset[str]]) -> None:
+    """A trace with the element it follows, and with all that element is exempt with."""
+    for el in section.elements:
+        spec = KINDS.get(el.kind)
+        if spec is None or not spec.follows or len(el.members) != 1:
+            continue
+        followed = el.members[0].name
+        pairs = {frozenset((el.id, followed))}
+        pairs |= {frozenset((el.id, other)) for pair in exempt if followed in pair
+                  for other in pair if other not in (followed, el.id)}
+        exempt.update(pairs)
 
 
 def _exempt_in_coordinates(el: m.Element, spec: KindSpec, section: m.Section, rules: SectionRules,
