@@ -211,7 +211,8 @@ class SectionSearch:
             return self.view
         steps = []
         cache: dict[int, Footprint] = {}
-        for step in self.view.steps:
+
+        def predicted(step: StepView) -> StepView:  # (a step's end, or a moment inside it)
             visible = []
             for fp in step.visible:
                 pair = changed.get(fp.element)
@@ -224,7 +225,11 @@ class SectionSearch:
                     moved = _transform(fp, pair[0], pair[1])
                     cache[id(fp)] = moved
                 visible.append(moved)
-            steps.append(StepView(step.index, step.span, tuple(visible)))
+            return dataclasses.replace(step, visible=tuple(visible))
+
+        for step in self.view.steps:
+            moments = tuple(predicted(m) for m in step.moments)
+            steps.append(dataclasses.replace(predicted(step), moments=moments))
         return dataclasses.replace(self.view, section=section, steps=tuple(steps))
 
     def findings(self, view: SectionView) -> list[Finding]:

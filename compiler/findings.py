@@ -22,6 +22,14 @@ formula, each tick number of an axes or number line, a brace's label) for the sp
 
 Footprints are rasterised at `PX` scene units a pixel (about 2.7 px at 1080p).
 
+A step that moves things (a `change` of values, a `move … along` a path, a `rotate`, and all
+that follows them) is also measured at moments inside it (`StepView.moments`: evenly spaced
+through its motions, and where a value turns round). The rules about where things are and how
+large (MOMENT_CODES) apply there too; what happens only on the way is reported once, at its
+first moment, at the element that moves into the other, saying when ("'lp' overlaps 'q' …
+while x0 changes (x0 = 2.5) in step 3 (line 12)"). What is found at a step's end is reported
+as it is.
+
 The rules
 ---------
 - overlap: two visible elements overlap by more than a small tolerance (each area
@@ -40,7 +48,10 @@ The rules
       them (`label lp "P" above (2, 4) on ax`), and it moves with p through the axes' inside;
       again not with the plots drawn on them;
     * a connector (`line`/`arrow` `from X to Y`) and the elements X and Y it joins, and the
-      axes (or plot) X or Y is given in the coordinates of: its end lies inside them;
+      axes (or plot) X or Y is given in the coordinates of: its end lies inside them; when
+      both are given in one axes' coordinates, the connector is a line in them (`line sec
+      from p to q` is the line from (1, 1) to (2, 4) on ax) and is exempt as one (a secant
+      meets the curve its ends lie on);
     * a trace (`trace tr of p`) and the element it follows, and everything that element is
       exempt with: the trace is where the element has been (a dot's trace runs along the plot
       the dot is on, through its axes);
@@ -100,6 +111,7 @@ from .layout import (
     relation_fits,
 )
 from .span import Span
+from .values import section_values
 
 # ---------------------------------------------------------------- thresholds
 
@@ -136,6 +148,10 @@ PANEL_REGION = Box.from_edges(-T.FRAME_WIDTH / 2, T.PANEL_DIVIDER_X, -T.FRAME_HE
 
 GEOMETRIC_CODES = frozenset({"overlap", "off-frame", "spills-area", "over-panel", "over-title", "no-room",
                              "too-close"})
+# The rules applied at moments inside a step that moves things (StepView.moments): where things are
+# and how large. What is shown, the layout's shifts and the colours are those of the step's end.
+MOMENT_CODES = frozenset({"overlap", "off-frame", "spills-area", "over-panel", "over-title", "too-close",
+                          "too-small"})
 
 
 def role_of(kind: str) -> str:
@@ -450,6 +466,9 @@ class SectionRules:
                     if section.element(ref.name) is not None:
                         rules.exempt.add(frozenset((el.id, ref.name)))
                         rules.exempt.update(_beside_coordinates(el, ref.name, section))
+                axes = _joined_in(el, ends, section)
+                if axes is not None:
+                    drawn_on.setdefault(axes, []).append(el.id)
             if isinstance(el.placement, m.In):
                 rules.areas[el.id] = area_box(el.placement.first, el.placement.last)
         for ids in drawn_on.values():
@@ -497,6 +516,23 @@ def _beside_coordinates(el: m.Element, name: str, section: m.Section) -> set[fro
     if other is None or other.id == el.id:
         return set()
     return {frozenset((el.id, s)) for s in _coordinate_system(other, section) if s != el.id}
+
+
+def _joined_in(el: m.Element, ends: m.Endpoints, section: m.Section) -> str | None:
+    """The axes a connector lies in when both the elements it joins are given in their
+    coordinates (`line sec from p to q`, p and q dots on ax: the line from (1, 1) to (2, 4) on
+    ax), unless it is text; None otherwise."""
+    spec = KINDS.get(el.kind)
+    if spec is None or spec.textual or len(ends.refs) != 2:
+        return None
+    systems = set()
+    for ref in ends.refs:
+        other = section.element(ref.name)
+        system = _coordinate_system(other, section) if other is not None else ()
+        if not system:
+            return None
+        systems.add(system[-1])  # (a plot's axes)
+    return systems.pop() if len(systems) == 1 else None
 
 
 def _exempt_traces(section: m.Section, exempt: set[frozenset[str]]) -> None:
@@ -610,6 +646,7 @@ class Checker:
         rules = rules or SectionRules.of(view.section)
         sec = view.section
         out: dict[tuple, Finding] = {}
+        mid: dict[tuple, Finding] = {}  # found at moments inside steps
         first_seen: dict[str, int] = {}
         moved: set[str] = set()
         released: set[str] = set()  # moved, scaled or rotated: no longer bound to its area
@@ -629,29 +666,41 @@ class Checker:
                         released.update(names)
             for fp in step.visible:
                 first_seen.setdefault(fp.element, n)
-            at = _StepFindings(sec, step)
-            visible = sorted(step.visible, key=lambda f: rules.order.get(f.element, 10 ** 6))
-            found: list[Finding] = []
-            if want("overlap"):
-                found += self._overlaps(visible, rules, first_seen, at)
-            found += _between_findings(view, visible, _Seen(rules, first_seen, moved), at, found, want)
-            for fp in visible:
-                found += _frame_findings(fp, at, rules, released, want)
-                found += _look_findings(fp, at, view.background, want)
-            for f in found:
+            seen = _Seen(rules, first_seen, moved)
+            for f in self._step(view, _StepFindings(sec, step), seen, released, want):
                 out.setdefault(f.key, f)
+            if step.moments:  # inside a step that moves things
+                seen = replace(seen, moving=_moving(view.steps[n - 1] if n else None, step))
+            for moment in step.moments:
+                for f in self._step(view, _StepFindings(sec, moment, _during(sec, moment)), seen, released,
+                                    lambda code: code in MOMENT_CODES and want(code)):
+                    mid.setdefault(f.key, f)
+        for key, f in mid.items():  # what only happens on the way: once, at its first moment
+            out.setdefault(key, f)
         if view.panel is not None and want("lecture-lines"):
             out.update({f.key: f for f in self._panel(view, sec)})
         return list(out.values())
 
-    def _overlaps(self, visible: list[Footprint], rules: SectionRules, first_seen: dict[str, int],
-                  at: _StepFindings) -> Iterator[Finding]:
+    def _step(self, view: SectionView, at: _StepFindings, seen: _Seen, released: set[str],
+              want: Callable[[str], bool]) -> list[Finding]:
+        """The findings of what one step view shows."""
+        visible = sorted(at.step.visible, key=lambda f: seen.rules.order.get(f.element, 10 ** 6))
+        found: list[Finding] = []
+        if want("overlap"):
+            found += self._overlaps(visible, seen, at)
+        found += _between_findings(view, visible, seen, at, found, want)
+        for fp in visible:
+            found += _frame_findings(fp, at, seen.rules, released, want)
+            found += _look_findings(fp, at, view.background, want)
+        return found
+
+    def _overlaps(self, visible: list[Footprint], seen: _Seen, at: _StepFindings) -> Iterator[Finding]:
         for i, a in enumerate(visible):
             for b in visible[i + 1:]:
-                shared = self.overlap(a, b, rules)
+                shared = self.overlap(a, b, seen.rules)
                 if shared is None:
                     continue
-                later, earlier = _Seen(rules, first_seen, set()).later_first(a, b)
+                later, earlier = seen.later_first(a, b)
                 other = at.section.element(earlier.element)
                 other_line = f" (line {other.span.line})" if other is not None else ""
                 yield at.finding("overlap", later.element,
@@ -684,18 +733,54 @@ class Checker:
         return found
 
 
+def _moving(before: StepView | None, step: StepView) -> frozenset[str]:
+    """The elements a step moves: measured differently at some moment of it, or at its end, than
+    at the end of the step before (runtime/geometry.py measures an unchanged element once)."""
+    views = ([before] if before is not None else []) + [*step.moments, step]
+    found: set[str] = set()
+    for fp in step.visible:
+        shapes = {id(v.get(fp.element)) for v in views}
+        if len(shapes) > 1:
+            found.add(fp.element)
+    return frozenset(found)
+
+
 @dataclass(frozen=True)
 class _StepFindings:
-    """Makes the findings of one step of a section."""
+    """Makes the findings of one step of a section (or of a moment inside it: `during` says when)."""
 
     section: m.Section
     step: StepView
+    during: str = ""
 
     def finding(self, code: str, eid: str, message: str, hint: str, other: str | None = None) -> Finding:
         el = self.section.element(eid)
         span = el.span if el is not None else self.section.span
         return Finding(code, self.section.id, eid, message, hint, span, other, self.step.index,
-                       self.step.span.line)
+                       self.step.span.line, during=self.during)
+
+
+def _during(section: m.Section, moment: StepView) -> str:
+    """When a moment inside a step is, in words: what the step moves, and the values then
+    (`while x0 changes (x0 = 2.25)`), or the time (`while 'arm' turns (1.2 s into the step)`)."""
+    number = moment.index
+    step = section.steps[number - 1] if 0 < number <= len(section.steps) else None
+    if step is None:
+        return "during the step"
+    changed = [r.name for a in step.actions if a.verb == "change" for r in a.targets]
+    words = [f"{' and '.join(changed)} change{'s' if len(changed) == 1 else ''}"] if changed else []
+    for act in step.actions:
+        names = " and ".join(f"'{r.name}'" for r in act.targets)
+        if act.verb == "move" and act.along is not None:
+            words.append(f"{names} move{'s' if len(act.targets) == 1 else ''} along '{act.along.name}'")
+        elif act.verb == "rotate":
+            words.append(f"{names} turn{'s' if len(act.targets) == 1 else ''}")
+    fraction = moment.fraction if moment.fraction is not None else 1.0
+    values = section_values(section).values_at(number, fraction) if changed else {}
+    now = ", ".join(f"{name} = {values[name]:.3g}" for name in dict.fromkeys(changed)
+                    if name in values and np.isfinite(values[name]))
+    when = now or f"{fraction * step.seconds:.1f} s into the step"
+    return f"while {' and '.join(words) or 'things move'} ({when})"
 
 
 @dataclass(frozen=True)
@@ -706,12 +791,15 @@ class _Seen:
     rules: SectionRules
     first_seen: dict[str, int]
     moved: set[str]
+    moving: frozenset[str] = frozenset()  # at a moment inside a step: what the step moves
 
     def later_first(self, a: Footprint, b: Footprint) -> tuple[Footprint, Footprint]:
-        """The two, the one shown later (or written later) first: a finding about a pair is
-        reported at the element that made it."""
-        def when(fp: Footprint) -> tuple[int, int]:
-            return (self.first_seen.get(fp.element, 0), self.rules.order.get(fp.element, 0))
+        """The two, the one that moves into the other (at a moment inside a step), or else the
+        one shown later (or written later), first: a finding about a pair is reported at the
+        element that made it."""
+        def when(fp: Footprint) -> tuple[bool, int, int]:
+            return (fp.element in self.moving, self.first_seen.get(fp.element, 0),
+                    self.rules.order.get(fp.element, 0))
 
         return (b, a) if when(b) >= when(a) else (a, b)
 

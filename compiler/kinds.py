@@ -291,8 +291,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "transform": ("morph one element into another (the second takes its place)",
                   "transform eq into eq2"),
     "indicate": ("briefly highlight shown elements or parts of them", "indicate eq[$b^2$], t[2, 3]"),
-    "move": ("move elements to another anchor, or along a path: a plot (`x=0..2` for a piece), a circle, "
-             "an arc, an ellipse, a polygon or a line (`ease=`)", "move eq to C4; move p along f"),
+    "move": ("move elements to another anchor, or along a path from where the element is: once round a "
+             "circle, ellipse or polygon, to the far end of a plot (`x=0..2` for a piece), arc or line "
+             "(`ease=`)", "move eq to C4; move p along f"),
     "change": ("slide values to new values over the step, in turn when there are several (`ease=`)",
                "change x0 to 3; change x0 to 1, 3 ease=linear"),
     "highlight": ("highlight a lecture line in the left panel; on a part of an element, a marker behind "

@@ -7,6 +7,8 @@
 - `change` of something that is not a tracker value, twice in a step; an unknown `ease=`;
   options an action does not take;
 - `move … along` a path that is no path; a range that cannot follow a value;
+- `move p …` where p's place follows values (or p is kept beside an element that does): it would
+  have no effect;
 - a coordinate, bound or numeric option that leaves its range at any sampled moment of any
   step once its element is shown (the step and the values then are in the message);
 - a value that nothing shows or reads.
@@ -46,6 +48,13 @@ from .values import Sampled, SectionValues, Use, bound_option, section_values
 
 def _error(message: str, span: Span, hint: str | None, code: str) -> Diagnostic:
     return Diagnostic("error", message, span, hint, code)
+
+
+def lasts_the_step(action: m.Action) -> bool:
+    """Whether an action moves things over its whole step, as the lowering plays it (motion_support's
+    `lecture_full`): a `change` of values, a `move … along` a path, a `rotate … ease=`."""
+    return action.verb == "change" or (action.verb == "move" and action.along is not None) \
+        or (action.verb == "rotate" and action.option("ease") is not None)
 
 
 def motion_diagnostics(lesson: m.Lesson) -> Iterator[Diagnostic]:
@@ -158,6 +167,8 @@ def _action_diagnostics(graph: SectionValues) -> Iterator[Diagnostic]:
                 yield from _change_checks(action, graph, number, changed)
             elif action.verb == "move" and action.along is not None:
                 yield from _along_checks(action, section)
+            if action.verb == "move":
+                yield from _follower_moved(action, graph)
 
 
 def _option_checks(action: m.Action) -> Iterator[Diagnostic]:
@@ -205,6 +216,42 @@ def _not_a_value(ref: m.Ref, section: m.Section) -> Diagnostic:
     hint = did_you_mean(ref.name, values) or (
         f"values here: {', '.join(values)}" if values else "declare it first: value x0 = 1")
     return _error(f"no value named '{ref.name}' in section '{section.id}'", ref.span, hint, "undefined-id")
+
+
+PLACE_USES = ("at", "from", "to")  # where an element's place is written (its point, its ends)
+
+
+def _follower_moved(action: m.Action, graph: SectionValues) -> Iterator[Diagnostic]:
+    """`move p along f` (or `to C3`) where p's place follows values, or p is kept beside an element
+    whose place does: the values put it where it is at every frame, so the move has no effect."""
+    for ref in action.targets:
+        chain = _following(ref.name, graph, set())
+        if chain is None:
+            continue
+        beside, values = chain
+        names = sorted(graph.trackers_behind(values)) or sorted(values)
+        follows = " and ".join(names)
+        who = f"{ref.name} follows {beside}, which follows {follows}" if beside else \
+            f"{ref.name} follows {follows}"
+        yield _error(f"'{ref.name}' cannot be moved: the values put it where it is at every moment",
+                     ref.span, f"{who}: change {follows} instead", "moves-follower")
+
+
+def _following(name: str, graph: SectionValues, seen: set[str]) -> tuple[str, frozenset[str]] | None:
+    """The values an element's place follows ('', values), or the element it is kept beside that
+    follows values (that element, its values); None when its place is its own."""
+    reads = frozenset(v for use in graph.uses_of(name) if use.step is None and use.where in PLACE_USES
+                      for v in use.reads)
+    if reads:
+        return "", reads
+    el = graph.section.element(name)
+    if el is None or name in seen or not isinstance(el.placement, m.Relative) \
+            or el.placement.relation == "around":
+        return None
+    seen.add(name)
+    target = el.placement.target.name
+    chain = _following(target, graph, seen)
+    return (chain[0] or target, chain[1]) if chain is not None else None
 
 
 def _along_checks(action: m.Action, section: m.Section) -> Iterator[Diagnostic]:

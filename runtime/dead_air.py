@@ -1,11 +1,12 @@
 """Dead air: narration speaking over a picture that does not move.
 
 A step's animations start with the step and run for at most MAX_ANIMATION_SECONDS (a
-lecture-line highlight QUICK, a custom element's own animations the whole step; see
-step_time.py); then the picture holds until the step ends. The step's speech starts with
-the step too, so whatever of it is still playing once the animations are done is spoken
-over a still picture. More than DEAD_AIR_SECONDS of that is a finding at the step: the
-viewer listens to a slide that has stopped teaching.
+lecture-line highlight QUICK; a custom element's own animations, a `change` of values, a
+`move … along` a path and a `rotate … ease=` the whole step; see step_time.py and
+compiler.motion_checks.lasts_the_step); then the picture holds until the step ends. The
+step's speech starts with the step too, so whatever of it is still playing once the
+animations are done is spoken over a still picture. More than DEAD_AIR_SECONDS of that is a
+finding at the step: the viewer listens to a slide that has stopped teaching.
 
 The rule reads the TIMED step (step_timing.py lengthens a step to its speech first), the
 same animations the compiler lowers each verb to (compiler/lower/actions.py), played as the
@@ -21,6 +22,7 @@ from dataclasses import dataclass, replace
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.kinds import RESTYLE_VERBS
 from lecture.compiler.model import Action, Section, Step
+from lecture.compiler.motion_checks import lasts_the_step
 from lecture.compiler.step_order import touched
 
 from .step_time import MAX_ANIMATION_SECONDS, QUICK
@@ -101,7 +103,7 @@ def _add_to_lanes(lanes: list[_Lane], elements: set[str], run: float,
 def _action_runs(act: Action, section: Section, highlighted: str | None) -> list[tuple[float, str | None]]:
     """The run time of each animation an action (on one target) plays, each with the
     highlighted line after it (`remove` plays none: the element goes at the step's start)."""
-    if act.verb == "play":
+    if act.verb == "play" or lasts_the_step(act):
         return [(float("inf"), highlighted)] if act.targets else []
     if act.verb in _ANIMATING:
         return [(MAX_ANIMATION_SECONDS, highlighted)] if act.targets or act.into else []

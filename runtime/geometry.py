@@ -1,5 +1,5 @@
-"""What a lesson's compiled scenes show at the end of every step, from the real Manim
-mobjects, without drawing a frame.
+"""What a lesson's compiled scenes show at the end of every step (and at moments inside a step
+that moves things), from the real Manim mobjects, without drawing a frame.
 
     views = lesson_views(lesson, base_dir=Path("."))      # one SectionView per section
     findings = lesson_findings(views)                     # compiler.findings
@@ -13,6 +13,18 @@ way with skipped frames). After each step the scene's mobjects are matched to le
 elements by identity — each element is the variable `ctx.var(id)` of the construct frame
 — and measured into `Footprint`s.
 
+A motion — a change of values, a move along a path (motion_support's `lecture_motion`), a turn
+(Rotate) — is different: its way matters, not only its end (a trace draws it; a label beside a
+moving dot may cross something on the way). A step's other animations are brought to their end
+first; then its motions play together, each over its own run time as the scene gives it
+(LectureScene.step), through the moments MOTION_SAMPLES spaces evenly over them and those where a
+value turns round (compiler.values), the scene's updaters applied at each (so that what follows
+them follows). At each moment the scene is measured into the step's `moments` (StepView, with
+`fraction` the moment's time in the step): what may move (what the motions animate, what has an
+updater) is measured again, the rest is taken as it was when they began. A step's other
+animations (a `create` beside a `change`) are already finished at those moments: the rules see
+them at their end.
+
 `render_key_frames` draws the end of chosen steps as PNG stills (for the vision Critic).
 """
 
@@ -21,7 +33,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +58,7 @@ from lecture.compiler.lower.writer import write_module
 from lecture.compiler.model import Lesson
 from lecture.compiler.sourcemap import CompiledModule
 from lecture.compiler.tex_scripts import smallest_script
+from lecture.compiler.values import section_values
 
 from .measure import ManimMeasurer, namespace, private_media_dir
 
@@ -232,7 +245,18 @@ def footprint(element: str, kind: str, mob: Any) -> Footprint:
 
 # ---------------------------------------------------------------- running the scenes
 
-MOTION_SAMPLES = 25  # moments of a motion a step's end is reached through (what follows it draws them)
+# Points a step's motions are played through, both ends included (what follows them draws them; the
+# layout rules look at the 23 inside): a dot sliding 4 units over its step is seen every 0.17 units.
+MOTION_SAMPLES = 25
+
+
+def _is_motion(anim: Any) -> bool:
+    """An animation whose way matters, not only its end: a change of values, a move along a path,
+    a turn (motion_support marks the first two `lecture_motion`; a plain `rotate` is Manim's
+    Rotate)."""
+    from manim import Rotate
+
+    return bool(getattr(anim, "lecture_motion", False)) or isinstance(anim, Rotate)
 
 
 @dataclass
@@ -294,12 +318,95 @@ def _finish(scene: Any, anim: Any) -> None:
         scene.add(anim.mobject)
     anim._setup_scene(scene)
     anim.begin()
-    if getattr(anim, "lecture_motion", False):  # a motion (motion_support.py): a trace draws its way
+    if _is_motion(anim):  # a trace draws its way
         for alpha in np.linspace(0.0, 1.0, MOTION_SAMPLES)[1:-1]:
             anim.interpolate(alpha)
             scene.update_mobjects(0)
     anim.finish()
     anim.clean_up_from_scene(scene)
+
+
+@dataclass(frozen=True)
+class _Motions:
+    """A step's motions, played together as the scene plays them: each over its own run time."""
+
+    animations: tuple[Any, ...]
+    runs: tuple[float, ...]  # seconds each takes (LectureScene.step's rule)
+    seconds: float  # the step's
+
+    @staticmethod
+    def of(animations: Sequence[Any], seconds: float) -> _Motions:
+        from .scene_support import _longest  # the scene's rule for an animation's run time
+
+        runs = tuple(max(min(_longest(a, seconds), seconds), 1e-6) for a in animations)
+        return _Motions(tuple(animations), runs, seconds)
+
+    def moments(self, turns: Sequence[float]) -> tuple[float, ...]:
+        """The moments they are played through (fractions of the step): MOTION_SAMPLES over the
+        longest, and where the values turn round."""
+        way = np.linspace(0.0, max(self.runs) / self.seconds, MOTION_SAMPLES)[1:-1]
+        wanted = {round(float(f), 4) for f in (*way, *turns)}
+        return tuple(sorted(f for f in wanted if 0.0 < f < 1.0))
+
+    def carried(self) -> set[int]:
+        """The mobjects they animate (ids)."""
+        return {id(m) for anim in self.animations for m in anim.mobject.get_family()}
+
+    def play(self, scene: Any, moments: Sequence[float],
+             measure: Callable[[float], StepView]) -> tuple[StepView, ...]:
+        """Play the motions to their end through `moments`, measuring the scene at each."""
+        for anim in self.animations:
+            if not anim.is_remover() or anim.mobject not in scene.mobjects:
+                scene.add(anim.mobject)
+            anim._setup_scene(scene)
+            anim.begin()
+        views: list[StepView] = []
+        for fraction in moments:
+            for anim, run in zip(self.animations, self.runs, strict=True):
+                anim.interpolate(min(fraction * self.seconds / run, 1.0))
+            scene.update_mobjects(0)
+            views.append(measure(fraction))
+        for anim in self.animations:
+            anim.finish()
+            anim.clean_up_from_scene(scene)
+        return tuple(views)
+
+
+@dataclass
+class _Measurer:
+    """Measures what a section's scene shows into StepViews: the elements (each the variable of
+    the construct frame it is bound to) in the scene, each a Footprint, measured once per state."""
+
+    section: Any
+    kinds: dict[str, str]
+    elements: dict[str, Any]  # element id -> its mobject
+    cache: dict[tuple, Footprint]
+
+    def view(self, scene: Any, n: int, fraction: float | None = None) -> StepView:
+        family = {id(mob) for mob in scene.get_mobject_family_members()}
+        seen = [self.footprint(eid, mob) for eid, mob in self.elements.items() if id(mob) in family]
+        span = self.section.steps[n - 1].span if n <= len(self.section.steps) else self.section.span
+        return StepView(n, span, tuple(seen), fraction=fraction)
+
+    def footprint(self, eid: str, mob: Any) -> Footprint:
+        key = (eid, _state_key(mob))
+        fp = self.cache.get(key)
+        if fp is None:
+            fp = self.cache[key] = footprint(eid, self.kinds.get(eid, "custom"), mob)
+        return fp
+
+    def movers(self, carried: set[int]) -> set[str]:
+        """The elements that may move while motions play: animated by them, or following
+        something (an updater in them)."""
+        return {eid for eid, mob in self.elements.items()
+                if any(id(sub) in carried or sub.updaters for sub in mob.get_family())}
+
+    def moment(self, scene: Any, start: StepView, movers: set[str], fraction: float) -> StepView:
+        """What the scene shows at a moment inside a step: the movers measured again, the rest
+        as at the motions' start."""
+        seen = tuple(self.footprint(fp.element, self.elements[fp.element]) if fp.element in movers else fp
+                     for fp in start.visible)
+        return replace(start, visible=seen, fraction=fraction)
 
 
 def run_views(compiled: CompiledLesson, *, sections: Sequence[int] | None = None,
@@ -335,32 +442,31 @@ def _run_section(index: int, section: Any, cls: type, ctx: SectionContext,
     by_var = {var: eid for eid, var in ctx.variables.items()
               if not (eid in kinds and kinds[eid] in KINDS and KINDS[kinds[eid]].members)}
     steps: list[StepView] = []
-    state: dict[str, Any] = {"locals": None, "n": 0, "cache": {}}
+    state: dict[str, Any] = {"measurer": None, "n": 0}
 
     class Probe(cls):
         def step(self, seconds, *animations):  # noqa: ANN001
-            if state["locals"] is None:  # every element is built before the first step
+            if state["measurer"] is None:  # every element is built before the first step
                 frame = sys._getframe(1)
-                state["locals"] = {by_var[k]: v for k, v in frame.f_locals.items() if k in by_var}
-            for a in animations:
-                if a is not None:
-                    _finish(self, prepare_animation(a))
-            self.update_mobjects(0)  # what follows another element (a frame `around` it) catches up
+                elements = {by_var[k]: v for k, v in frame.f_locals.items() if k in by_var}
+                state["measurer"] = _Measurer(section, kinds, elements, {})
+            measurer: _Measurer = state["measurer"]
             state["n"] += 1
             n = state["n"]
-            family = {id(mob) for mob in self.get_mobject_family_members()}
-            seen: list[Footprint] = []
-            for eid, mob in state["locals"].items():
-                if id(mob) not in family:
-                    continue
-                key = (eid, _state_key(mob))
-                fp = state["cache"].get(key)
-                if fp is None:
-                    fp = footprint(eid, kinds.get(eid, "custom"), mob)
-                    state["cache"][key] = fp
-                seen.append(fp)
-            span = section.steps[n - 1].span if n <= len(section.steps) else section.span
-            steps.append(StepView(n, span, tuple(seen)))
+            anims = [prepare_animation(a) for a in animations if a is not None]
+            motions = [a for a in anims if _is_motion(a)] if seconds > 0 else []
+            for a in anims:
+                if not any(a is b for b in motions):
+                    _finish(self, a)
+            self.update_mobjects(0)  # what follows another element (a frame `around` it) catches up
+            moments: tuple[StepView, ...] = ()
+            if motions:  # played through their way, together, after the step's other animations
+                played = _Motions.of(motions, float(seconds))
+                start, movers = measurer.view(self, n), measurer.movers(played.carried())
+                moments = played.play(self, played.moments(_turns(section, n)),
+                                      lambda f: measurer.moment(self, start, movers, f))
+                self.update_mobjects(0)
+            steps.append(replace(measurer.view(self, n), moments=moments))
             if on_step is not None:
                 on_step(index, n, self)
 
@@ -370,11 +476,20 @@ def _run_section(index: int, section: Any, cls: type, ctx: SectionContext,
                        tuple(ctx.shifted.values()))
 
 
+def _turns(section: Any, number: int) -> tuple[float, ...]:
+    """Where the values turn round in step `number` (fractions of it; compiler.values)."""
+    if not any(el.kind == "value" for el in section.elements):
+        return ()
+    graph = section_values(section)
+    return graph.step(number).turns if 1 <= number <= len(graph.steps) else ()
+
+
 def _state_key(mob: Any) -> tuple:
-    """Enough of a mobject's state to know it has not moved or changed size."""
+    """Enough of a mobject's state to know it has not moved, changed size or grown (a trace)."""
     c = mob.get_center()
+    points = sum(len(sub.points) for sub in mob.family_members_with_points())
     return (round(float(c[0]), 4), round(float(c[1]), 4), round(float(mob.width), 4),
-            round(float(mob.height), 4), id(mob))
+            round(float(mob.height), 4), points, id(mob))
 
 
 def _panel_view(scene: Any, section: Any) -> PanelView | None:

@@ -14,60 +14,165 @@ is where the values put it on every frame, and at every step's end (runtime/geom
 each step's animations to their end and applies the updaters before it measures). Animations
 that last their whole step (`lecture_full`: a change, a move along a path, an eased turn) say
 so to LectureScene.step; those whose way matters and not only their end (`lecture_motion`: a
-trace draws it) are sampled on the way by geometry.py.
+trace draws it) are sampled on the way by geometry.py. A step that shows a follower (`create
+arm` while `change a` turns it) shows it where the values are on each frame (shown_live).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
 
 import numpy as np
+from lecture.compiler import theme as _theme
+from lecture.compiler.track import Journey, Track, journey
 from manim import (
+    ORIGIN,
     RIGHT,
     Animation,
     Arc,
-    DecimalNumber,
+    Create,
+    DrawBorderThenFill,
+    FadeIn,
+    Group,
+    GrowArrow,
+    GrowFromCenter,
     Line,
     Mobject,
-    MoveAlongPath,
     Rotate,
+    Text,
     TracedPath,
     ValueTracker,
+    VectorizedPoint,
     VGroup,
     VMobject,
+    Write,
+    linear,
     smooth,
 )
 
 RateFunction = Callable[[float], float]
-READOUT_GAP = 0.15  # between a readout's label, number and unit, at font size 30
 PLOT_PIECE_SAMPLES = 200  # points a piece of a plot is sampled at (as lower/elements.py samples plots)
+MINUS = "\u2212"  # a readout's minus sign: as wide as a plus, not a hyphen
 
 
 # ---------------------------------------------------------------- values
 
 
+@dataclass(frozen=True)
+class _Font:
+    """How a piece of a readout is set: its font, size, colour and weight."""
+
+    name: str
+    size: float
+    color: Any
+    weight: str
+
+    @classmethod
+    def of(cls, text: Text) -> _Font:
+        return cls(str(text.font), float(text.font_size), text.get_fill_color(), str(text.weight))
+
+
+@lru_cache(maxsize=64)
+def _advances(name: str, size: float, weight: str) -> tuple[float, float]:
+    """How far the pen moves past an H and past a space, in a font at a size."""
+    hh = Text("HH", font=name, font_size=size, weight=weight)
+    spaced = Text("H H", font=name, font_size=size, weight=weight)
+    h = float(hh[1].get_left()[0] - hh[0].get_left()[0])
+    return h, float(spaced[1].get_left()[0] - spaced[0].get_left()[0]) - h
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A piece of one line of text: its glyphs, the pen where it starts and where it ends, and its
+    baseline. Pango draws a glyph's ink, not its pen, so the piece is set between two H (the same
+    distance from their pens every time): the pens are counted from the first H's left edge and the
+    baseline is its bottom, whatever the piece's own glyphs are (a readout's digits then keep their
+    places as they change, and sit on the label's baseline)."""
+
+    glyphs: Text
+    start: float
+    end: float
+    baseline: float
+
+
+def _run(text: str, font: _Font) -> _Run:
+    marked = Text(f"H{text}H", font=font.name, font_size=font.size, color=font.color, weight=font.weight)
+    head, tail = marked.submobjects[0], marked.submobjects[-1]
+    advance, _ = _advances(font.name, font.size, font.weight)
+    run = _Run(marked, float(head.get_left()[0]) + advance, float(tail.get_left()[0]),
+               float(head.get_bottom()[1]))
+    marked.remove(head, tail)
+    marked.original_text = text  # what it says (the check model reads it)
+    return run
+
+
+def _number_text(value: float, decimals: int) -> str | None:
+    """A value as a readout shows it (None: it has no value there)."""
+    if not math.isfinite(value):
+        return None
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # never -0.00
+    return text.replace("-", MINUS)
+
+
 class LiveValue(VGroup):
     """A value of the lesson: a tracker that `change` animates, or an expression of other values
     (`follows`); shown, a live readout of it — an optional label, the number, an optional unit —
-    whose number follows the value and grows to the right from where it was placed."""
+    set as one line of text: the number on the label's baseline, a space after the label, the unit a
+    space after the number. As the number changes its digits keep their places (the label never
+    moves; the unit moves only when the number gains or loses a digit)."""
 
-    def __init__(self, start: float, *, label: VMobject | None = None, decimals: int = 2,
-                 unit: VMobject | None = None, color: str = "#ffffff", font_size: float = 30) -> None:
-        """`label` and `unit`: text built by the scene's `text_block`, written before and after."""
+    def __init__(self, start: float, *, label: Text | None = None, decimals: int = 2,
+                 unit: Text | None = None, color: str = "#ffffff", font_size: float = 30,
+                 span: Sequence[float] = ()) -> None:
+        """`label` and `unit`: text built by the scene's `text_block`, set before and after;
+        `span`: the least and the most the value will be — the readout keeps room on its right for
+        the widest number between them (its box does not change as the number does)."""
         super().__init__()
         self.tracker = ValueTracker(start)
         self.rule: Callable[[], float] | None = None
         self.decimals = decimals
-        self.number = DecimalNumber(start, num_decimal_places=decimals, color=color, font_size=font_size)
-        self.label, self.unit = label, unit
-        self.add(*(m for m in (self.label, self.number, self.unit) if m is not None))
-        self.arrange(RIGHT, buff=READOUT_GAP * font_size / 30)
-        self._unit_gap = (self.unit.get_left()[0] - self.number.get_right()[0], self.unit.height) \
-            if self.unit is not None else None
+        given = label if label is not None else unit
+        name, weight = (str(given.font), str(given.weight)) if given is not None \
+            else (_theme.DEFAULT_FONT, "NORMAL")
+        self.font = _Font(name, float(font_size), color, weight)
+        self.space = _advances(name, float(font_size), weight)[1]
+        pieces = [_run(str(t.original_text), _Font.of(t)) if t is not None else None for t in (label, unit)]
+        number = _run(_number_text(start, decimals) or "0", self.font)
+        pens, pen = [], 0.0  # the line's pens, on the baseline y = 0
+        for run in (pieces[0], number, pieces[1]):
+            pens.append(pen)
+            if run is not None:
+                run.glyphs.shift(RIGHT * (pen - run.start) - np.array([0.0, run.baseline, 0.0]))
+                pen += run.end - run.start + self.space
+        self.label, self.number = (pieces[0].glyphs if pieces[0] else None), number.glyphs
+        self.unit = pieces[1].glyphs if pieces[1] else None
+        # Where the number's pen starts, kept through moves and scaling: two points inside the number
+        # (moved and scaled with the readout) and the pen's offset from the first.
+        middle = self.number.get_center()
+        self._reach = max(float(self.number.height) / 4, 1e-3)
+        self._anchors = (VectorizedPoint(middle), VectorizedPoint(middle + np.array([0.0, self._reach, 0.0])))
+        self._pen = np.array([pens[1], 0.0, 0.0]) - middle
+        self._unit_lead = pens[2] - float(self.unit.get_left()[0]) if self.unit is not None else 0.0
+        self.add(*(m for m in (self.label, self.number, self.unit) if m is not None), *self._anchors)
+        self._keep_room(span, number)
         self.add_updater(lambda m: m.refresh())
+        _FOLLOWERS.add(self)
+
+    def _keep_room(self, span: Sequence[float], shown: _Run) -> None:
+        """Room on the right for the widest number of `span` (a point where the line would end)."""
+        texts = [t for t in (_number_text(float(v), self.decimals) for v in span) if t is not None]
+        widest = max((_run(t, self.font) for t in texts), key=lambda r: r.end - r.start, default=None)
+        extra = (widest.end - widest.start) - (shown.end - shown.start) if widest is not None else 0.0
+        if extra > 0:
+            middle = self._anchors[0].get_center()[1]
+            self.add(VectorizedPoint(np.array([self.get_right()[0] + extra, middle, 0.0])))
 
     def value(self) -> float:
         """The value now: its tracker's, or its expression's of the others."""
@@ -79,15 +184,36 @@ class LiveValue(VGroup):
         return self
 
     def refresh(self) -> None:
-        """Show the value now: a new number (its left edge stays), the unit after it."""
-        value = self.value()
-        if f"{value:.{self.decimals}f}" == f"{self.number.number:.{self.decimals}f}":
-            return  # (the same digits: nothing to typeset)
-        self.number.set_value(value)
-        if self.unit is not None and self._unit_gap is not None:
-            gap, height = self._unit_gap
-            scaled = gap * self.unit.height / height if height > 0 else gap
-            self.unit.shift(RIGHT * (self.number.get_right()[0] + scaled - self.unit.get_left()[0]))
+        """Show the value now."""
+        self.set_number(self.value())
+
+    def set_number(self, value: float) -> None:
+        """Show a number: set from where the number's pen starts, in the readout's colour and size
+        as they are now; the unit a space after it."""
+        text = _number_text(value, self.decimals)
+        if text is None or text == self.number.original_text:
+            return  # (no value there, or the same digits: nothing to set)
+        a, b = (p.get_center() for p in self._anchors)
+        k = float(np.linalg.norm(b - a)) / self._reach
+        pen = a + k * self._pen
+        run = _run(text, self.font)
+        glyphs = run.glyphs.scale(k, about_point=ORIGIN)
+        glyphs.shift(pen - k * np.array([run.start, run.baseline, 0.0]))
+        glyphs.set_fill(self.number.get_fill_color(), opacity=self.number.get_fill_opacity())
+        self.submobjects = [glyphs if m is self.number else m for m in self.submobjects]
+        _emptied(self.number)
+        self.number = glyphs
+        if self.unit is not None:
+            end = pen[0] + k * (run.end - run.start + self.space)
+            self.unit.shift(RIGHT * (end - float(self.unit.get_left()[0]) - k * self._unit_lead))
+
+
+def _emptied(mob: Mobject) -> Mobject:
+    """A mobject that was replaced, made to draw nothing: a step being played redraws the parts its
+    mobjects had when it began (Scene.moving_mobjects), and would still draw this one."""
+    for part in mob.get_family():
+        part.reset_points()
+    return mob
 
 
 def live_value(start: float, **readout: Any) -> LiveValue:
@@ -135,6 +261,88 @@ def change_value(value: LiveValue, values: Sequence[float], *,
 # ---------------------------------------------------------------- following
 
 
+# The mobjects that follow values or another mobject (they have an updater of this module's).
+_FOLLOWERS: WeakSet[Mobject] = WeakSet()
+# The animations a step shows an element by (compiler/lower/actions.py), each made from the element alone.
+SHOWS: tuple[type[Animation], ...] = (Create, Write, FadeIn, GrowArrow, GrowFromCenter, DrawBorderThenFill)
+
+
+# What stands in for a follower while a step shows it (_Shown): a trace of it is drawn under that.
+_STAND_INS: WeakKeyDictionary[Mobject, Mobject] = WeakKeyDictionary()
+
+
+def shown_live(animation: Animation) -> Animation:
+    """A step's animation as the scene plays it (LectureScene.step): one that shows a mobject which
+    follows values (`create arm` in the step that turns it) draws it where the values put it on
+    every frame. (Played as it is, it would hold the mobject where it was until the step's end:
+    an animation holds what it animates still, and a step's animations end together.)"""
+    shown = animation.mobject
+    if type(animation) in SHOWS and isinstance(shown, Mobject) and shown in _FOLLOWERS:
+        return _Shown(animation)
+    return animation
+
+
+class _Shown(Animation):
+    """A follower being shown. It is drawn by a stand-in: on each frame the follower is brought
+    to the values (its updaters), and the stand-in is a copy of it as the show animation draws it
+    that far through; when the show ends the follower takes the stand-in's place in the scene and
+    follows the values itself from then on."""
+
+    follower: Mobject
+    kind: type[Animation]
+    stand_in: Group
+    scene: Any
+    done: bool
+
+    def __init__(self, show: Animation) -> None:
+        assert isinstance(show.mobject, Mobject)
+        self.follower = show.mobject
+        self.kind = type(show)
+        self.stand_in = Group()
+        _STAND_INS[self.follower] = self.stand_in
+        self.scene = None
+        self.done = False
+        super().__init__(self.stand_in, run_time=show.run_time, rate_func=linear, introducer=True)
+
+    def _setup_scene(self, scene: Any) -> None:
+        super()._setup_scene(scene)
+        self.scene = scene
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        if self.done:
+            return
+        self.follower.update(0)
+        snapshot = self.follower.copy().clear_updaters()
+        drawn = self.kind(snapshot)
+        drawn.begin()
+        drawn.interpolate(alpha)
+        for old in self.stand_in.submobjects:
+            _emptied(old)
+        self.stand_in.submobjects = [snapshot]
+        if alpha >= 1.0:
+            self._hand_over()
+
+    def finish(self) -> None:
+        super().finish()
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The follower in the stand-in's place: drawn in its turn, updated by the scene."""
+        if self.done:
+            return
+        self.done = True
+        _STAND_INS.pop(self.follower, None)
+        for old in self.stand_in.submobjects:
+            _emptied(old)
+        self.stand_in.submobjects = []
+        if self.scene is None:
+            return
+        for name in ("mobjects", "moving_mobjects"):
+            drawn = getattr(self.scene, name, None)
+            if isinstance(drawn, list) and self.stand_in in drawn and self.follower not in drawn:
+                drawn[drawn.index(self.stand_in)] = self.follower
+
+
 def _caught_up(target: Mobject) -> Mobject:
     """The mobject another one follows, its own updaters applied first (whatever order the scene
     updates them in), except a trace's: it adds a point each time."""
@@ -157,6 +365,7 @@ def keep_at(mob: Mobject, where: Callable[[], Any], side: Any = None, buff: floa
             m.next_to(point, side, buff=buff)
 
     mob.add_updater(update)
+    _FOLLOWERS.add(mob)
     if side is None:
         _PLACES[mob] = _Place(where, on)
     return mob
@@ -177,6 +386,7 @@ def keep_beside(mob: Mobject, target: Mobject) -> Mobject:
     """Keep a mobject where it was laid out beside another one, as that one moves."""
     offset = mob.get_center() - target.get_center()
     mob.add_updater(lambda m: m.move_to(_caught_up(target).get_center() + offset))
+    _FOLLOWERS.add(mob)
     return mob
 
 
@@ -193,6 +403,7 @@ def redraw(mob: Mobject, build: Callable[[], Mobject], *after: Mobject) -> Mobje
         m.become(new)
 
     mob.add_updater(update)
+    _FOLLOWERS.add(mob)
     return mob
 
 
@@ -219,6 +430,7 @@ def resize_with(mob: Mobject, value: Callable[[], float], start: float, how: str
             state["factor"] = factor
 
     mob.add_updater(update)
+    _FOLLOWERS.add(mob)
     return mob
 
 
@@ -282,6 +494,7 @@ class _StartTrace(Animation):
     def _setup_scene(self, scene: Any) -> None:
         super()._setup_scene(scene)
         followed = getattr(self.mobject, "followed", None)
+        followed = _STAND_INS.get(followed, followed) if isinstance(followed, Mobject) else followed
         if followed in scene.mobjects and self.mobject in scene.mobjects:  # drawn just before it
             scene.mobjects.remove(self.mobject)
             scene.mobjects.insert(scene.mobjects.index(followed), self.mobject)
@@ -355,17 +568,35 @@ class _Carrying(Animation):
             _CARRIED.discard(mob)
 
 
-class _Along(_Carrying, MoveAlongPath):
-    pass
+class _Along(_Carrying):
+    """`move p along c`: p travels along c from where it is (compiler/track.py says the way: on a
+    closed path once round from its point nearest p, on an open one to its far end, onto the
+    path first when p is off it); the path is as the scene has it when the step starts."""
+
+    def __init__(self, mob: Mobject, path: VMobject, closed: bool, ease: RateFunction) -> None:
+        self.path, self.closed, self.ease = path, closed, ease
+        self.way: Journey | None = None
+        super().__init__(mob, rate_func=linear)
+
+    def begin(self) -> None:
+        self.way = journey(Track.of_curves(self.path.points, self.closed), self.mobject.get_center())
+        super().begin()
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        if self.way is not None:
+            x, y = self.way.at(alpha, self.ease)
+            self.mobject.move_to(np.array([x, y, float(self.mobject.get_center()[2])]))
 
 
 class _Turn(_Carrying, Rotate):
     pass
 
 
-def move_along(mob: Mobject, path: VMobject, *, rate_func: RateFunction = smooth) -> Animation:
-    """`move ball along flight`: from the path's start to its end, over the whole step."""
-    return _Along(mob, path, rate_func=rate_func)
+def move_along(mob: Mobject, path: VMobject, *, closed: bool = False,
+               rate_func: RateFunction = smooth) -> Animation:
+    """`move ball along flight`: along the path from where the ball is, over the whole step;
+    `closed`: the path is a closed shape (a circle, an ellipse, a polygon), gone round once."""
+    return _Along(mob, path, closed, rate_func)
 
 
 def turn(mob: Mobject, angle: float, *, about_point: Any = None,
@@ -375,5 +606,5 @@ def turn(mob: Mobject, angle: float, *, about_point: Any = None,
 
 
 __all__ = ["LiveValue", "ValueChange", "change_value", "keep_at", "keep_beside", "live_value", "move_along",
-           "plot_area", "plot_piece", "redraw", "resize_with", "riemann_of", "start_trace", "tangent_line",
-           "trace_of", "turn"]
+           "plot_area", "plot_piece", "redraw", "resize_with", "riemann_of", "shown_live", "start_trace",
+           "tangent_line", "trace_of", "turn"]

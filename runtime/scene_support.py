@@ -54,6 +54,7 @@ from .motion_support import (  # noqa: F401
     redraw,
     resize_with,
     riemann_of,
+    shown_live,
     start_trace,
     tangent_line,
     trace_of,
@@ -447,7 +448,7 @@ class LectureScene(Scene):
         fps = config.frame_rate
         self._declared += seconds
         frames = round(self._declared * fps) - self._frames
-        anims = [prepare_animation(a) for a in animations if a is not None]
+        anims = [shown_live(prepare_animation(a)) for a in animations if a is not None]
         if frames <= 0:
             if not anims:
                 return

@@ -1,8 +1,11 @@
 """Motion and live values, rendered (issue 16): a dot that follows a value stays on its curve at
 every sampled frame while the value changes; a readout shows the number its value has at that
-frame; a trace covers the path its dot travelled, from where it was when the trace was created;
-a move along a plot runs on the plot and ends at the end of its piece; the layout's boxes follow
-the values to every step's end. And the code the lowering writes for each motion."""
+frame, set as one line (its label still, the number on the label's baseline, the unit after it);
+a line between two moving dots follows both; a trace covers the path its dot travelled, from
+where it was when the trace was created; a move along a path runs on it from where the element
+is (round a closed path from its nearest point, to the far end of an open one, onto the path
+first when it is off it) and the layout's boxes end where the video's elements do; the layout's
+boxes follow the values to every step's end. And the code the lowering writes for each motion."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +37,15 @@ LESSON = textwrap.dedent('''\
       axes ax in A1..D4 x=0..4 y=0..10
       plot f "x^2" on ax x=0..3 color=yellow
       value x0 = 1
-      value y0 = "f(x0)" at F2 label="y =" decimals=2
+      value y0 = "f(x0)" at F2 label="h =" decimals=2 unit="m"
       tangent tl on f x=x0 length=2 color=white
       dot p at (x0, f(x0)) on ax color=red radius=0.12
       trace tr of p color=green stroke=8
       dot q at (0, 0) on ax color=blue radius=0.12
+      dot w at (4, 2 x0) on ax color=purple radius=0.12
+      line link from p to w color=purple
 
-      step 1s: create ax, f, tl, p, tr; write y0
+      step 1s: create ax, f, tl, p, tr, w, link; write y0
       step 2s: change x0 to 3
       step 1s: create q
       step 2s: move q along f x=0..2
@@ -50,6 +56,7 @@ STEPS = [1.0, 2.0, 1.0, 2.0]
 CHANGE_FIRST, CHANGE_FRAMES = 15, 30  # step 2: frames 15..44
 ALONG_FIRST, ALONG_FRAMES = 60, 30  # step 4: frames 60..89
 RED, GREEN, BLUE, WHITE, YELLOW = "#fc6255", "#83c167", "#58c4dd", "#ffffff", "#f7d96f"
+PURPLE, ORANGE = "#9a72ac", "#ff862f"
 AXES = "#f2f0e6"  # the theme's text colour: the axes' lines and numbers
 
 
@@ -111,35 +118,45 @@ def _covered(cover: np.ndarray, at: tuple[float, float]) -> float:
 # ---------------------------------------------------------------- the render
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The lesson rendered at low quality with the frames the tests read, and the dry run's real
-    axes (where coordinates land), readout (to draw references of it) and step-end views."""
-    folder = tmp_path_factory.mktemp("motion")
-    path = folder / "motion.lecture"
-    path.write_text(LESSON)
-    loaded = load_text(LESSON, str(path))
+def _render(folder: Path, name: str, lesson: str, frames: list[int],
+            keep: Callable[[int, int, Any], None]) -> dict[str, Any]:
+    """A lesson rendered at low quality with the frames the tests read, its dry run's step-end
+    views (`keep` sees the dry run's scene after each step) and its values."""
+    path = folder / f"{name}.lecture"
+    path.write_text(lesson)
+    loaded = load_text(lesson, str(path))
     assert not has_errors(loaded.diagnostics), loaded.diagnostics
     compiled = compile_for_views(loaded.lesson, base_dir=folder)
-    kept: dict[str, Any] = {}
-
-    def keep(section: int, step: int, scene: Any) -> None:
-        if step == 1:
-            kept["axes"] = next(m for m in scene.mobjects if type(m).__name__ == "Axes")
-            kept["readout"] = next(m for m in scene.mobjects if type(m).__name__ == "LiveValue").copy()
-
     views = run_views(compiled, on_step=keep)
     run = subprocess.run([sys.executable, "-m", "lecture", "render", str(path), "-q", "low",
                           "--build-dir", str(folder / "build")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
-    manifest = json.loads((folder / "build" / "motion" / "manifest.json").read_text())
+    manifest = json.loads((folder / "build" / name / "manifest.json").read_text())
     assert manifest["fps"] == FPS
     video = Path(manifest["sections"][0]["output"])
     info = probe(video)
+    decoded = decode_frames(video, frames, info.width, info.height)
+    return {"frames": decoded.images, "size": (info.width, info.height), "views": views, "compiled": compiled,
+            "graph": section_values(loaded.lesson.sections[0]), "background": views[0].background}
+
+
+def _first(scene: Any, kind: str) -> Any:
+    return next(m for m in scene.mobjects if type(m).__name__ == kind)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The lesson, with the dry run's real axes (where coordinates land) and readout (to draw
+    references of it)."""
+    kept: dict[str, Any] = {}
+
+    def keep(section: int, step: int, scene: Any) -> None:
+        if step == 1:
+            kept["axes"] = _first(scene, "Axes")
+            kept["readout"] = _first(scene, "LiveValue").copy()
+
     wanted = [_change_frame(k) for k in (0, 4, 10, 15, 22, 29)] + [ALONG_FIRST + k for k in (8, 15, 22, 29)]
-    frames = decode_frames(video, wanted, info.width, info.height)
-    return {"frames": frames.images, "size": (info.width, info.height), "views": views, "compiled": compiled,
-            "graph": section_values(loaded.lesson.sections[0]), "background": views[0].background, **kept}
+    return {**_render(tmp_path_factory.mktemp("motion"), "motion", LESSON, wanted, keep), **kept}
 
 
 def _at(rendered: dict[str, Any], x: float, y: float) -> tuple[float, float]:
@@ -170,18 +187,23 @@ def _reference(rendered: dict[str, Any], value: float) -> np.ndarray:
     with measuring(), tempconfig({"pixel_width": width, "pixel_height": height}):
         readout = rendered["readout"].copy()
         readout.clear_updaters()
-        readout.number.set_value(value)
+        readout.set_number(value)
         camera = Camera(pixel_width=width, pixel_height=height, background_color=rendered["background"])
         camera.capture_mobjects([readout])
         return np.asarray(camera.get_image().convert("RGB"))
 
 
-def _readout_crop(rendered: dict[str, Any], image: np.ndarray) -> np.ndarray:
-    """The readout's place in a frame, in luminance (the video's colour is sampled at half size)."""
-    box = next(fp.bbox for fp in rendered["views"][0].steps[1].visible if fp.element == "y0")
-    (left, top), (right, bottom) = (_pixel((box.left - 0.1, box.top + 0.1), *rendered["size"]),
-                                    _pixel((box.right + 0.4, box.bottom - 0.1), *rendered["size"]))
-    crop = image[int(top):int(bottom), int(left):int(right)].astype(float)
+def _readout_crop(rendered: dict[str, Any], image: np.ndarray, part: str = "number") -> np.ndarray:
+    """A part of the readout's place in a frame (its label, its number and on to the right of the
+    readout, its unit), in luminance (the video's colour is sampled at half size)."""
+    readout, box = rendered["readout"], next(fp.bbox for fp in rendered["views"][0].steps[1].visible
+                                             if fp.element == "y0")
+    piece = getattr(readout, part)
+    left = piece.get_left()[0] - 0.05
+    right = box.right + 0.4 if part == "number" else piece.get_right()[0] + 0.05
+    (c0, r0), (c1, r1) = (_pixel((left, box.top + 0.1), *rendered["size"]),
+                          _pixel((right, box.bottom - 0.1), *rendered["size"]))
+    crop = image[int(r0):int(r1), int(c0):int(c1)].astype(float)
     return crop @ np.array([0.299, 0.587, 0.114])
 
 
@@ -199,6 +221,48 @@ def test_a_readout_shows_the_value_it_has_at_that_frame(rendered):
         assert right < 6.0 and wrong > 3 * right, (k, value, right, wrong)  # (video noise: ~3.5)
         crops[k] = frame
     assert np.abs(crops[10] - crops[22]).mean() > 3.0  # the number changed between the two
+
+
+def _ink_rows(crop: np.ndarray, background: float) -> np.ndarray:
+    """The rows of a crop that hold ink (its glyphs)."""
+    return np.nonzero((crop - background > 60).sum(axis=1) > 0)[0]
+
+
+def _ink_columns(crop: np.ndarray, background: float) -> np.ndarray:
+    return np.nonzero((crop - background > 60).sum(axis=0) > 0)[0]
+
+
+def test_a_readout_reads_as_one_line_whose_label_stays_still(rendered):
+    """`value y0 … label="h =" unit="m"` while y0 goes from 1.00 to 9.00: the label's pixels do
+    not change; the number and the unit sit on the label's baseline (no glyph here descends); the
+    unit keeps its place while the number keeps its count of digits, a space after the number as
+    the number is a space after the label."""
+    first, last, middle = (rendered["frames"][_change_frame(k)] for k in (0, 29, 15))
+    background = float(np.array([int(rendered["background"][i:i + 2], 16) for i in (1, 3, 5)])
+                       @ np.array([0.299, 0.587, 0.114]))
+    labels = [_readout_crop(rendered, frame, "label") for frame in (first, middle, last)]
+    assert all(np.abs(labels[0] - other).mean() < 1.5 for other in labels[1:])  # (video noise ~0.5)
+    units = [_readout_crop(rendered, frame, "unit") for frame in (first, middle, last)]
+    assert all(np.abs(units[0] - other).mean() < 1.5 for other in units[1:])
+    numbers = [_readout_crop(rendered, frame) for frame in (first, last)]
+    assert np.abs(numbers[0] - numbers[1]).mean() > 3.0  # (the number did change: 1.00, 9.00)
+    for frame in (first, last):
+        bottoms = [_ink_rows(_readout_crop(rendered, frame, part), background)[-1]
+                   for part in ("label", "number", "unit")]
+        assert max(bottoms) - min(bottoms) <= 1, bottoms
+    # one line: the space from the label to the number is about the space from the number to the unit
+    readout, size = rendered["readout"], rendered["size"]
+    label_right = _pixel((readout.label.get_right()[0], 0.0), *size)[0]
+    unit_left = _pixel((readout.unit.get_left()[0], 0.0), *size)[0]
+    band = _readout_crop(rendered, last, "label")  # (its rows; the columns are counted from 0 below)
+    top = int(_pixel((0.0, next(fp.bbox for fp in rendered["views"][0].steps[1].visible
+                                if fp.element == "y0").top + 0.1), *size)[1])
+    ink = np.nonzero(((last[top:top + band.shape[0]] @ np.array([0.299, 0.587, 0.114])) - background
+                      > 60).sum(axis=0) > 0)[0]
+    label_right, unit_left = label_right + 2, unit_left - 2  # (a glyph's edge blends into the pixel beside)
+    after_label = ink[ink > label_right].min() - ink[ink <= label_right].max()
+    before_unit = ink[ink >= unit_left].min() - ink[ink < unit_left].max()
+    assert abs(after_label - before_unit) <= 3 and after_label >= 4, (after_label, before_unit)
 
 
 def test_the_check_model_reads_the_readout_at_each_step_end(rendered):
@@ -219,6 +283,26 @@ def test_a_trace_covers_the_path_travelled(rendered):
     for x in np.linspace(0.2, 0.8, 6):
         assert _covered(trace, _at(rendered, x, x ** 2)) == 0.0, x
         assert _covered(curve, _at(rendered, x, x ** 2)) == 1.0, x  # (the curve is drawn there)
+
+
+def test_a_line_between_two_moving_dots_follows_both(rendered):
+    """`line link from p to w`, p at (x0, f(x0)) and w at (4, 2 x0): on sampled frames of the
+    change its middle lies on the segment between where both dots are then, and not where the
+    line began."""
+    g = rendered["graph"]
+    others = (RED, GREEN, YELLOW, WHITE, AXES, rendered["background"])
+
+    def middle(x0: float, t: float) -> tuple[float, float]:
+        (ax, ay), (bx, by) = _at(rendered, x0, x0 ** 2), _at(rendered, 4.0, 2 * x0)
+        return ax + (bx - ax) * t, ay + (by - ay) * t
+
+    for k in (10, 22, 29):
+        x0 = g.values_at(2, _fraction(k, CHANGE_FRAMES))["x0"]
+        cover = _nearest(rendered["frames"][_change_frame(k)], PURPLE, others)
+        for t in (0.35, 0.5, 0.65):
+            assert _covered(cover, middle(x0, t)) == 1.0, (k, x0, t)
+    cover = _nearest(rendered["frames"][_change_frame(29)], PURPLE, others)
+    assert all(_covered(cover, middle(1.0, t)) == 0.0 for t in (0.35, 0.5, 0.65))  # (it left there)
 
 
 def test_the_tangent_touches_the_curve_where_the_value_is(rendered):
@@ -266,6 +350,113 @@ def test_the_layout_follows_the_values_to_the_last_step(rendered):
         box = ctx.current[name]
         assert box.center == pytest.approx(last[name].center, abs=tolerance), name
         assert (box.w, box.h) == pytest.approx((last[name].w, last[name].h), abs=tolerance * 2 + 1e-3), name
+
+
+# ---------------------------------------------------------------- moving along a path from where it is
+
+
+ALONG = textwrap.dedent('''\
+    lesson "Along"
+      voice: none
+
+    section s "Along"
+      axes ax in A1..D6 x=0..8 y=0..4
+      polygon sq (1, 1) (3, 1) (3, 3) (1, 3) on ax color=blue
+      plot f "x - 4" on ax x=5..8 color=yellow
+      circle c at F5 radius=0.5 color=white
+      dot p at (3, 2) on ax color=red radius=0.1
+      dot q at (8, 4) on ax color=green radius=0.1
+      dot r at (6.5, 0.5) on ax color=orange radius=0.1
+      dot m above c color=purple radius=0.1
+
+      step 1s: create ax, sq, f, c, p, q, r, m
+      step 2s: move p along sq ease=linear; move q along f ease=linear
+      step 2s: move r along f ease=linear; move m along c ease=linear
+    ''')
+SECOND, THIRD = 15, 45  # the first frames of steps 2 and 3 (30 frames each)
+ALONG_SAMPLES = (0, 4, 7, 11, 15, 22, 29)
+
+
+@pytest.fixture(scope="module")
+def along(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The moves rendered, with the dry run's axes and circle, and where the dot m starts."""
+    kept: dict[str, Any] = {}
+
+    def keep(section: int, step: int, scene: Any) -> None:
+        if step == 1:
+            kept["axes"], kept["circle"] = _first(scene, "Axes"), _first(scene, "Circle")
+            kept["m"] = next(m for m in scene.mobjects if type(m).__name__ == "Dot"
+                             and m.get_fill_color().to_hex().lower() == PURPLE).get_center()
+
+    wanted = [first + k for first in (SECOND, THIRD) for k in ALONG_SAMPLES]
+    return {**_render(tmp_path_factory.mktemp("along"), "along", ALONG, wanted, keep), **kept}
+
+
+def _square_at(axes: Any, share: float) -> np.ndarray:
+    """The point `share` of the way round the square (1, 1) (3, 1) (3, 3) (1, 3), from (3, 2) the
+    way it is drawn, as far along it on screen (the axes' units differ across and up)."""
+    corners = [np.array(axes.c2p(x, y)) for x, y in ((3, 2), (3, 3), (1, 3), (1, 1), (3, 1), (3, 2))]
+    sides = [float(np.linalg.norm(b - a)) for a, b in zip(corners, corners[1:], strict=False)]
+    d = share * sum(sides)
+    for a, b, side in zip(corners, corners[1:], sides, strict=False):
+        if d <= side:
+            return a + (b - a) * d / side
+        d -= side
+    return corners[-1]
+
+
+def _dot_at(along: dict[str, Any], frame: int, color: str, want: tuple[float, float]) -> tuple[float, float]:
+    got = _centroid(_coverage(along["frames"][frame], color, along["background"]), want)
+    assert abs(got[0] - want[0]) <= 1.5 and abs(got[1] - want[1]) <= 1.5, (frame, color, got, want)
+    return got
+
+
+def test_a_dot_goes_round_a_closed_path_from_where_it_is(along):
+    """`move p along sq`, p on the square's right side: up from where it is, round the square the
+    way its corners are written, back to where it started (not first to the square's first corner)."""
+    for k in ALONG_SAMPLES:
+        _dot_at(along, SECOND + k, RED, _pixel(_square_at(along["axes"], _fraction(k, 30)), *along["size"]))
+
+
+def test_a_dot_at_an_open_path_s_far_end_travels_back_along_it(along):
+    """`move q along f`, q at the plot's right end (8, 4): to its left end (5, 1)."""
+    for k in ALONG_SAMPLES:
+        x = 8.0 - 3.0 * _fraction(k, 30)
+        _dot_at(along, SECOND + k, GREEN, _pixel(along["axes"].c2p(x, x - 4.0), *along["size"]))
+
+
+def test_a_dot_off_the_path_moves_onto_it_first(along):
+    """`move r along f`, r below the plot: straight to the nearer end (5, 1) over the first fifth of
+    the step, then along the plot to (8, 4); `move m along c`, m above the circle: onto its top,
+    then once round counter-clockwise (a quarter of the way round: the circle's left)."""
+    from manim import smooth
+
+    axes, size = along["axes"], along["size"]
+    circle = along["circle"]
+    centre, radius = circle.get_center(), circle.width / 2
+    for k in ALONG_SAMPLES:
+        f = _fraction(k, 30)
+        if f < 0.2:
+            t = smooth(f / 0.2)
+            r_at = np.array(axes.c2p(6.5, 0.5)) * (1 - t) + np.array(axes.c2p(5.0, 1.0)) * t
+            m_at = along["m"] * (1 - t) + (centre + np.array([0.0, radius, 0.0])) * t
+        else:
+            u = (f - 0.2) / 0.8
+            r_at = np.array(axes.c2p(5.0 + 3.0 * u, 1.0 + 3.0 * u))
+            turn = np.pi / 2 + 2 * np.pi * u
+            m_at = centre + radius * np.array([np.cos(turn), np.sin(turn), 0.0])
+        _dot_at(along, THIRD + k, ORANGE, _pixel(r_at, *size))
+        _dot_at(along, THIRD + k, PURPLE, _pixel(m_at, *size))
+
+
+def test_the_layout_ends_each_move_where_the_video_does(along):
+    """The compiler's boxes after each move along a path are where the dry run's dots are."""
+    ctx = along["compiled"].contexts[0]
+    last = {fp.element: fp.bbox for fp in along["views"][0].steps[-1].visible}
+    for name in ("p", "q", "r", "m"):
+        assert ctx.current[name].center == pytest.approx(last[name].center, abs=2e-3), name
+    assert last["m"].center == pytest.approx((along["circle"].get_center()[0],
+                                              along["circle"].get_top()[1]), abs=2e-3)
 
 
 # ---------------------------------------------------------------- the code
@@ -321,7 +512,7 @@ def code() -> str:
     "change_value(r, [1], rate_func=smooth)",
     "turn(arm, angle=90.0 * DEGREES, about_point=",
     "rate_func=rate_functions.ease_in_sine",
-    "move_along(p, c, rate_func=smooth)",
+    "move_along(p, c, closed=True, rate_func=smooth)",
     "self.step(1.0, Rotate(arm, angle=90.0 * DEGREES))",
 ])
 def test_each_motion_lowers_to_its_helper(code, fragment):
@@ -335,18 +526,29 @@ def test_lesson_text_reaches_the_code_only_through_the_expression_printer(code):
     assert "text_block('slope =', font_size=30" in code and "text_block('m/s', font_size=30" in code
 
 
-def test_an_option_that_cannot_follow_a_value_is_an_error_at_it():
+@pytest.mark.parametrize(("line", "column", "hint"), [
+    ("axes ax in A1..D4 x=0..4 y=0..4 step=s", 35, "ticks are laid out once"),
+    ('axes ax in A1..D4 x=0..4 y=0..4 x_step="2 s"', 35, "x_step=0.5"),
+    ("numberline ax in A1..A4 x=0..4 step=s", 34, "ticks are laid out once"),
+    ('value v = 2 at B2 label="v =" decimals=s', 33, "decimals=2"),
+    ("trace ax of w stroke=s", 17, "give it a number"),
+])
+def test_an_option_that_cannot_follow_a_value_is_an_error_at_it(line, column, hint):
+    """A tick step, a readout's decimals, a trace's stroke written with values: an error at the
+    option, whose hint says to give it a number."""
     lesson = parse_text(textwrap.dedent('''\
         lesson "Steps"
 
         section s "S"
           value s = 1
-          axes ax in A1..D4 x=0..4 y=0..4 step=s
+          LINE
+          dot w at B5
 
-          step 1s: create ax
-        '''), "steps.lecture")
+          step 1s: create ax, w
+        ''').replace("LINE", line), "steps.lecture")
     with pytest.raises(DiagnosticError) as caught:
         compile_lesson(lesson, base_dir=Path("."), measurer=None)
     found = caught.value.diagnostics[0]
     assert "cannot follow a value" in found.message and found.code == "bad-value"
-    assert (found.span.line, found.span.column) == (5, 35) and "give it a number" in (found.hint or "")
+    assert (found.span.line, found.span.column) == (5, column) and "give it a number" in (found.hint or "")
+    assert hint in (found.hint or ""), found.hint

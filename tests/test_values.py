@@ -334,7 +334,7 @@ dot q at 2 on g
 step 1s: create ax, f, g, p, drop, lp, tl, under, rs, tr, slope, c, c2, q
 step 4s: change x0 to 3; change a to 1 ease=out
 step 4s: change x0 to 1, 3 ease=linear; change r to 2, 0.5
-step 4s: move p along f x=0..x0
+step 4s: move c2 along f x=0..x0
 step 4s: rotate c 360 about E4 ease=linear
 """
 

@@ -8,6 +8,7 @@
     plot g "a x^2" on ax                redraw(g, lambda: ax.plot(lambda x: a.value() * x ** 2, …))
     label lp "P" above p                keep_beside(lp, p)        (p moves: it follows values, or a
                                                                    step moves it along a path)
+    line link from p to s               redraw(link, lambda: Line(p, s, …, buff=0.1), p, s)   (p or s moves)
 
 Each element is lowered by its own kind's rule as it is when the values start (`at_start`, run
 before it is lowered: its moving points, value-bound ranges and options become their numbers
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeGuard
 from weakref import WeakKeyDictionary
 
+from .. import layout
 from ..expression import Expression
-from ..layout import Box
+from ..layout import Box, edge_point
 from ..model import (
     Action,
     AtCoordinate,
@@ -63,6 +66,12 @@ RESIZES: dict[str, tuple[frozenset[str] | None, str]] = {
     "opacity": (None, "opacity"),
     "stroke": (None, "stroke"),
 }
+FOLLOWING_HINT = ("give it a number; values may set a position, a range's bound, or the scale, radius, side, "
+                  "width, height, font_size, opacity or stroke of a shape")
+# Why an option written with values cannot follow them, where a general hint would not say.
+FIXED_HINTS = {key: f"the ticks are laid out once, with the axes: give it a number ({key}=0.5)"
+               for key in ("step", "x_step", "y_step")} | {
+    "decimals": "a readout shows a fixed number of decimals: give it a number (decimals=2)"}
 
 
 # ---------------------------------------------------------------- state
@@ -220,7 +229,7 @@ def follow(ctx: SectionContext, element_id: str) -> None:
     if el is None or el.kind in OWN_LOWERING:
         return
     low = ctx.lowered[element_id]
-    box_at = _follow_values(ctx, el, low) if uses_values(ctx, element_id) else None
+    box_at = _follow_values(ctx, el, low) if uses_values(ctx, element_id) or _joins_moving(ctx, el) else None
     if box_at is None and _moving_plots(ctx, el, low):
         box_at = _redraw_with_plots(ctx, el, low)
     elif box_at is None and isinstance(el.placement, Relative) and el.placement.relation != "around" \
@@ -240,7 +249,8 @@ def _follow_values(ctx: SectionContext, el: Element, low: Lowered) -> BoxAt | No
         kept = _keep_at(ctx, el, low, el.placement)
         box_at, followed = (kept, True) if kept is not None else (box_at, False)
     ends = el.endpoints
-    if ends is not None and any(isinstance(e, MovingPoint) for e in (ends.start, ends.end)):
+    if ends is not None and (any(isinstance(e, MovingPoint) for e in (ends.start, ends.end))
+                             or _joins_moving(ctx, el)):
         box_at, followed = _redraw_ends(ctx, el, low, ends), True
     turning = [opt for opt in el.options
                if el.kind == "arc" and opt.key in ARC_ANGLES and bound_option(el.kind, opt)]
@@ -328,26 +338,60 @@ def _rechained(base: ir.Call, chain: list[ir.Call]) -> ir.Call:
     return out
 
 
+def _joins_moving(ctx: SectionContext, el: Element) -> bool:
+    """Whether a line or arrow is drawn from or to an element that moves (`line link from p to s`,
+    p following values): it is redrawn between them every frame."""
+    ends = el.endpoints
+    moving = motion_of(ctx).moving
+    return ends is not None and any(_element_end(e, ctx) and e.name in moving for e in (ends.start, ends.end))
+
+
+def _element_end(end: End, ctx: SectionContext) -> TypeGuard[Ref]:
+    """An end that is a whole element (not a cell, not a part of an element)."""
+    return isinstance(end, Ref) and end.part is None and ctx.element(end.name) is not None
+
+
+EDGE_GAP = 0.1  # between a line and an element it is drawn from or to (layout.edge_point's gap)
+
+
 def _redraw_ends(ctx: SectionContext, el: Element, low: Lowered, ends: Endpoints) -> BoxAt:
-    """`line d from (x0, 0) to (x0, f(x0)) on ax`: redrawn between its ends every frame."""
+    """`line d from (x0, 0) to (x0, f(x0)) on ax`, `line link from p to s`: redrawn between its
+    ends every frame — its moving points where the values put them, an element's edge where the
+    element is (Manim's Line from a mobject: the edge facing the other end, EDGE_GAP short of it)."""
     on = el.target.name if el.target is not None else ""
     base, chain = _unchained(low.expr)
+    # the elements at its ends, when one of them moves: drawn from their mobjects, caught up first
+    joins = _joins_moving(ctx, el)
+    joined = [e.name for e in (ends.start, ends.end) if joins and _element_end(e, ctx)]
     args = list(base.args)
     for i, (end, where) in enumerate(((ends.start, "from"), (ends.end, "to"))):
         if isinstance(end, MovingPoint):
             args[i] = Raw(point_code(ctx, el.id, where, end, on))
-    redrawn = _rechained(ir.Call(base.func, tuple(args), base.kwargs, base.method), chain)
-    low.after = (*low.after, call("redraw", Var(ctx.var(el.id)), _lambda(ir.render(redrawn))))
+        elif isinstance(end, Ref) and end.name in joined:
+            args[i] = Var(ctx.var(end.name))
+    kwargs = base.kwargs
+    if len(joined) == 2:  # (with a point at one end, no gap: the line reaches the point, as laid out)
+        kwargs = (*((k, v) for k, v in kwargs if k != "buff"), ("buff", Float(EDGE_GAP)))
+    redrawn = _rechained(ir.Call(base.func, tuple(args), kwargs, base.method), chain)
+    low.after = (*low.after, call("redraw", Var(ctx.var(el.id)), _lambda(ir.render(redrawn)),
+                                  *(Var(ctx.var(name)) for name in joined)))
+    low.deps = tuple(dict.fromkeys([*low.deps, *joined]))
 
-    def end_at(end: End, where: str, values: Values) -> Pt:
+    def center(end: End, where: str, values: Values) -> Pt:
         if isinstance(end, MovingPoint | Point):
             return coords.frame(ctx, on).at(*point_at(ctx, el.id, where, end, values))
-        box = ctx.box_of(end.name, end.span) if isinstance(end, Ref) and ctx.element(end.name) else None
+        if isinstance(end, Ref) and ctx.element(end.name) is None and layout.is_cell_name(end.name):
+            return layout.cell_center(end.name)
+        box = ctx.ref_box(end, now=True) if isinstance(end, Ref) and ctx.element(end.name) else None
         return box.center if box is not None else (0.0, 0.0)
 
-    def box_at(values: Values) -> Box | None:
-        (ax, ay), (bx, by) = end_at(ends.start, "from", values), end_at(ends.end, "to", values)
-        return Box.from_edges(min(ax, bx), max(ax, bx), min(ay, by), max(ay, by))
+    def box_at(values: Values) -> Box | None:  # as lower/elements.py draws a line between elements
+        a, b = center(ends.start, "from", values), center(ends.end, "to", values)
+        if _element_end(ends.start, ctx) and (box := ctx.ref_box(ends.start, now=True)) is not None:
+            a = edge_point(box, b)
+        if _element_end(ends.end, ctx) and (box := ctx.ref_box(ends.end, now=True)) is not None:
+            b = edge_point(box, a)
+        return Box.from_edges(min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]))
 
     return box_at
 
@@ -358,8 +402,7 @@ def _follow_option(ctx: SectionContext, el: Element, low: Lowered, opt: Option, 
     kinds, how = RESIZES.get(opt.key, (frozenset(), ""))
     if not how or (kinds is not None and el.kind not in kinds):
         raise error(f"the {opt.key} of {el.kind} '{el.id}' cannot follow a value", opt.span,
-                    "give it a number; values may set a position, a range's bound, or the scale, radius, "
-                    "side, width, height, font_size, opacity or stroke of a shape", code="bad-value")
+                    FIXED_HINTS.get(opt.key, FOLLOWING_HINT), code="bad-value")
     if how in ("stretch_x", "stretch_y") and el.option("width" if how == "stretch_y" else "height") is None:
         how = "scale"  # one side given: the other keeps its proportion
     use = use_of(ctx, el.id, "option", opt.key)

@@ -9,6 +9,8 @@ that move things over a whole step — `change`, `move … along`, an eased `rot
     trace tr of p                             tr = trace_of(p, color=…)
     step 4s: change x0 to 1, 3 ease=linear    change_value(x0, [1, 3], rate_func=linear)
     step 3s: move p along f x=0..2            move_along(p, plot_piece(ax, f, 0, 2), rate_func=smooth)
+    step 3s: move p along c                   move_along(p, c, closed=True, rate_func=smooth)
+                                              (from where p is: compiler/track.py)
     step 3s: rotate arm 360 ease=linear       turn(arm, angle=360 * DEGREES, rate_func=linear)
 
 The scene side is runtime/motion_support.py. What follows the values (points, ends, ranges, numeric
@@ -20,15 +22,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..coordinates import axis_range
 from ..kinds import EASINGS
 from ..layout import Box
 from ..model import Action, Element, MovingPoint, Point, Range, Ref, ValueRange
 from ..shape_checks import plot_range
-from ..values import ease_of
+from ..track import Track, journey
+from ..values import EASE_FUNCTIONS, bound_option, ease_of
 from . import coords, ir, live
 from .elements import place_natural
 from .follow import (
+    FIXED_HINTS,
     Values,
     motion_of,
     parsed,
@@ -62,6 +68,7 @@ def _lesson_number(value: float) -> int | Exact:
 @element("value", show="Write")
 def lower_value(el: Element, ctx: SectionContext) -> Lowered:
     """A value: its tracker, and when it is shown (placed, or created by a step) its readout."""
+    _fixed_options(el)
     g = live.graph(ctx)
     value = g.values.get(el.id)
     start = live.finite(g.start.get(el.id, 0.0))
@@ -87,7 +94,8 @@ def _shown(ctx: SectionContext, element_id: str) -> bool:
 
 
 def _readout(el: Element, ctx: SectionContext) -> dict:
-    """The readout's keyword arguments: label and unit (as text blocks), decimals, colour, size."""
+    """The readout's keyword arguments: label and unit (as text blocks), decimals, colour, size —
+    one line of text in one font and size (runtime/motion_support.LiveValue sets it)."""
     fs = ctx.font_size(el, ctx.theme.text_font_size)
     color = ctx.color(el, "color", ctx.theme.text)
     decimals = int(min(max(ctx.number(el, "decimals", 2.0) or 0.0, 0.0), 10.0))
@@ -98,30 +106,49 @@ def _readout(el: Element, ctx: SectionContext) -> dict:
     kw["decimals"] = decimals
     if unit:
         kw["unit"] = call("text_block", unit, font_size=fs, color=color)
-    kw.update(color=color, font_size=_number_size(el, ctx, fs))
+    kw.update(color=color, font_size=fs)
+    span = _span(ctx, el.id)
+    if span is not None:
+        kw["span"] = [Exact(span[0]), Exact(span[1])]
     return kw
 
 
-DIGITS = "0123456789"
-TEX_DIGIT_RATIO = 1.47  # Pango's digits over TeX's at one font size (measured; used when not measuring)
+SPAN_SAMPLES = 64  # moments a step is sampled at to know the least and the most a readout shows
 
 
-def _number_size(el: Element, ctx: SectionContext, fs: float) -> float:
-    """The font size of the readout's number (TeX digits) at which its digits are as tall as the
-    label's and unit's text (Pango's digits are about half as tall again at one font size)."""
-    text = ctx.measure(call("text_block", DIGITS, font_size=fs), el, (1.0, TEX_DIGIT_RATIO))[1]
-    tex = ctx.measure(call("MathTex", DIGITS, font_size=fs), el, (1.0, 1.0))[1]
-    return round(float(fs) * text / tex, 1) if tex > 0 else float(fs)
+def _span(ctx: SectionContext, value_id: str) -> tuple[float, float] | None:
+    """The least and the most a value is over the section (None: it never changes): its readout
+    keeps room for the widest number between them, so that it fits its place all along."""
+    numbers = live.graph(ctx).sampled(SPAN_SAMPLES).values.get(value_id)
+    finite = numbers[np.isfinite(numbers)] if numbers is not None else np.zeros(0)
+    if finite.size == 0 or float(finite.min()) == float(finite.max()):
+        return None
+    return float(finite.min()), float(finite.max())
+
+
+# Options of the kinds lowered here that may be written with values (`x=x0`, `length="2 r"`); any
+# other numeric option must be a number.
+FOLLOWING_OPTIONS = {"value": frozenset(), "tangent": frozenset({"x", "length"}), "trace": frozenset()}
+
+
+def _fixed_options(el: Element) -> None:
+    """Refuse an option written with values that this kind cannot follow, at the option."""
+    for opt in el.options:
+        if bound_option(el.kind, opt) and opt.key not in FOLLOWING_OPTIONS.get(el.kind, frozenset()):
+            raise error(f"the {opt.key} of {el.kind} '{el.id}' cannot follow a value", opt.span,
+                        FIXED_HINTS.get(opt.key, "give it a number"), code="bad-value")
 
 
 def _estimate(ctx: SectionContext, el: Element, value: float) -> tuple[float, float]:
     fs = float(ctx.font_size(el, ctx.theme.text_font_size))
-    text = f"{ctx.string(el, 'label') or ''} {value:.2f} {ctx.string(el, 'unit') or ''}".strip()
+    widest = max((f"{v:.2f}" for v in (value, *(_span(ctx, el.id) or ()))), key=len)
+    text = f"{ctx.string(el, 'label') or ''} {widest} {ctx.string(el, 'unit') or ''}".strip()
     return len(text) * 0.0095 * fs, 0.045 * fs
 
 
 def _readout_box(ctx: SectionContext, el: Element, readout: dict, values: Values) -> Box | None:
-    """A readout's box showing `values`: its number grows to the right from where it was laid out."""
+    """A readout's box showing `values`: from where it was laid out, as wide as it keeps room for
+    (or wider, showing a number outside the values' span)."""
     low = ctx.lowered[el.id]
     if low.box is None:
         return None
@@ -147,6 +174,7 @@ def _plot_of(el: Element, ctx: SectionContext) -> tuple[Element, str]:
 def lower_tangent(el: Element, ctx: SectionContext) -> Lowered:
     """The tangent to a plot at `x=` (a number or values), `length=` long; redrawn from the values
     every frame when either reads one."""
+    _fixed_options(el)
     plot, axes = _plot_of(el, ctx)
     if el.option("x") is None:
         raise error(f"tangent '{el.id}' needs the x it touches the plot at: `x=2` or `x=x0`", el.span,
@@ -215,6 +243,7 @@ def lower_trace(el: Element, ctx: SectionContext) -> Lowered:
     """The path an element travels, drawn from when the trace is created."""
     if len(el.members) != 1:
         raise error(f"trace '{el.id}' follows one element: `trace {el.id} of p`", el.span, code="bad-args")
+    _fixed_options(el)
     target = el.members[0]
     if ctx.element(target.name) is None:
         raise error(f"no element '{target.name}' in section '{ctx.section.id}'", target.span,
@@ -262,8 +291,13 @@ def lower_change(act: Action, ctx: SectionContext, step: StepCode) -> None:
 # ---------------------------------------------------------------- moving along a path
 
 
+CLOSED_PATHS = frozenset({"circle", "ellipse", "polygon"})  # gone round once; the others, end to end
+PLOT_SAMPLES = 400  # points a plot's piece is sampled at to know where a move along it ends
+
+
 def lower_move_along(act: Action, ctx: SectionContext, step: StepCode) -> None:
-    """`move p along f x=0..2`: over the whole step, from the path's start to its end."""
+    """`move p along f x=0..2`: over the whole step, along the path from where p is (compiler/
+    track.py says the way); the layout's box of p ends where the scene's p ends."""
     path = act.along
     assert path is not None
     path_el = ctx.element(path.name)
@@ -271,28 +305,37 @@ def lower_move_along(act: Action, ctx: SectionContext, step: StepCode) -> None:
         raise error(f"no element '{path.name}' in section '{ctx.section.id}'", path.span,
                     code="unknown-element")
     ctx.resolve(path.name, path.span)
-    code, end = _plot_path(ctx, act, path_el) if path_el.kind == "plot" else \
-        (Var(ctx.var(path.name)), _shape_end(ctx, path_el))
+    closed = path_el.kind in CLOSED_PATHS
+    code, track = _plot_path(ctx, act, path_el) if path_el.kind == "plot" else \
+        (Var(ctx.var(path.name)), _shape_track(ctx, path_el, closed))
+    shape = {"closed": True} if closed else {}
     for ref in act.targets:
         if ctx.element(ref.name) is None:
             raise error(f"no element '{ref.name}' in section '{ctx.section.id}'", ref.span,
                         code="unknown-element")
         low = ctx.resolve(ref.name, ref.span)
-        step.animations.append(call("move_along", Var(ctx.var(ref.name)), code, rate_func=rate_function(act)))
+        step.animations.append(call("move_along", Var(ctx.var(ref.name)), code, **shape,
+                                    rate_func=rate_function(act)))
         now = ctx.current.get(ref.name) or low.box
-        if now is not None:
-            ctx.current[ref.name] = Box(end[0], end[1], now.w, now.h)
+        if now is not None and track is not None:
+            x, y = journey(track, now.center).at(1.0, EASE_FUNCTIONS[ease_of(act)])
+            ctx.current[ref.name] = Box(float(x), float(y), now.w, now.h)
     settle(ctx, step_end(ctx))
 
 
-def _plot_path(ctx: SectionContext, act: Action, plot: Element) -> tuple[Var | ir.Call, Pt]:
+def _step_start(ctx: SectionContext) -> Values:
+    """Every value as the step being lowered starts (what a path is drawn with then)."""
+    g = live.graph(ctx)
+    return g.values_at(ctx.step_number, 0.0) if 1 <= ctx.step_number <= len(g.steps) else g.start
+
+
+def _plot_path(ctx: SectionContext, act: Action, plot: Element) -> tuple[Var | ir.Call, Track | None]:
     """A plot, or the piece of it between `x=` bounds (numbers, or values as the step starts), and
-    where it ends."""
+    its track (from its left end)."""
     if plot.target is None:
         raise error(f"plot '{plot.id}' needs axes: write `on AXES`", plot.span, code="plot-without-axes")
     axes = plot.target.name
-    g = live.graph(ctx)
-    values = g.values_at(ctx.step_number, 0.0) if 1 <= ctx.step_number <= len(g.steps) else g.start
+    values = _step_start(ctx)
     given = act.option("x")
     low, high = plot_range(plot, ctx.section) or (0.0, 1.0)
     code: Var | ir.Call = Var(ctx.var(plot.id))
@@ -300,8 +343,11 @@ def _plot_path(ctx: SectionContext, act: Action, plot: Element) -> tuple[Var | i
         ends = [_bound(ctx, act, given, bound, values) for bound in ("low", "high")]
         (low_code, low), (high_code, high) = ends
         code = call("plot_piece", Var(ctx.var(axes)), code, low_code, high_code)
-    f = g.plot_function(plot.id, values)
-    return code, coords.frame(ctx, axes).at(high, f(high))
+    f, frame = live.graph(ctx).plot_function(plot.id, values), coords.frame(ctx, axes)
+    with np.errstate(all="ignore"):
+        points = [frame.at(float(x), f(float(x))) for x in np.linspace(low, high, PLOT_SAMPLES)]
+    finite = [p for p in points if all(math.isfinite(c) for c in p)]
+    return code, Track.of_points(finite, closed=False) if finite else None
 
 
 def _bound(ctx: SectionContext, act: Action, given: Range | ValueRange, bound: str,
@@ -313,41 +359,59 @@ def _bound(ctx: SectionContext, act: Action, given: Range | ValueRange, bound: s
     return Raw(live.expression_code(ctx, parsed(use))), value_at(ctx, use, values)
 
 
-def _shape_end(ctx: SectionContext, path: Element) -> Pt:
-    """Where a path that is a shape ends (a circle, an ellipse, a polygon: back at its start), as
-    laid out, moved with it since."""
+def _shape_track(ctx: SectionContext, path: Element, closed: bool) -> Track | None:
+    """The track of a path that is a shape, as it is when the step starts: given in the
+    coordinates of axes, or measured from the shape as laid out and moved (or resized) since."""
+    on_axes = _coordinate_track(ctx, path, closed)
+    if on_axes is not None:
+        return on_axes
     low = ctx.lowered[path.id]
     now = ctx.current.get(path.id) or low.box
-    end = _coordinate_end(ctx, path)
-    if end is not None:
-        return end
+    points: list[tuple[float, float]] | None = None
     if ctx.measurer is not None:
         try:
-            end = ctx.measurer.points(low.expr.then("point_from_proportion", 1.0))[0]
+            points = ctx.measurer.points(call("np.asarray", ir.Attr(low.expr, "points")))
         except Exception:  # noqa: BLE001  (a path built from other elements cannot be built alone)
-            end = None
-    if end is None:  # estimated: a circle's start, right of its centre
-        return (now.right, now.cy) if now is not None else (0.0, 0.0)
-    if now is None or low.box is None:
-        return end
+            points = None
+    if not points or now is None or low.box is None:
+        return _estimated_track(path, now, closed)
     # moved and resized since it was laid out (a `move`, a radius that follows a value)
     s = now.w / low.box.w if low.box.w > 1e-9 else 1.0
-    return now.cx + (end[0] - low.box.cx) * s, now.cy + (end[1] - low.box.cy) * s
+    moved = [(now.cx + (x - low.box.cx) * s, now.cy + (y - low.box.cy) * s) for x, y in points]
+    return Track.of_curves(moved, closed)
 
 
-def _coordinate_end(ctx: SectionContext, path: Element) -> Pt | None:
-    """The end of a line or polygon given in the coordinates of axes (a polygon ends where it starts)."""
+def _estimated_track(path: Element, box: Box | None, closed: bool) -> Track | None:
+    """Without a measurer: a circle or an ellipse from its box (from its rightmost point,
+    counter-clockwise, as Manim draws it); nothing for other shapes."""
+    if box is None or path.kind not in ("circle", "ellipse"):
+        return None
+    turns = np.linspace(0.0, 2 * math.pi, 129)
+    return Track.of_points(np.column_stack([box.cx + box.w / 2 * np.cos(turns),
+                                            box.cy + box.h / 2 * np.sin(turns)]), closed)
+
+
+def _coordinate_track(ctx: SectionContext, path: Element, closed: bool) -> Track | None:
+    """The track of a line or polygon given in the coordinates of axes, as the step starts."""
     on = path.target
-    if on is None:
+    if on is None or ctx.element(on.name) is None:
         return None
     ends = path.endpoints
-    last = ends.end if ends is not None else (path.points[0] if path.points else None)
-    if isinstance(last, Point | MovingPoint):
-        return coords.frame(ctx, on.name).at(*point_at(ctx, path.id, "to", last, step_end(ctx)))
-    if isinstance(last, Ref) and ctx.element(last.name) is not None:
-        box = ctx.box_of(last.name, last.span)
-        return box.center if box is not None else None
-    return None
+    given: list[tuple[str, object]] = [("from", ends.start), ("to", ends.end)] if ends is not None \
+        else [("at", p) for p in path.points]
+    frame, values = coords.frame(ctx, on.name), _step_start(ctx)
+    points: list[Pt] = []
+    for where, end in given:
+        if isinstance(end, Point | MovingPoint):
+            points.append(frame.at(*point_at(ctx, path.id, where, end, values)))
+        elif isinstance(end, Ref) and ctx.element(end.name) is not None:
+            box = ctx.box_of(end.name, end.span)
+            if box is None:
+                return None
+            points.append(box.center)
+        else:
+            return None
+    return Track.of_points(points, closed) if len(points) >= 2 else None
 
 
 # ---------------------------------------------------------------- turning
