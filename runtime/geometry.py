@@ -336,9 +336,9 @@ class _Motions:
 
     @staticmethod
     def of(animations: Sequence[Any], seconds: float) -> _Motions:
-        from .scene_support import _longest  # the scene's rule for an animation's run time
+        from .scene_support import animation_seconds  # the scene's rule for an animation's run time
 
-        runs = tuple(max(min(_longest(a, seconds), seconds), 1e-6) for a in animations)
+        runs = tuple(max(min(animation_seconds(a, seconds), seconds), 1e-6) for a in animations)
         return _Motions(tuple(animations), runs, seconds)
 
     def moments(self, turns: Sequence[float]) -> tuple[float, ...]:

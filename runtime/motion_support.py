@@ -592,6 +592,12 @@ class _Turn(_Carrying, Rotate):
     pass
 
 
+class _PlainTurn(_Turn):
+    """`rotate sq 90`: a turn in the time any action takes, that traces still follow."""
+
+    lecture_full = False
+
+
 def move_along(mob: Mobject, path: VMobject, *, closed: bool = False,
                rate_func: RateFunction = smooth) -> Animation:
     """`move ball along flight`: along the path from where the ball is, over the whole step;
@@ -600,9 +606,11 @@ def move_along(mob: Mobject, path: VMobject, *, closed: bool = False,
 
 
 def turn(mob: Mobject, angle: float, *, about_point: Any = None,
-         rate_func: RateFunction = smooth) -> Animation:
-    """`rotate arm 360 about O ease=linear`: a turn over the whole step, eased as asked."""
-    return _Turn(mob, angle=angle, about_point=about_point, rate_func=rate_func)
+         rate_func: RateFunction = smooth, whole_step: bool = True) -> Animation:
+    """`rotate arm 360 about O ease=linear`: a turn over the whole step, eased as asked;
+    `whole_step=False` (`rotate sq 90`): in the time any action takes."""
+    kind = _Turn if whole_step else _PlainTurn
+    return kind(mob, angle=angle, about_point=about_point, rate_func=rate_func)
 
 
 __all__ = ["LiveValue", "ValueChange", "change_value", "keep_at", "keep_beside", "live_value", "move_along",

@@ -463,7 +463,7 @@ class LectureScene(Scene):
         # on it). The play shows group time seconds * k / (frames - 0.5) on its frame k.
         finish = seconds * (frames - 1) / (frames - 0.5) * (1 - 1e-9) if frames > 1 else seconds
         for a in anims:
-            a.run_time = min(_longest(a, seconds), finish)
+            a.run_time = min(animation_seconds(a, seconds), finish)
         if max(a.run_time for a in anims) < seconds:
             anims.append(Wait(run_time=seconds))
         group = AnimationGroup(*anims)
@@ -473,14 +473,14 @@ class LectureScene(Scene):
         self._drop_lost_marks()
 
 
-def _longest(animation: Animation, seconds: float) -> float:
+def animation_seconds(animation: Animation, seconds: float) -> float:
     """How long an animation of a step of `seconds` may take (see LectureScene.step)."""
     if getattr(animation, "lecture_full", False):
         return seconds
     if getattr(animation, "lecture_quick", False):
         return QUICK
     if isinstance(animation, Succession):
-        return sum(_longest(part, seconds) for part in animation.animations)
+        return sum(animation_seconds(part, seconds) for part in animation.animations)
     return MAX_ANIMATION_SECONDS
 
 

@@ -513,7 +513,7 @@ def code() -> str:
     "turn(arm, angle=90.0 * DEGREES, about_point=",
     "rate_func=rate_functions.ease_in_sine",
     "move_along(p, c, closed=True, rate_func=smooth)",
-    "self.step(1.0, Rotate(arm, angle=90.0 * DEGREES))",
+    "self.step(1.0, turn(arm, angle=90.0 * DEGREES, whole_step=False))",
 ])
 def test_each_motion_lowers_to_its_helper(code, fragment):
     assert " ".join(fragment.split()) in code

@@ -270,7 +270,7 @@ def test_lowering_points_at_parts_and_carries_terms():
     assert "part_of(eq, 'term', 'b^2').animate.set_color('#ff862f')" in code
     assert "self.highlight_part(part_of(t, 'cell', 2, 2))" in code
     assert "Indicate(part_of(prog, 'line', 1), color=" in code
-    assert "Rotate(t, angle=90.0 * DEGREES, about_point=np.array([0.5, 2.2, 0.0]))" in code
+    assert "turn(t, angle=90.0 * DEGREES, about_point=np.array([0.5, 2.2, 0.0]), whole_step=False)" in code
     assert "prog.animate.scale(0.5)" in code
     assert "carry_terms(eq, eq2)" in code and "ReplacementTransform" not in code
     plain = compile_lesson(load_text(lesson('math eq $x$ at B2\nmath e2 $y$ at B3\ntext n "n" at C2\n'

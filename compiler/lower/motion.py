@@ -418,8 +418,8 @@ def _coordinate_track(ctx: SectionContext, path: Element, closed: bool) -> Track
 
 
 def rotation(act: Action, target: Var | ir.Call, **kwargs: object) -> ir.Call:
-    """`rotate a 90`: Manim's Rotate, in the animation time every action has; with `ease=`, a turn
-    that lasts the whole step, eased as asked (`ease=linear`: a steady turn)."""
+    """`rotate a 90`: a turn in the animation time every action has; with `ease=`, a turn that
+    lasts the whole step, eased as asked (`ease=linear`: a steady turn). Traces follow both."""
     if act.option("ease") is None:
-        return call("Rotate", target, **kwargs)
+        return call("turn", target, **kwargs, whole_step=Raw("False"))
     return call("turn", target, **kwargs, rate_func=rate_function(act))
