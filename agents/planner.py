@@ -45,6 +45,7 @@ from .build_collaborators import build_collaborators
 from .cli_args import DEFAULT_MAX_REPAIRS, DEFAULT_MINUTES, add_arguments, add_model_arguments  # noqa: F401
 from .client import ModelClient, make_client
 from .config import AgentError, ClientConfig, config_from_args
+from .style_guide import style_rules
 from .usage import UsageLog
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 2, 2
@@ -59,7 +60,7 @@ def outline_schema() -> dict:
 
 
 def system_prompt() -> str:
-    return prompt("planner_system").rstrip() + "\n\n" + language_reference()
+    return fill(prompt("planner_system"), style_rules=style_rules()).rstrip() + "\n\n" + language_reference()
 
 
 # ------------------------------------------------------------------ results
