@@ -267,6 +267,20 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return watch(Path(args.file), options, console=make_console(), collaborators=build_collaborators())
 
 
+@command("gallery")
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from lecture.agents.build_collaborators import build_collaborators
+    from lecture.runtime.build import RenderOptions
+    from lecture.runtime.gallery import GalleryOptions, run_gallery
+
+    build = RenderOptions(quality=args.quality, build_root=Path(args.build_dir), jobs=args.jobs,
+                          cache_dir=Path(args.cache_dir) if args.cache_dir else None, voice=args.voice)
+    options = GalleryOptions(out=Path(args.out), media_dir=Path(args.media_dir), clip_format=args.clip,
+                             render=args.render, build=build)
+    return run_gallery([Path(f) for f in args.files], options, console=make_console(),
+                       collaborators=build_collaborators())
+
+
 # Commands that live with their agents: `module:function`, imported only when run (the
 # model client is slow to import, and `lecture check` never needs it).
 DELEGATED = {
@@ -337,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update-readme", metavar="README.md",
                    help="rewrite the reference section of this README instead")
     _add_render_commands(sub)
+    _add_gallery_command(sub)
     return parser
 
 
@@ -429,6 +444,22 @@ def _add_render_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     p.add_argument("-q", "--quality", default="low", choices=["low", "medium", "high", "4k"])
     p.add_argument("--voice", metavar="VOICE", help="narration voice (default: the lesson's; none: silent)")
+    _add_build_arguments(p)
+
+
+def _add_gallery_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("gallery", help="write a Markdown page with a still and a clip of each lesson")
+    p.add_argument("files", nargs="*", metavar="FILE", help="the lessons (default: examples/*.lecture)")
+    p.add_argument("-o", "--out", default="docs/gallery.md", metavar="PAGE.md",
+                   help="the page to write (default docs/gallery.md)")
+    p.add_argument("--media-dir", default="docs/gallery", metavar="DIR",
+                   help="where the stills and clips go (default docs/gallery)")
+    p.add_argument("--clip", choices=["gif", "webm"], default="gif",
+                   help="the clips' format (default gif: it plays inline on any Markdown page)")
+    p.add_argument("-q", "--quality", default="low", choices=["low", "medium", "high", "4k"])
+    p.add_argument("--voice", metavar="VOICE", help="narration voice, as for render (none: silent)")
+    p.add_argument("--no-render", dest="render", action="store_false",
+                   help="take the builds in BUILD_DIR as they are (each of its lesson's current text)")
     _add_build_arguments(p)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 PROBE_TIMEOUT = 120.0  # ffprobe reading a file's streams (counting its frames included)
 VERSION_TIMEOUT = 20.0  # `ffmpeg -version`
 FRAME_TIMEOUT = 60.0  # one frame taken out of a video (a seek, then one decode)
+CLIP_TIMEOUT = 120.0  # a few seconds of a video cut out, scaled and encoded (GIF or VP9)
 AUDIO_TIMEOUT = 600.0  # a pass over a narration track: loudness, limiting, muxing it in
 VIDEO_TIMEOUT = 3600.0  # a pass over a whole video: joining, encoding, subtitling, scanning it
 
@@ -73,12 +74,31 @@ def run(args: Sequence[str], what: str, timeout: float, *,
     return cp
 
 
-def last_frame(video: str | Path, png: str | Path) -> Path:
+def last_frame(video: str | Path, png: str | Path, *, mp4_only: bool = False) -> Path:
     """Write the last frame of `video` to `png` (of the last half second's frames, the
-    final one: a seek to the very end can land after it)."""
-    run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-sseof", "-0.5", "-i", str(video),
+    final one: a seek to the very end can land after it). `mp4_only`: read `video` as MP4
+    and nothing else (a file of a cloned build folder cannot make ffmpeg open a playlist)."""
+    forced = ["-f", "mp4"] if mp4_only else []
+    run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-sseof", "-0.5", *forced, "-i", str(video),
          "-update", "1", "-frames:v", "30", str(png)], f"take the last frame of {video}", FRAME_TIMEOUT)
     return Path(png)
+
+
+def cut_clip(video: str | Path, out: str | Path, *, start: float, seconds: float, width: int,
+             fps: int) -> Path:
+    """Write `seconds` of the MP4 `video` from `start` to `out`, silent, `width` pixels wide
+    at `fps`, encoded by `out`'s suffix: `.gif` (looping, one palette made for the clip) or
+    else VP9 (`.webm`). `video` is read as MP4 and nothing else (see last_frame)."""
+    scale = f"fps={fps},scale={width}:-2:flags=lanczos"
+    if Path(out).suffix.lower() == ".gif":
+        encode = ["-filter_complex", f"[0:v]{scale},split[a][b];[a]palettegen=stats_mode=diff[p];"
+                  "[b][p]paletteuse=dither=bayer:bayer_scale=4", "-loop", "0"]
+    else:
+        encode = ["-vf", scale, "-c:v", "libvpx-vp9", "-b:v", "0", "-crf", "40", "-row-mt", "1",
+                  "-deadline", "good", "-cpu-used", "4"]
+    run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}",
+         "-f", "mp4", "-i", str(video), "-an", *encode, str(out)], f"cut a clip of {video}", CLIP_TIMEOUT)
+    return Path(out)
 
 
 # ---------------------------------------------------------------- ffprobe
@@ -162,5 +182,5 @@ def probe(path: str | Path, *, count_frames: bool = False) -> ProbeResult:
     )
 
 
-__all__ = ["AUDIO_TIMEOUT", "FRAME_TIMEOUT", "PROBE_TIMEOUT", "VERSION_TIMEOUT", "VIDEO_TIMEOUT",
-           "FfmpegError", "ProbeResult", "last_frame", "probe", "run"]
+__all__ = ["AUDIO_TIMEOUT", "CLIP_TIMEOUT", "FRAME_TIMEOUT", "PROBE_TIMEOUT", "VERSION_TIMEOUT",
+           "VIDEO_TIMEOUT", "FfmpegError", "ProbeResult", "cut_clip", "last_frame", "probe", "run"]
