@@ -47,6 +47,7 @@ from lecture.compiler.findings import (
     to_diagnostics,
 )
 from lecture.compiler.model import Lesson
+from lecture.compiler.style_checks import note_size_findings
 
 from .anchor_edit import AnchorEdit
 from .layout_search import MAX_PASSES, SEARCHED_CODES, SectionSearch, searched, text_edits, with_edit  # noqa: F401
@@ -66,7 +67,9 @@ def check_lesson(lesson: Lesson, base_dir: Path, checker: Checker | None = None)
     from lecture.runtime.geometry import lesson_views
 
     compiled, views = lesson_views(lesson, base_dir=base_dir)
-    return Checked(lesson, compiled, views, lesson_findings(views, checker))
+    found = lesson_findings(views, checker) + note_size_findings(views)  # (a style rule, measured)
+    found.sort(key=lambda f: (f.span.line, f.span.column, f.code))
+    return Checked(lesson, compiled, views, found)
 
 
 def run_check_findings(loaded: frontend.Loaded, *, strict: bool = False,

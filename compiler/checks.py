@@ -52,6 +52,7 @@ from .part_checks import part_diagnostics
 from .shape_checks import shape_diagnostics
 from .span import Span
 from .step_order import step_conflicts
+from .style_checks import style_diagnostics
 from .tex_safety import tex_diagnostics
 from .values import bound_option, value_names
 
@@ -566,6 +567,13 @@ def motion(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
     """Values and motion: expressions of values, cycles, `change`, paths, ranges over the steps:
     compiler.motion_checks."""
     yield from motion_diagnostics(lesson)
+
+
+@check_function
+def style(lesson: m.Lesson, ctx: Context) -> Iterator[Diagnostic]:
+    """The style guide's mechanical rules (mixed label styles, ids in the narration):
+    compiler.style_checks."""
+    yield from style_diagnostics(lesson)
 
 
 # ------------------------------------------------------------------ relations
