@@ -1,7 +1,7 @@
 """Every example lesson renders at low quality, narrated (one by piper, the others by espeak),
 without a warning, and the video is what the manifest says: checked with ffprobe (streams,
-resolution, durations within one frame), 45-125 s long; and every step end shows what the
-checker's model says is visible (tests/frame_truth.py)."""
+resolution, durations within one frame), 45-125 s long; clean under `check --strict`; and
+every step end shows what the checker's model says is visible (tests/frame_truth.py)."""
 
 import json
 import subprocess
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from frame_truth import section_problems
+from lecture.agents.critic import check_lesson
 from lecture.compiler import frontend
+from lecture.compiler.findings import to_diagnostics
 from lecture.runtime.ffmpeg import probe
-from lecture.runtime.geometry import lesson_views
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.lecture"))
@@ -55,8 +56,12 @@ def test_example_renders(lesson, tmp_path):
     assert abs(info.duration - total) < frame * len(man["sections"])
     assert (root / "lesson.srt").is_file() and (root / "lesson.vtt").is_file()
 
-    # frame truth: the step ends of the narrated video (steps stretched to their speech)
-    _, views = lesson_views(frontend.load_file(str(lesson)).lesson, base_dir=lesson.parent)
+    # clean under `check --strict` (its layout findings come from the same dry run that frame
+    # truth compares with the video), and frame truth: the step ends and the moments inside each
+    # motion of the narrated video (steps stretched to their speech)
+    checked = check_lesson(frontend.load_file(str(lesson), strict=True).lesson, lesson.parent)
+    assert [d.render() for d in to_diagnostics(checked.findings, True)] == []
+    views = checked.views
     timed = man["narration"]["steps"]
     problems: list[str] = []
     for view, section in zip(views, man["sections"], strict=True):
