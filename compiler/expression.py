@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from lark import Lark, Token, Tree
@@ -393,15 +393,16 @@ class _Environment:
         return _operation_value(node, args)
 
 
-def _operation_value(node: Tree, args: list[np.float64]) -> np.float64:
-    """The value of a number or an operation on its operands' values."""
+def _operation_value(node: Tree, args: list, box: Callable[[Any], Any] = np.float64) -> Any:
+    """The value of a number or an operation on its operands' values, each result made by `box`
+    (np.float64 for one value; np.asarray for arrays of values, `evaluate_array`)."""
     kind = node.data
     if kind == "number":
-        return np.float64(float(str(node.children[0])))
+        return box(float(str(node.children[0])))
     if kind == "neg":
-        return np.float64(-args[0])
+        return box(np.negative(args[0]))
     if kind in _OPERATIONS:
-        return np.float64(_OPERATIONS[kind](args[0], args[1]))
+        return box(_OPERATIONS[kind](args[0], args[1]))
     if len(args) == 1:  # a transparent rule such as unary "+"
         return args[0]
     raise TypeError(f"unexpected expression node {kind}")
@@ -436,15 +437,7 @@ class _Arrays:
             name = str(node.children[0])
             function = getattr(np, name) if name in FUNCTIONS else self.plots[name]
             return np.asarray(function(args[0]), dtype=np.float64)
-        if kind == "number":
-            return np.asarray(float(str(node.children[0])))
-        if kind == "neg":
-            return np.negative(args[0])
-        if kind in _OPERATIONS:
-            return np.asarray(_OPERATIONS[kind](args[0], args[1]))
-        if len(args) == 1:  # a transparent rule such as unary "+"
-            return args[0]
-        raise TypeError(f"unexpected expression node {kind}")
+        return _operation_value(node, args, np.asarray)
 
 
 def variables_of(expr: Expression) -> frozenset[str]:
