@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -445,6 +446,9 @@ class LectureScene(Scene):
         element's `play` the whole step); a Succession (the lowering's actions on one
         element, one after another) takes that much for each of its parts, which share it
         in proportion to their own run times. All end by the step's last frame."""
+        unit_step = getattr(self.renderer, "lecture_step", None)
+        if unit_step is not None:  # rendered as units (step_units.py): the renderer plays it as it must
+            unit_step(self, sys._getframe(1))
         fps = config.frame_rate
         self._declared += seconds
         frames = round(self._declared * fps) - self._frames
@@ -589,5 +593,20 @@ def bar_chart(values: Sequence[float], names: Sequence[str], *, y_range: Sequenc
         Text(printable(name), font_size=font_size, color=text_color, font=FONT)
         .next_to(chart.c2p(i + 0.5, y_range[0]), DOWN, buff=0.15)
         for i, name in enumerate(names)])
+    _fit_names_to_slots(names_group, abs(chart.c2p(1, y_range[0])[0] - chart.c2p(0, y_range[0])[0]))
     chart.add(names_group)
     return chart
+
+
+# the gap a bar's name keeps from its neighbours: more than a space (findings.MIN_TEXT_GAP), so
+# that two names never read as one word ("sickwell") in a narrow chart
+NAME_GAP = 0.12
+
+
+def _fit_names_to_slots(names: VGroup, slot: float) -> None:
+    """Shrink every name by one factor (they keep one size) so that the widest fits its bar's slot."""
+    widest = max((name.width for name in names), default=0.0)
+    if widest > slot - NAME_GAP > 0:
+        factor = (slot - NAME_GAP) / widest
+        for name in names:
+            name.scale(factor, about_edge=UP)

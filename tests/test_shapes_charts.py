@@ -31,6 +31,7 @@ from lecture.compiler.shape_checks import corner_degrees
 from lecture.compiler.theme import get_theme
 from lecture.runtime.ffmpeg import probe
 from lecture.runtime.geometry import compile_for_views, lesson_views, run_views
+from lecture.runtime.scene_support import NAME_GAP, bar_chart
 
 NEW_KINDS = ("ellipse", "arc", "angle", "rightangle", "bars", "area", "riemann")
 
@@ -366,3 +367,13 @@ def test_a_transformed_bar_chart_shows_the_new_values(shown):
     assert np.allclose(before, wanted_before, atol=3), (before, wanted_before)
     assert np.allclose(after, wanted_after, atol=3), (after, wanted_after)
     assert after[2] > before[2] + 20 and after[1] < before[1] - 20  # 5 -> 9 and 7 -> 2
+
+
+def test_bar_names_in_a_narrow_chart_keep_a_gap_and_one_size():
+    # two bars in a narrow chart: "sick" and "well" ran together as "sickwell" before
+    chart = bar_chart([10, 90], ["sick", "well"], y_range=[0, 100, 20], width=1.2, height=3)
+    sick, well = chart.submobjects[-1]
+    assert well.get_left()[0] - sick.get_right()[0] >= NAME_GAP - 1e-6
+    assert abs(sick.font_size - well.font_size) < 1e-6
+    wide = bar_chart([10, 90], ["sick", "well"], y_range=[0, 100, 20], width=6, height=3)
+    assert wide.submobjects[-1][0].font_size == 24  # a chart with room keeps the asked size
