@@ -5,8 +5,11 @@ diagnostic carries the span of the lesson node the source map named (or, for a f
 while compiling, the element's span). `autofix` maps that span to its element and
 repairs that node alone:
 
-- `math` whose LaTeX fails -> a lowering override "math-as-text": the same string shown
-  as plain text (a warning says so);
+- `math` whose LaTeX fails -> first a lowering override "math-repaired" when
+  compiler/tex_repair.py's deterministic repairs change it (`\\degree` -> `^\\circ`, braces
+  balanced…); when that fails too (or none applies), "math-as-text": the formula made
+  readable (symbols for commands, no braces) as ordinary text at the text size (a warning
+  says so each time);
 - `image` whose file is missing or unreadable -> an override "image-placeholder": a
   framed box with the file's name (warning);
 - `custom` -> back to the Coder with the error (its traceback), its own code and its
@@ -28,6 +31,7 @@ it renders or `fix` returns ok=False.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,10 +39,13 @@ from typing import TYPE_CHECKING, Any
 from lecture.compiler.diagnostics import Diagnostic
 from lecture.compiler.model import Element, Lesson, Section
 from lecture.compiler.span import Span
+from lecture.compiler.tex_repair import readable_tex, repair_tex
+from lecture.compiler.tex_safety import tex_problems
 from lecture.runtime.failures import is_latex, is_missing_file, one_line
 
 from .custom_elements import CustomCode, CustomNode, collect_custom_nodes, description_of
 from .lockfile import ConcurrentEditError, LockEntry, LockFile, LockFileError, lock_path, rounded_box, utc_now
+from .prompt_files import fill, prompt
 
 if TYPE_CHECKING:  # the Coder's module (and its model client) is imported only to repair custom code
     from .coder import Coder, CoderResult
@@ -47,6 +54,8 @@ DEFAULT_MAX_TRIES = 3
 MAX_TRACEBACK_CHARS = 4000
 
 MATH_AS_TEXT = "math-as-text"
+MATH_REPAIRED = "math-repaired"
+MATH_MODEL = "math-model"  # its override kind is "math-model:TEX", the model's formula
 IMAGE_PLACEHOLDER = "image-placeholder"
 PLACEHOLDER = "placeholder"
 NEW_CODE = "code"
@@ -208,10 +217,22 @@ class _Target:
                       override=Override(kind, self.section.id, self.el.id, text), diagnostics=[warning])
 
     def math_as_text(self) -> Repair:
+        """The last resort: the formula as readable text at the text size (tex_repair.readable_tex)."""
         tex = self.el.texts[0].value if self.el.texts else ""
         return self.override(MATH_AS_TEXT, tex, self.warning(
-            f"LaTeX could not typeset formula '{self.el.id}'; it is shown as plain text instead",
-            "check the braces and commands of the formula", "autofix-math-as-text"))
+            f"LaTeX could not typeset formula '{self.el.id}'; it is shown as plain text instead "
+            f"({readable_tex(tex)!r})", "check the braces and commands of the formula",
+            "autofix-math-as-text"))
+
+    def math_repaired(self) -> Repair | None:
+        """First: the deterministic repairs (tex_repair.repair_tex), when any applies."""
+        tex = self.el.texts[0].value if self.el.texts else ""
+        fixed = repair_tex(tex)
+        if fixed == tex:
+            return None
+        return self.override(MATH_REPAIRED, fixed, self.warning(
+            f"LaTeX could not typeset formula '{self.el.id}'; it is shown repaired as ${fixed}$",
+            f"write ${fixed}$ in the lesson", "autofix-math-repaired"))
 
     def image_placeholder(self) -> Repair:
         rel = self.el.texts[0].value if self.el.texts else ""
@@ -248,7 +269,7 @@ def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text
                           f"the failure is not inside an element of {what} ({message})", diag.hint)
     target = _Target(diag, section, el, message)
     if el.kind == "math" and is_latex(diag):
-        return target.math_as_text()
+        return target.math_repaired() or _model_formula(target, client_config, usage) or target.math_as_text()
     if el.kind == "image" and (is_missing_file(diag) or diag.code == "build-failed"):
         return target.image_placeholder()
     if el.kind != "custom":
@@ -275,6 +296,40 @@ def autofix(failure: Any, *, lesson: Lesson, lesson_path: str | Path, error_text
     error = error_text if error_text is not None else error_text_of(failure)
     res = coder.fix(node.task(lesson.title.value), code, error, max_tries=tries_left)
     return _take_answer(target, node, lock, path, res, now)
+
+
+def _formula_of(answer: str) -> str:
+    """The formula of a model's answer: between the first pair of dollars, else its first line."""
+    body = answer.strip().strip("`").strip()
+    match = re.search(r"\$\$?([^$]+)\$\$?", body)
+    return (match.group(1) if match else body.splitlines()[0] if body else "").strip()
+
+
+def _model_formula(target: _Target, client_config: Any, usage: Any) -> Repair | None:
+    """The formula repaired by the Planner's model at this node's scope (the formula and TeX's
+    error, nothing else), when a model is configured and its answer passes the TeX allowlist."""
+    if client_config is None or not client_config.for_agent("planner").configured:
+        return None
+    from .client import make_client
+    from .config import AgentError
+
+    tex = target.el.texts[0].value if target.el.texts else ""
+    messages = [{"role": "user", "content": fill(prompt("formula_fix"), tex=tex, error=target.message)}]
+    try:
+        reply = make_client(client_config, "planner", usage).chat(messages, temperature=0, max_tokens=400)
+    except AgentError:
+        return None
+    fixed = repair_tex(_formula_of(reply.text))
+    if not fixed or fixed == tex or "\n" in fixed or tex_problems(fixed):
+        return None
+    el = target.el
+    warning = target.warning(f"LaTeX could not typeset formula '{el.id}'; the model repaired it as ${fixed}$",
+                             f"write ${fixed}$ in the lesson", "autofix-math-model")
+    record = target.record(MATH_MODEL, True, tries=1, prompt_tokens=reply.prompt_tokens,
+                           completion_tokens=reply.completion_tokens, model=reply.model or None)
+    return Repair(MATH_MODEL, True, target.section.id, el.id, record,
+                  override=Override(f"{MATH_MODEL}:{fixed}", target.section.id, el.id, fixed),
+                  diagnostics=[warning])
 
 
 def _custom_node(target: _Target, lesson: Lesson, custom: CustomCode | None, base_dir: Path,
@@ -353,6 +408,16 @@ class AutoFixer:
         diag, section_id, _ = failure_parts(failure)
         section, el = node_at(self.lesson, diag.span, section_id)
         key = (section.id if section else section_id, el.id if el else None)
+        kind = self.overrides[key].kind if key in self.overrides else ""
+        if kind.startswith((MATH_REPAIRED, MATH_MODEL)) and section and el:
+            # the repaired formula fails too: the model (once), then the readable last resort
+            target = _Target(diag, section, el, one_line(diag.message))
+            model = _model_formula(target, self.client_config, self.usage) if kind == MATH_REPAIRED else None
+            repair = model or target.math_as_text()
+            if repair.override is not None:
+                self.overrides[(section.id, el.id)] = repair.override
+            self.records.append(repair.record)
+            return repair
         if key in self.overrides:  # its replacement fails too: nothing safe is left to try
             message = one_line(diag.message)
             repair = _no_repair(diag, el.span if el is not None else diag.span, key[0], el, message,

@@ -30,8 +30,16 @@ Message = dict[str, Any]  # {"role": ..., "content": str | list of content parts
 RETRY_STATUSES = frozenset({408, 409, 429})
 
 # Manim installs a handler on the root logger; without this every request would be
-# printed as an INFO line by httpx (the openai client's transport).
-logging.getLogger("httpx").setLevel(logging.WARNING)
+# printed as an INFO line by httpx (the openai client's transport; "httpx2" in some builds).
+TRANSPORT_LOGGERS = ("httpx", "httpx2")
+
+
+def _quiet_transport() -> None:
+    for name in TRANSPORT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_quiet_transport()
 
 
 class ModelCallError(AgentError):
@@ -56,7 +64,7 @@ class Reply:
 def build_openai(config: ModelConfig) -> openai.OpenAI:
     """The `openai.OpenAI` client of one agent (retries are ModelClient's own)."""
     config.require()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # (again: a library may have lowered it)
+    _quiet_transport()  # (again: a library may have lowered it)
     return openai.OpenAI(base_url=config.base_url or None, api_key=config.api_key,
                          timeout=config.timeout, max_retries=0)
 
@@ -144,6 +152,8 @@ class ModelClient:
             request["response_format"] = response_format
         start = time.monotonic()
         attempt = 0
+        # (again before every call: a library imported meanwhile may have changed it)
+        _quiet_transport()
         while True:
             attempt += 1
             try:

@@ -20,6 +20,10 @@ Both files hold the same tables:
        model = "qwen2.5:14b"
        timeout = 120                # seconds per request
        max_retries = 4              # on 429, 5xx, connection errors and timeouts
+       temperature = 0.2            # sampling; unset: each agent's default (the Planner's: 0.2)
+       max_tokens = 3000            # the longest answer asked for; unset: each agent's default
+       grammar = "gbnf"             # grammar-guided decoding the server offers: none (default),
+                                    # gbnf (llama.cpp), vllm (guided_grammar), vllm-lark
 
        [critic]                     # per-agent overrides, same keys
        model = "qwen2.5vl:7b"
@@ -64,11 +68,15 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 4
 DEFAULT_BACKOFF_BASE = 1.0  # seconds; the n-th retry waits about base * 2**n
 DEFAULT_BACKOFF_MAX = 30.0
+# Grammar-guided decoding a server may offer (the lesson grammar in its form, agents/planner.py):
+# llama.cpp's `grammar` (GBNF), vLLM's `guided_grammar` (the same EBNF), vLLM with a Lark backend.
+GRAMMAR_MODES = ("none", "gbnf", "vllm", "vllm-lark")
 
 # Keys a repository file may set only once trusted: they pick the server and the secret sent to it.
 TRUSTED_KEYS = ("base_url", "api_key_env")
 # Ceilings on a repository file's numbers, so a cloned file cannot make a command wait for ever.
-REPOSITORY_LIMITS: Mapping[str, float] = {"timeout": 900, "max_retries": 10, "backoff_base": 30}
+REPOSITORY_LIMITS: Mapping[str, float] = {"timeout": 900, "max_retries": 10, "backoff_base": 30,
+                                          "max_tokens": 32768, "temperature": 2}
 
 NO_MODEL_MESSAGE = ("no model configured: set OPENAI_API_KEY or --base-url "
                     "(or LECTURE_MODEL / lecture.toml); `lecture render` works without a model")
@@ -158,6 +166,9 @@ class ModelConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_max: float = DEFAULT_BACKOFF_MAX
+    temperature: float | None = None  # None: the agent's own default
+    max_tokens: int | None = None  # None: the agent's own default
+    grammar: str = "none"  # one of GRAMMAR_MODES: what grammar-guided decoding the server supports
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # value -> where from
     files: tuple[ConfigSource, ...] = field(default=(), compare=False)  # the config files read
 
@@ -213,7 +224,8 @@ def find_config_file(start: Path | None = None) -> Path | None:
 
 _TABLE_KEYS: dict[str, type | tuple[type, ...]] = {
     "base_url": str, "api_key_env": str, "model": str, "timeout": (int, float),
-    "max_retries": int, "backoff_base": (int, float)}
+    "max_retries": int, "backoff_base": (int, float), "temperature": (int, float), "max_tokens": int,
+    "grammar": str}
 Tables = dict[str, dict[str, Any]]
 
 
@@ -252,6 +264,9 @@ def parse_config(path: Path, data: bytes) -> Tables:
                                        f"({type(value).__name__})")
             if isinstance(value, int | float) and value < 0:  # the numeric keys
                 raise AgentConfigError(f"{name}: [{table_name}] {key} must not be negative")
+            if key == "grammar" and value not in GRAMMAR_MODES:
+                raise AgentConfigError(f"{name}: [{table_name}] grammar = {_printable(repr(value))}: "
+                                       f"expected one of {', '.join(GRAMMAR_MODES)}")
         tables[table_name] = dict(table)
     return tables
 
@@ -434,10 +449,17 @@ def resolve_config(*, base_url: str | None = None, api_key: str | None = None, m
                                    DEFAULT_MAX_RETRIES)),
             backoff_base=float(_first(backoff_base, *(v for v, _ in in_files("backoff_base")),
                                       DEFAULT_BACKOFF_BASE)),
+            temperature=_optional(float, _first(*(v for v, _ in in_files("temperature")))),
+            max_tokens=_optional(int, _first(*(v for v, _ in in_files("max_tokens")))),
+            grammar=str(_first(*(v for v, _ in in_files("grammar")), "none")),
             sources=sources,
             files=files,
         )
     return ClientConfig(agents, repository, files)
+
+
+def _optional(kind: type, value: object) -> Any:
+    return None if value is None else kind(value)
 
 
 def _first(*values):

@@ -13,8 +13,12 @@ same run of this script:
    its wall time divided by (its CPU seconds / cores).
 2. re-render of an unchanged lesson: `lecture render` again (everything cached), against
    plain Manim run again on the same media folder (its own partial-movie cache).
-3. watch mode: time from writing an edit (one section's title) to the page's `still`
-   event and to its `updated` event (the new video), heard over /events.
+3. watch mode: time from writing an edit to the page's events, heard over /events: a one-step
+   edit (the first section's second step lasts a second longer: that step is rendered, the
+   steps after it are found in the cache) to its `still` (the step's last frame), its `step`
+   (the step's video) and `updated` (the section's video); and a section edit (its title,
+   which every step shows) to `still` and `updated`. Ratios: step edit / section edit / cold
+   (the first build).
 
 Not part of the test suite.
 """
@@ -79,6 +83,27 @@ def generate_module(lesson: Path, quality: str, out: Path, env: dict) -> None:
     subprocess.run([PY, "-c", code, str(lesson), quality, str(out)], env=env, check=True)
 
 
+# What plain Manim needs besides the generated module: Lecture's formulas load xcolor and the
+# lesson's colour names (runtime/tex_preamble.py) on top of Manim's TeX template. (Manim's
+# --tex_template applies to the first scene of `-a` only, so every scene sets it up.)
+BASELINE_TEX = """
+
+from manim import TexTemplate as _TexTemplate
+from lecture.runtime.tex_preamble import lesson_preamble as _lesson_preamble
+_setup = LectureScene.setup
+
+
+def _setup_with_preamble(self):
+    template = _TexTemplate()
+    template.add_to_preamble(_lesson_preamble())
+    config.tex_template = template
+    _setup(self)
+
+
+LectureScene.setup = _setup_with_preamble
+"""
+
+
 def fresh_env(tmp: Path) -> dict:
     env = dict(os.environ)
     env["LECTURE_CACHE_DIR"] = str(tmp / "svg-cache")  # the compiler's TeX/text SVGs: cold
@@ -110,6 +135,7 @@ def bench_render(lesson: Path, quality: str, runs: int, jobs: int | None, baseli
                 module = tmp / "module" / f"{lesson.stem}_scenes.py"
                 module.parent.mkdir(parents=True)
                 generate_module(lesson, quality, module, env_b)
+                module.write_text(module.read_text() + BASELINE_TEX)
                 shutil.rmtree(tmp / "b", ignore_errors=True)  # cold for manim too
                 bcmd = [MANIM, "render", "-a", "-q", QUALITY_FLAG[quality], "--media_dir",
                         str(tmp / "media"), "--progress_bar", "none", "-v", "WARNING", str(module)]
@@ -186,27 +212,62 @@ def bench_watch(lesson: Path, runs: int, jobs: int | None) -> dict:
             t0 = time.perf_counter()
             sse.until(lambda n, d: n == "lesson")
             initial = time.perf_counter() - t0
-            still, updated = [], []
             sid = re.search(r"^section (\S+)", text, re.M).group(1)
+            rows: dict[str, list[float]] = {k: [] for k in (
+                "step_still", "step_video", "step_updated", "still", "updated")}
             for run in range(runs):
+                edited = _step_edit(text, run + 1)
+                seen = _edit(sse, copy, edited, sid, ("still", "step", "updated"))
+                for key, event in (("step_still", "still"), ("step_video", "step"),
+                                   ("step_updated", "updated")):
+                    rows[key].append(seen[event])
+                time.sleep(0.5)
+                copy.write_text(text)  # (back: its videos are cached)
+                _edit(sse, copy, text, sid, ("updated",), wait=False)
+                time.sleep(0.5)
                 edited = re.sub(r'^(section \S+ "[^"]*)(")', rf"\1 ({run + 1})\2", text,
                                 count=1, flags=re.M)
-                t = time.perf_counter()
-                copy.write_text(edited)
-                seen: dict[str, float] = {}
-                while len(seen) < 2:
-                    te, name, _ = sse.until(lambda n, d, s=sid: n in ("still", "updated")
-                                            and d["id"] == s)
-                    seen.setdefault(name, te)
-                still.append(seen["still"] - t)
-                updated.append(seen["updated"] - t)
-                print(f"  watch run {run + 1}: edit->still {still[-1]:.2f}s, "
-                      f"edit->updated {updated[-1]:.2f}s", flush=True)
-                time.sleep(0.3)
+                seen = _edit(sse, copy, edited, sid, ("still", "updated"))
+                rows["still"].append(seen["still"])
+                rows["updated"].append(seen["updated"])
+                print(f"  watch run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in rows.items()),
+                      flush=True)
+                copy.write_text(text)
+                time.sleep(0.5)
         finally:
             w.stop()
-    return {"initial": initial, "still": statistics.median(still),
-            "updated": statistics.median(updated)}
+    return {"initial": initial, **{k: statistics.median(v) for k, v in rows.items()}}
+
+
+def _step_edit(text: str, run: int) -> str:
+    """The first section's second step (its first when it has one), `run` seconds longer."""
+    first = re.search(r"^section ", text, re.M)
+    assert first is not None
+    nxt = re.search(r"^section ", text[first.end():], re.M)
+    end = first.end() + nxt.start() if nxt else len(text)
+    steps = list(re.finditer(r"^(\s+step )([0-9.]+)s", text[first.start():end], re.M))
+    assert steps, "the first section has no step"
+    m = steps[1] if len(steps) > 1 else steps[0]
+    at = first.start() + m.start(2)
+    seconds = float(m.group(2)) + run
+    return text[:at] + f"{seconds:g}" + text[first.start() + m.end(2):]
+
+
+def _edit(sse: SSE, path: Path, text: str, sid: str, events: tuple[str, ...], *,
+          wait: bool = True) -> dict[str, float]:
+    """Write `text` and wait for each of `events` of section `sid`; seconds from the write."""
+    t = time.perf_counter()
+    path.write_text(text)
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + (600 if wait else 60)
+    while len(seen) < len(events) and time.monotonic() < deadline:
+        try:
+            te, name, _ = sse.until(lambda n, d: n in events and d.get("id") == sid,
+                                    timeout=max(deadline - time.monotonic(), 0.1))
+        except queue.Empty:
+            break
+        seen.setdefault(name, te - t)
+    return seen
 
 
 class _Quiet:
@@ -254,13 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         print("\n## 1. cold render (median seconds)")
         print(f"{'lesson':16} {'quality':8} {'lecture':>9} {'manim':>9} {'speedup':>8} "
-              f"{'ceiling':>8} {'lecture cpu':>12} {'manim cpu':>10}")
+              f"{'ceiling':>8} {'of ceiling':>10} {'lecture cpu':>12} {'manim cpu':>10}")
         for name, q, r in results:
             base = r.get("base_cold")
             speed = f"{base / r['ours_cold']:.2f}x" if base else "-"
             ceiling = f"{base / (r['base_cold_cpu'] / n):.2f}x" if base else "-"
+            share = f"{(base / r['ours_cold']) / (base / (r['base_cold_cpu'] / n)):.0%}" if base else "-"
             print(f"{name:16} {q:8} {r['ours_cold']:9.2f} {base or float('nan'):9.2f} {speed:>8} "
-                  f"{ceiling:>8} {r['ours_cold_cpu']:12.2f} {r.get('base_cold_cpu', float('nan')):10.2f}")
+                  f"{ceiling:>8} {share:>10} {r['ours_cold_cpu']:12.2f} "
+                  f"{r.get('base_cold_cpu', float('nan')):10.2f}")
         print("\n## 2. re-render of an unchanged lesson (median seconds)")
         print(f"{'lesson':16} {'quality':8} {'lecture':>9} {'manim':>9} {'speedup':>8}")
         for name, q, r in results:
@@ -269,9 +332,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:16} {q:8} {r['ours_warm']:9.2f} {base or float('nan'):9.2f} {speed:>8}")
     if watch:
         print("\n## 3. watch mode, low quality (median seconds from the write)")
-        print(f"{'lesson':16} {'first build':>12} {'edit->still':>12} {'edit->updated':>14}")
+        print(f"{'lesson':16} {'first build':>12} {'step->still':>12} {'step->video':>12} "
+              f"{'step->section':>14} {'section->still':>15} {'section->video':>15} {'step/section':>13} "
+              f"{'step/cold':>10}")
         for name, r in watch.items():
-            print(f"{name:16} {r['initial']:12.2f} {r['still']:12.2f} {r['updated']:14.2f}")
+            print(f"{name:16} {r['initial']:12.2f} {r['step_still']:12.2f} {r['step_video']:12.2f} "
+                  f"{r['step_updated']:14.2f} {r['still']:15.2f} {r['updated']:15.2f} "
+                  f"{r['step_video'] / r['updated']:13.2f} {r['step_video'] / r['initial']:10.3f}")
     return 0
 
 

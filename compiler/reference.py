@@ -27,7 +27,7 @@ def _kinds_table() -> str:
     rows.append("")
     rows.append("Tables and long lists take their rows as an indented block:")
     rows.append("")
-    rows.append("```\ntable squares in A1..C4:\n  \"n\" \"n²\"\n  \"3\" \"9\"\n```")
+    rows.append("```lecture\ntable squares in A1..C4:\n  \"n\" \"n²\"\n  \"3\" \"9\"\n```")
     return "\n".join(rows)
 
 

@@ -51,60 +51,31 @@ def _summary(errors: int, warnings: int) -> str:
 
 @command("check")
 def cmd_check(args: argparse.Namespace) -> int:
+    # One checker for all the files: what it built is kept (in memory, and in the user's
+    # cache for the next run: an unchanged lesson is checked without building its scenes).
+    from lecture.agents.warm_check import CheckOptions, WarmChecker
+
+    checker = WarmChecker(CheckOptions(strict=args.strict, layout=args.layout, narration=args.narration,
+                                       voice=args.voice, build_root=Path(args.build_dir)))
     status = EXIT_OK
     all_json = []
     for path in args.files:
-        diagnostics, source, note = _check_file(Path(path), args)
+        result = checker.check_file(Path(path))
+        diagnostics = list(result.diagnostics)
         if has_errors(diagnostics):
             status = EXIT_ERRORS
         if args.format == "json":
             all_json += [d.to_json() for d in diagnostics]
             continue
-        _print_diagnostics(diagnostics, source)
+        _print_diagnostics(diagnostics, result.source)
         errors = sum(d.severity == "error" for d in diagnostics)
         warnings = len(diagnostics) - errors
-        print(f"{printable(str(path))}: {_summary(errors, warnings)}{note}",
+        print(f"{printable(str(path))}: {_summary(errors, warnings)}{result.note}",
               file=sys.stderr if errors else sys.stdout)
     if args.format == "json":
         # ASCII escapes: a lesson's control or bidi characters never reach the terminal raw
         print(json.dumps(all_json, indent=2, ensure_ascii=True))
     return status
-
-
-def _check_file(path: Path, args: argparse.Namespace) -> tuple[list[Diagnostic], str | None, str]:
-    """One lesson's diagnostics, in the order of the text; its source (None: a DiagnosticError
-    without it); a note for the summary line (how the narration was timed)."""
-    from lecture.compiler import frontend
-
-    try:
-        loaded = frontend.load_file(path, strict=args.strict)
-    except DiagnosticError as exc:
-        return list(exc.diagnostics), exc.source, ""
-    diagnostics = list(loaded.diagnostics)
-    note = ""
-    try:
-        if any(el.kind == "custom" for s in loaded.lesson.sections for el in s.elements):
-            # the locked code's gates: allowlist, trust on this machine, isolation
-            from lecture.agents.custom_elements import check_locked_code
-
-            diagnostics += check_locked_code(loaded.lesson, path)
-        if args.narration:
-            # what render reports about the narration (overruns, dead air…): the same voice,
-            # its speech cached per sentence in the build folder render uses
-            from lecture.runtime.soundtrack import check_narration
-
-            found, note = check_narration(loaded.lesson, voice=args.voice, strict=args.strict,
-                                          build_root=Path(args.build_dir))
-            diagnostics += found
-        if args.layout:
-            # The Critic's exact geometry: overlaps, off-frame, unreadable text… (no video)
-            from lecture.agents.critic import run_check_findings
-
-            diagnostics += run_check_findings(loaded, strict=args.strict, base_dir=path.resolve().parent)
-    except DiagnosticError as exc:  # the lesson cannot be compiled (a formula TeX refuses…)
-        diagnostics += exc.diagnostics
-    diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
-    return diagnostics, loaded.source.text, note
 
 
 # ------------------------------------------------------------------ fmt
@@ -289,6 +260,7 @@ DELEGATED = {
     "eval": "lecture.agents.evaluation.cli:run_eval",
     "lock": "lecture.agents.custom_elements:run_lock",
     "trust": "lecture.agents.trust_command:run_trust",
+    "lsp": "lecture.lsp.server:run_lsp",
 }
 
 
@@ -335,6 +307,14 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@command("grammar")
+def cmd_grammar(args: argparse.Namespace) -> int:
+    from lecture.compiler.grammar_export import export_grammar
+
+    sys.stdout.write(export_grammar(args.format, root=args.root))
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ main
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,8 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reference", help="print the language reference (Markdown)")
     p.add_argument("--update-readme", metavar="README.md",
                    help="rewrite the reference section of this README instead")
+    p = sub.add_parser("grammar", help="print the lesson grammar for grammar-guided decoding (GBNF, Lark)")
+    p.add_argument("--format", choices=["gbnf", "lark"], default="gbnf",
+                   help="gbnf: llama.cpp's `grammar` (and vLLM's guided_grammar); lark: a Lark grammar")
+    p.add_argument("--root", choices=["lesson", "section"], default="lesson",
+                   help="a whole lesson, or one section (what the Planner asks for)")
     _add_render_commands(sub)
     _add_gallery_command(sub)
+    p = sub.add_parser("lsp", help="the language server editors start (speaks LSP over stdio)")
+    p.add_argument("--stdio", action="store_true", help="the default; accepted for editors that pass it")
     return parser
 
 

@@ -37,6 +37,9 @@ from .render import RenderSettings
 from .report import EXIT_OK, EXIT_RENDER_FAILED, say, spinner
 from .safe_fs import safe_dir
 from .soundtrack import Soundtrack
+from .step_units_jobs import UnitsLost, UnitWork, join_units
+from .step_units_plan import Chunk, share_out, split_section
+from .worker_result import WorkerFailure
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,6 +77,8 @@ class CacheUse:
     cache: Cache | None = None
     keys: Mapping[str, SectionKey] = field(default_factory=dict)
     cached: Mapping[str, dict] = field(default_factory=dict)
+    # of `cached`: rendered by this very build, ahead of its narration (build.py _render_ahead)
+    ahead: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ class _Running:
     ws: units.Workspace
     log_tmp: Path
     record: manifest.SectionRecord
+    work: UnitWork | None = None  # a section rendered as step units: this job's run of them
+    chunk: Chunk | None = None
 
 
 class _Batch:
@@ -156,6 +163,9 @@ class _Batch:
         self.records: dict[str, manifest.SectionRecord] = {}
         self.running: list[_Running] = []
         self.failed: list[failures.RenderFailure] = []
+        # the sections to render as step units, and the runs of units each is shared out in
+        self.works: dict[str, UnitWork] = {}
+        self.runs: dict[str, list[Chunk]] = {}
 
     def _write_module(self) -> Path:
         """The generated module and its source map in the build folder; the module the
@@ -185,6 +195,7 @@ class _Batch:
 
     def start(self) -> None:
         t = self.t
+        self._share_out()
         plural = "s" if len(self.order) != 1 else ""
         say(self.console, f"Rendering {t.lesson_path} ({len(self.chosen)} of {len(self.order)} "
                           f"section{plural}, {t.settings.resolution} at {t.settings.fps} fps; "
@@ -217,7 +228,7 @@ class _Batch:
         assert cache is not None
         log_path = self.t.out_dir / "logs" / f"{sid}.log"
         video = place(cache.video_path(key.hash), self.t.out_dir / "sections" / f"{sid}.mp4")
-        record.status, record.cached, record.output = "ok", True, str(video)
+        record.status, record.cached, record.output = "ok", sid not in self.use.ahead, str(video)
         record.rendered_duration = rec.get("duration")
         record.frames = rec.get("frames")
         record.render_seconds = rec.get("render_seconds")
@@ -225,7 +236,8 @@ class _Batch:
         record.planned_duration = record.planned_duration or rec.get("planned_duration")
         record.log = str(log_path) if log_path.is_file() else None
         record.seconds = round(time.perf_counter() - t0, 4)
-        say(self.console, f"  ✓ {sid} done in {record.seconds:.2f}s: cached "
+        how = "rendered while its narration was spoken" if sid in self.use.ahead else "cached"
+        say(self.console, f"  ✓ {sid} done in {record.seconds:.2f}s: {how} "
                           f"({(record.rendered_duration or 0):.2f}s of video)", "green")
 
     def _compile_failed(self, sid: str, record: manifest.SectionRecord) -> None:
@@ -243,14 +255,49 @@ class _Batch:
         say(self.console, f"  ✗ {record.id} {how}", "red")
         say(self.console, failure.render(self.t.source_text), "red")
 
+    def _share_out(self) -> None:
+        """The sections to render as step units (all but those drawing custom code), and the
+        runs of units they are shared out in across the workers."""
+        isolated = self.workers.isolated
+        for sid in self.to_render:
+            if isolated is not None and sid in isolated:
+                continue
+            key = self.use.keys.get(sid)
+            split = split_section(self.compiled.module.code, self.scenes[sid].class_name,
+                                  key.unit_base if key else "")
+            if split is not None:
+                self.works[sid] = UnitWork.of(sid, split, self.use.cache)
+        cold = {sid: w.units for sid, w in self.works.items() if w.cold}
+        self.runs = share_out(cold, self._jobs()) if cold else {}
+
+    def _jobs(self) -> int:
+        """The workers: the pool's, else one per core (at most one per unit to render)."""
+        if self.pool is not None:
+            return self.pool.jobs
+        most = sum(len(w.units) for w in self.works.values()) + len(self.to_render) - len(self.works)
+        return max(1, min(self.workers.jobs or default_jobs(), most))
+
     def _submit(self, index: int, sid: str, record: manifest.SectionRecord) -> None:
-        t, w, cache = self.t, self.workers, self.use.cache
+        t, w = self.t, self.workers
         section = t.lesson.section(sid)
         unit = units.Unit(sid, self.scenes[sid].class_name, self.module.resolve(),
                           self.compiled.module.source_map, section.span if section else None)
         isolated = w.isolated if w.isolated is not None and sid in w.isolated else None
         if self.pool is None and isolated is None:
-            self.own_pool = self.pool = RenderPool(min(w.jobs or default_jobs(), len(self.to_render)))
+            self.own_pool = self.pool = RenderPool(self._jobs())
+        work = self.works.get(sid)
+        if work is None:  # (custom code renders whole, in the isolated pool)
+            self._submit_job(index, unit, record, None, None)
+        else:
+            (t.out_dir / "logs" / f"{sid}.log").write_bytes(b"")  # (each run's log is added to it)
+            for n, chunk in enumerate(work.plan(self._jobs(), self.runs.get(sid))):
+                self._submit_job((index, n), unit, record, work, chunk)
+        say(self.console, f"  rendering {sid} ({index}/{len(self.order)})…")
+
+    def _submit_job(self, priority: object, unit: units.Unit, record: manifest.SectionRecord,
+                    work: UnitWork | None, chunk: Chunk | None) -> None:
+        t, w, cache, sid = self.t, self.workers, self.use.cache, unit.section
+        isolated = w.isolated if w.isolated is not None and sid in w.isolated else None
         token = secrets.token_hex(4)
         job_dir = cache.job_dir(sid) if cache is not None else safe_dir(t.out_dir, "work") / f"{sid}-{token}"
         job_dir.mkdir(parents=True, exist_ok=True)
@@ -262,10 +309,11 @@ class _Batch:
             log_tmp = place(log_tmp, ws.worker_dir / "render.log", move=True)
             timeout = isolated.timeout(timeout)
         job = unit.job(t.settings, ws.media_dir, Path(t.lesson_path).resolve().parent)
-        fut = ws.pool(self.pool, isolated).submit(job, log_path=log_tmp, priority=(0, index),
+        if work is not None and chunk is not None:
+            job["units"] = work.job(chunk)
+        fut = ws.pool(self.pool, isolated).submit(job, log_path=log_tmp, priority=(0, priority),
                                                   timeout=timeout)
-        self.running.append(_Running(unit, fut, ws, log_tmp, record))
-        say(self.console, f"  rendering {sid} ({index}/{len(self.order)})…")
+        self.running.append(_Running(unit, fut, ws, log_tmp, record, work, chunk))
 
     def _log_header(self, unit: units.Unit, log: Path) -> Path:
         s = self.t.settings
@@ -284,7 +332,70 @@ class _Batch:
         with spinner(self.console, f"rendering {n} section{'s' if n != 1 else ''} with {jobs_used} "
                                    f"worker{'s' if jobs_used != 1 else ''}…"):
             for fut in as_completed(list(by_future)):
-                self._finish_section(by_future[fut], fut.result())
+                r = by_future[fut]
+                if r.work is None:
+                    self._finish_section(r, fut.result())
+                else:
+                    self._finish_chunk(r, fut.result())
+
+    def _finish_chunk(self, r: _Running, result: JobResult) -> None:
+        """A run of a section's step units is back: once all are, the section is joined."""
+        work = r.work
+        assert work is not None and r.chunk is not None
+        if r.record.status == "failed":
+            return  # (another run of the section failed: reported already)
+        self._append_log(r, result)
+        r.record.render_seconds = round((r.record.render_seconds or 0.0) + result.seconds, 3)
+        listing = result.output
+        problem = "no list" if listing is None or result.failure is not None else \
+            work.take(r.chunk, listing, r.ws.job_dir)
+        if problem is not None:
+            self._chunk_failed(r, result, problem)
+            return
+        if not work.done:
+            return
+        self._join_units(r, work)
+
+    def _join_units(self, r: _Running, work: UnitWork) -> None:
+        sid, record, out = r.unit.section, r.record, self.t.out_dir
+        try:
+            videos = work.store(self.use.cache, record={"quality": self.t.settings.quality})
+            movie = join_units(videos, r.ws.job_dir / "section.mp4")
+        except (UnitsLost, FfmpegError, OSError) as exc:
+            lost = JobResult(WorkerFailure.internal(type(exc).__name__, str(exc)), 0.0)
+            failure = units.diagnose(r.unit, lost, r.ws, log=out / "logs" / f"{sid}.log",
+                                     tex_log=out / "logs" / f"{sid}.tex.log",
+                                     lesson_file=str(self.t.lesson_path))
+            self._failed(record, failure, "failed while joining its steps")
+            return
+        record.units, record.units_cached = len(work.units), work.cached
+        record.seconds = round(time.perf_counter() - work.started, 3)
+        self._store(r, movie)
+        say(self.console, f"  ✓ {sid} done in {record.seconds:.1f}s: rendered {work.rendered} of "
+                          f"{len(work.units)} steps ({record.rendered_duration or 0:.2f}s of video)", "green")
+
+    def _chunk_failed(self, r: _Running, result: JobResult, problem: str) -> None:
+        """A run failed: the section fails (its other runs are cancelled)."""
+        sid, out = r.unit.section, self.t.out_dir
+        if result.failure is None:
+            result = JobResult(WorkerFailure.internal("StepUnits", problem), result.seconds)
+        (out / "sections" / f"{sid}.mp4").unlink(missing_ok=True)
+        failure = units.diagnose(r.unit, result, r.ws, log=out / "logs" / f"{sid}.log",
+                                 tex_log=out / "logs" / f"{sid}.tex.log", lesson_file=str(self.t.lesson_path))
+        for other in self.running:
+            if other.work is r.work and not other.future.done() and self.pool is not None:
+                self.pool.cancel(other.future)
+        self._failed(r.record, failure, f"failed after {result.seconds:.1f}s")
+
+    def _append_log(self, r: _Running, result: JobResult) -> None:
+        """A run's log, added to its section's."""
+        log_path = self.t.out_dir / "logs" / f"{r.unit.section}.log"
+        _, log = r.ws.collect(result, r.log_tmp)
+        with contextlib.suppress(OSError), open(log_path, "ab") as whole:
+            whole.write(log.read_bytes())
+        with contextlib.suppress(OSError):
+            log.unlink()
+        r.record.log = str(log_path)
 
     def _finish_section(self, r: _Running, result: JobResult) -> None:
         """Store a finished render (cache, build folder, log) and report it."""

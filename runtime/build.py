@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -55,6 +57,7 @@ from lecture.compiler.span import Span
 
 from . import cache as cache_mod
 from . import manifest as manifest_mod
+from . import units
 from .batch_render import (
     MANIFEST_NAME,
     MODULE_NAME,
@@ -84,7 +87,7 @@ from .plan import (
 from .pool import RenderPool, default_jobs
 from .render import RenderSettings, SettingsError, resolve_settings
 from .report import EXIT_LESSON_ERROR, EXIT_OK, EXIT_RENDER_FAILED, say, say_diagnostics
-from .safe_fs import UnsafePathError, read_regular, safe_dir
+from .safe_fs import UnsafePathError, place, read_regular, safe_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -212,18 +215,70 @@ def render_lesson(path: Path, options: RenderOptions | None = None, *, console: 
     plan = Plan(opened.path, PlanOptions(opened.settings, compile_module, Path(options.build_root),
                                          options.voice, options.strict, opened.wanted,
                                          options.section_parts), collaborators or Collaborators())
-    # Narration first: steps last as long as their speech, so the timed lesson is what is
-    # hashed and compiled.
-    narrated = plan.narrate(opened.lesson)
-    say_diagnostics(console, narrated.diagnostics, opened.text)
-    if narrated.soundtrack is None:
-        return EXIT_LESSON_ERROR
-    run = _LessonRun(plan, plan.key(narrated.lesson, narrated.soundtrack), opened, options,
-                     console=console, pool=pool, started=started)
+    holder = pool if pool is not None else _PoolHolder(options.jobs, 1)
     try:
-        return run.build()
+        # Narration first: steps last as long as their speech, so the timed lesson is what is
+        # hashed and compiled. While new sentences are spoken, the lesson is rendered as it
+        # declares its timing (see _render_ahead).
+        narrating = plan.narrate_ahead(opened.lesson)
+        ahead = _render_ahead(plan, opened, options, console, holder, started) if narrating.speaks else None
+        narrated = narrating.result()
+        say_diagnostics(console, narrated.diagnostics, opened.text)
+        if narrated.soundtrack is None:
+            return EXIT_LESSON_ERROR
+        run = _LessonRun(plan, plan.key(narrated.lesson, narrated.soundtrack), opened, options,
+                         console=console, pool=holder, started=started, ahead=ahead)
+        try:
+            return run.build()
+        finally:
+            run.close()
     finally:
-        run.close()
+        if pool is None:
+            holder.close()
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """A lesson's sections rendered silent, as the lesson declares their timing, while its
+    narration was spoken (`_render_ahead`)."""
+
+    lesson: Lesson  # as declared
+    keys: Mapping[str, cache_mod.SectionKey]  # their silent hashes: their videos in the cache
+    compiled: Compiled | None  # the module they were rendered from
+
+
+def _render_ahead(plan: Plan, opened: _Opened, options: RenderOptions, console: Console | None,
+                  pool: RenderPool | _PoolHolder, started: float) -> _Ahead | None:
+    """Render the lesson silent, as it declares its timing, into the render cache (its
+    build folder elsewhere), while the sentences the speech cache lacks are spoken in the
+    background at the lowest CPU priority. A step lasts longer than it declares only when
+    its speech outruns it, which `check` warns about: the sections whose timing the speech
+    leaves as declared (every one, in a finished lesson) keep this render, their voice
+    added (_LessonRun._adopt), so speaking costs only the CPU the renders leave idle. Not
+    for lessons with custom elements (their code is resolved, and repaired, by the build
+    itself)."""
+    if any(_draws_custom(s) for s in opened.lesson.sections):
+        return None
+    silent = Plan(plan.path, replace(plan.options, voice="none"), Collaborators())
+    narrated = silent.narrate(opened.lesson)
+    if narrated.soundtrack is None:
+        return None
+    keyed = silent.key(narrated.lesson, narrated.soundtrack)
+    say(console, f"Rendering {opened.path} while its narration is spoken…")
+    cache_dir = options.cache_dir if options.cache_dir is not None else default_cache_dir(options.build_root)
+    with tempfile.TemporaryDirectory(prefix="lecture-ahead-") as tmp:
+        quiet = replace(options, build_root=Path(tmp), cache_dir=cache_dir, output=None, voice="none",
+                        autofix=False, burn_subtitles=False)
+        from rich.console import Console as Quiet  # (its lines name a folder about to go)
+
+        run = _LessonRun(silent, keyed, opened, quiet, console=Quiet(quiet=True), pool=pool, started=started)
+        try:
+            run.build()
+        finally:
+            run.close()
+        for log in (Path(tmp) / opened.path.stem / "logs").glob("*.log"):  # (the build's, if it keeps them)
+            place(log, safe_dir(options.build_root, opened.path.stem, "logs") / log.name, move=True)
+    return _Ahead(narrated.lesson, keyed.keys, run.compiled)
 
 
 # ---------------------------------------------------------------- one lesson
@@ -320,6 +375,9 @@ def kept_module(out_dir: Path, key: str, sections: Sequence[str]) -> KeptModule 
     return KeptModule(Compiled(module, render=frozenset()), module_hash)
 
 
+_KEPT_FIELDS = ("render_seconds", "class_name", "planned_duration")  # of a record rendered ahead
+
+
 def _draws_custom(section: Section | None) -> bool:
     return section is not None and any(el.kind == "custom" for el in section.elements)
 
@@ -329,8 +387,12 @@ class _LessonRun:
     for the sections the cache lacks, its render stage, and the auto-fix rounds."""
 
     def __init__(self, plan: Plan, keyed: Keyed, opened: _Opened, options: RenderOptions, *,
-                 console: Console | None, pool: RenderPool | _PoolHolder | None, started: float) -> None:
+                 console: Console | None, pool: RenderPool | _PoolHolder | None, started: float,
+                 ahead: _Ahead | None = None) -> None:
         self.plan, self.keyed, self.opened, self.options = plan, keyed, opened, options
+        self.ahead = ahead
+        self.adopted: set[str] = set()  # sections rendered ahead and kept (_adopt)
+        self.compiled: Compiled | None = None  # what was compiled to render (or kept)
         self.console, self.started = console, started
         self.cache = Cache(options.cache_dir if options.cache_dir is not None
                            else default_cache_dir(options.build_root))
@@ -366,17 +428,50 @@ class _LessonRun:
     def build(self) -> int:
         cached = self._cached()
         misses = [sid for sid in self.chosen if sid not in cached]
+        if misses and self.ahead is not None and self._adopt(misses):
+            cached = self._cached()
+            misses = [sid for sid in self.chosen if sid not in cached]
         # every chosen section is compiled (and only the misses rendered), unless all are
         # cached and the build folder already holds their module
         kept = None if misses else kept_module(self.out_dir, self.module_key, self.chosen)
         compiled = kept.compiled if kept is not None else None
         self.kept_hash = kept.module_hash if kept is not None else None
+        ahead = self.ahead
+        if compiled is None and not misses and ahead is not None and ahead.compiled is not None \
+                and ahead.lesson == self.keyed.lesson:  # the module rendered ahead is this lesson's
+            compiled = replace(ahead.compiled, render=frozenset())
         if compiled is None:
             first = self._compile(misses)
             if isinstance(first, int):
                 return first
             compiled = first
+        self.compiled = compiled
         return self._repair(self._render(compiled, cached))
+
+    def _adopt(self, misses: list[str]) -> bool:
+        """The sections rendered ahead (silent, as declared) whose timing their speech left
+        as declared: their videos with their voice, into the cache under their hashes.
+        Whether any was."""
+        ahead, keys = self.ahead, self.keyed.keys
+        assert ahead is not None
+        adopted = False
+        for sid in misses:
+            silent = ahead.keys.get(sid)
+            record = self.cache.record(silent.hash) if silent is not None else None
+            timed_as_declared = self.keyed.lesson.section(sid) == ahead.lesson.section(sid)
+            if silent is None or record is None or not timed_as_declared:
+                continue
+            work = self.cache.job_dir(f"{sid}-voice")
+            try:
+                movie = place(self.cache.video_path(silent.hash), work / f"{sid}.mp4")
+                units.store_video(self.cache, keys[sid].hash, sid, movie, soundtrack=self.keyed.soundtrack,
+                                  work=work, record={**{k: record.get(k) for k in _KEPT_FIELDS},
+                                                     "inputs": keys[sid].parts})
+                self.adopted.add(sid)
+                adopted = True
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        return adopted
 
     def _cached(self, skip: Sequence[str] = ()) -> dict[str, dict]:
         """The chosen sections the cache has (their records), but `skip`."""
@@ -393,6 +488,8 @@ class _LessonRun:
         # Start the workers first: they import Manim while this process compiles (the
         # sections drawing custom elements get isolated workers of their own).
         self._start_workers(len([s for s in misses if not _draws_custom(self.keyed.lesson.section(s))]))
+        # the narration's tracks are made in the background while the sections render
+        self.keyed.soundtrack.prepare(misses, lesson=self.chosen)
         text = self.opened.text
         resolved = self.plan.resolve(self.keyed, self.chosen, self.console)
         say_diagnostics(self.console, resolved.diagnostics, text)
@@ -421,7 +518,7 @@ class _LessonRun:
                               Path(o.build_root) / opened.path.stem, opened.wanted, o.output,
                               self.keyed.soundtrack, o.burn_subtitles)
         return render_units(compiled, target, console=self.console,
-                            cache=CacheUse(self.cache, self.keyed.keys, cached),
+                            cache=CacheUse(self.cache, self.keyed.keys, cached, frozenset(self.adopted)),
                             workers=Workers(self.live, self.isolated, o.jobs, o.timeout),
                             started=self.started, extra=extra)
 

@@ -21,6 +21,9 @@ Layout of the cache folder (by default `build/.cache`):
     sections/<hash>.mp4    a section's video      sections/<hash>.json  its record
     sections/<hash>.png    its last frame (watch mode)
     lessons/<key>.mp4      an assembled lesson (key: its sections' hashes in order, the transition)
+    units/<static>-<state>.mp4|.json|.png
+                           a step unit's video, record and last frame (step_units_plan.py: its
+                           code's key, then the fingerprint of the state it starts from)
     modules/<sha>.py       generated modules, by content (what the workers import)
     tmp/<pid>-<token>/     one running process's work (partial renders, logs)
 
@@ -128,7 +131,8 @@ def code_fingerprint() -> str:
     run = Path(runtime_pkg.__file__).parent
     files = sorted((comp / "lower").glob("*.py")) + [
         comp / name for name in ("layout.py", "colors.py", "expression.py", "kinds.py")
-    ] + [run / name for name in ("scene_support.py", "step_time.py", "tex.py", "theme.py", "render.py")]
+    ] + [run / name for name in ("scene_support.py", "step_time.py", "tex.py", "theme.py", "render.py",
+                                 "motion_support.py", "part_support.py", "step_units.py")]
     h = hashlib.sha256()
     for f in files:
         with contextlib.suppress(OSError):
@@ -185,11 +189,20 @@ class SectionKey:
     section_id: str
     hash: str
     parts: dict  # the inputs, each already hashed (kept in the record, for explaining misses)
+    # What the hash holds that the picture depends on, but the section's own nodes and its
+    # narration: the base of its step units' keys (step_units_plan.py)
+    unit_base: str = ""
+
+
+# The settings the picture depends on (voice, language, rate are heard, or timed in the code)
+PICTURE_SETTINGS = ("theme", "resolution", "fps", "lines")
 
 
 def section_key(lesson: Lesson, section: Section, *, width: int, height: int, fps: int,
-                base_dir: Path, parts: dict | None = None) -> SectionKey:
-    """The content hash of one section's video (see the module doc)."""
+                base_dir: Path, parts: dict | None = None, picture_parts: dict | None = None) -> SectionKey:
+    """The content hash of one section's video (see the module doc). `picture_parts`: those
+    of `parts` that change the picture (custom code, repairs; not the narration), for the
+    base of its step units' keys."""
     settings = {s.key: canonical(s.value) for s in lesson.settings if s.key in KEY_SETTINGS}
     files = {str(p): _file_hash(p) for p in section_files(section, base_dir)}
     inputs = {
@@ -203,7 +216,10 @@ def section_key(lesson: Lesson, section: Section, *, width: int, height: int, fp
     }
     if parts:
         inputs["parts"] = digest(parts)
-    return SectionKey(section.id, digest(inputs), inputs)
+    picture = {k: v for k, v in inputs.items() if k not in ("section", "settings", "parts")}
+    picture["settings"] = digest({k: v for k, v in settings.items() if k in PICTURE_SETTINGS})
+    picture["parts"] = digest(picture_parts or {})
+    return SectionKey(section.id, digest(inputs), inputs, digest(picture))
 
 
 def lesson_key(section_hashes: list[str], fps: int, transition: str = "cut") -> str:
@@ -252,6 +268,11 @@ SECTION_RECORD = {
     "class_name": (lambda v: v is None or isinstance(v, str), False),
     "planned_duration": (lambda v: v is None or _is_number(v), False),
 }
+UNIT_RECORD = {
+    "frames": (lambda v: _is_count(v), True),
+    "duration": (lambda v: v is None or (_is_number(v) and v >= 0), False),
+}
+UNIT_NAME_RE = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{32})$")  # units/<static>-<state>
 LESSON_RECORD = {
     "duration": (lambda v: _is_number(v) and v >= 0, True),
     "frames": (lambda v: v is None or _is_count(v), False),
@@ -304,7 +325,7 @@ class Cache:
 
     def __init__(self, root: str | Path) -> None:
         self.root = safe_dir(root)
-        for sub in ("sections", "lessons", "modules", "tmp"):
+        for sub in ("sections", "lessons", "modules", "tmp", "units"):
             safe_dir(self.root, sub)
         self._run_dir: Path | None = None
 
@@ -338,6 +359,41 @@ class Cache:
         data = _read_record(self.root / "lessons" / f"{key}.json", LESSON_RECORD)
         return data if data is not None and _has_magic(self.lesson_path(key), MP4_MAGIC, 4) \
             else None
+
+    # -- step units (step_units_plan.py)
+
+    def unit_path(self, key: str, suffix: str) -> Path:
+        if UNIT_NAME_RE.match(key) is None:
+            raise ValueError(f"not a unit's key: {key!r}")
+        return self.root / "units" / f"{key}{suffix}"
+
+    def unit_record(self, key: str) -> dict | None:
+        """A unit's record, when it is shaped like ours and its video is a regular MP4 file."""
+        if UNIT_NAME_RE.match(key) is None:
+            return None
+        data = _read_record(self.unit_path(key, ".json"), UNIT_RECORD)
+        return data if data is not None and _has_magic(self.unit_path(key, ".mp4"), MP4_MAGIC, 4) else None
+
+    def unit_still(self, key: str) -> Path | None:
+        p = self.unit_path(key, ".png")
+        return p if UNIT_NAME_RE.match(key) and _has_magic(p, PNG_MAGIC) else None
+
+    def unit_states(self, statics: set[str]) -> dict[str, list[str]]:
+        """For each unit of `statics`, the starting states the cache holds its video for."""
+        out: dict[str, list[str]] = {}
+        for entry in sorted(_entries(self.root / "units")):
+            name = entry.name
+            found = UNIT_NAME_RE.match(name[:-5]) if name.endswith(".json") else None
+            if found is not None and found.group(1) in statics and self.unit_record(name[:-5]) is not None:
+                out.setdefault(found.group(1), []).append(found.group(2))
+        return out
+
+    def put_unit(self, key: str, movie: Path, record: dict, still: Path | None = None) -> Path:
+        dst = place(Path(movie), self.unit_path(key, ".mp4"), move=True)
+        if still is not None:
+            place(Path(still), self.unit_path(key, ".png"), move=True)
+        write_text_atomic(self.unit_path(key, ".json"), json.dumps(record, indent=1) + "\n")
+        return dst
 
     # -- stores
 

@@ -52,7 +52,7 @@ from lecture.compiler.findings import (
 )
 from lecture.compiler.kinds import BOX, KINDS, SHAPE, TEXT
 from lecture.compiler.layout import Box
-from lecture.compiler.lower import section_contexts
+from lecture.compiler.lower import Measurer, section_contexts
 from lecture.compiler.lower.registry import SectionContext
 from lecture.compiler.lower.writer import write_module
 from lecture.compiler.model import Lesson
@@ -267,8 +267,10 @@ class CompiledLesson:
     namespace: dict
 
 
-def compile_for_views(lesson: Lesson, *, base_dir: Path, fps: int = 15) -> CompiledLesson:
-    contexts = section_contexts(lesson, base_dir=base_dir, measurer=ManimMeasurer())
+def compile_for_views(lesson: Lesson, *, base_dir: Path, fps: int = 15,
+                      measurer: Measurer | None = None) -> CompiledLesson:
+    """`measurer`: ManimMeasurer by default (the warm checker passes one that remembers)."""
+    contexts = section_contexts(lesson, base_dir=base_dir, measurer=measurer or ManimMeasurer())
     module = write_module(lesson, contexts, fps)
     ns = dict(namespace())
     ns["__name__"] = "lecture_geometry_probe"

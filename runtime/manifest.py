@@ -108,6 +108,8 @@ class SectionRecord:
     hash: str | None = None  # the section's content hash (see cache.py)
     cached: bool = False  # True: taken from the cache, not rendered by this run
     seconds: float | None = None  # what this run spent on the section (render, or cache lookup)
+    units: int | None = None  # rendered as step units: how many (None: rendered whole, or cached)
+    units_cached: int | None = None  # of those, found in the cache (their starting state unchanged)
 
 
 @dataclass

@@ -6,6 +6,10 @@ module builds them, so that the layout the compiler writes is the layout that re
 Building needs what only the runtime has: the namespace of the generated module (manim,
 numpy, the scene helpers of `scene_support`), a Manim media folder of this process's own,
 and the confined TeX runner with its verified SVG cache (runtime/tex.py).
+
+`CachedMeasurer` measures each expression once: a warm process (the watch, the language
+server) and the next `lecture check` of the lesson read what was measured before, and build
+with Manim (importing it) only what is new.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -24,7 +29,7 @@ from lecture.compiler.lower import ir
 from lecture.compiler.lower.registry import HELPERS
 
 from .cache import pid_alive
-from .part_support import area_of
+from .check_store import CheckStore, file_digest, key_of
 from .safe_fs import safe_dir
 from .tex import install_svg_cache, measure_cache_dir
 
@@ -94,7 +99,86 @@ class ManimMeasurer:
         return [(float(r[0]), float(r[1])) for r in rows]
 
     def box(self, expr: ir.Call) -> tuple[float, float, float, float]:
+        from .part_support import area_of  # (it imports Manim: not before something is built)
+
         with measuring():
             mob = area_of(ir.build(expr, namespace()))
             (cx, cy, _), w, h = mob.get_center(), mob.width, mob.height
         return float(cx), float(cy), float(w), float(h)
+
+
+class CachedMeasurer:
+    """`compiler.lower.Measurer` that builds each mobject once: what it measured is kept in
+    `memo` (a warm process keeps it between checks) and in the user's CheckStore (between
+    processes), keyed by the expression as the generated module writes it, the bytes of the
+    images it shows and the environment (runtime/check_store.py). Manim is imported only when
+    something is missing from both. `built` counts the mobjects built with Manim."""
+
+    def __init__(self, store: CheckStore | None, memo: dict[str, Any] | None = None) -> None:
+        self.store = store
+        self.memo: dict[str, Any] = {} if memo is None else memo
+        self.built = 0
+        self._manim: ManimMeasurer | None = None
+
+    def size(self, expr: ir.Call) -> tuple[float, float]:
+        w, h = self._value("size", expr, 2)
+        return w, h
+
+    def points(self, expr: ir.Call) -> list[tuple[float, float]]:
+        return [(x, y) for x, y in self._value("points", expr, None)]
+
+    def box(self, expr: ir.Call) -> tuple[float, float, float, float]:
+        cx, cy, w, h = self._value("box", expr, 4)
+        return cx, cy, w, h
+
+    def _value(self, what: str, expr: ir.Call, length: int | None) -> Any:
+        key = key_of({"measure": what, "expr": ir.render(expr), "files": _files_shown(expr)})
+        value = self.memo.get(key)
+        if value is None and self.store is not None:
+            value = self.store.get("sizes", key, lambda v: _sound(v, what, length))
+        if value is None:
+            value = self._measure(what, expr)
+            if self.store is not None:
+                self.store.put("sizes", key, value)
+        self.memo[key] = value
+        return value
+
+    def _measure(self, what: str, expr: ir.Call) -> Any:
+        """Built with Manim (what raises is raised: the lowering reports it)."""
+        if self._manim is None:
+            self._manim = ManimMeasurer()
+        self.built += 1
+        if what == "points":
+            return [[x, y] for x, y in self._manim.points(expr)]
+        return list(self._manim.size(expr) if what == "size" else self._manim.box(expr))
+
+
+def _files_shown(expr: Any) -> list[str]:
+    """The digests of the files an expression reads (an ImageMobject's picture)."""
+    out: list[str] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ir.Call):
+            if node.func == "ImageMobject" and node.args and isinstance(node.args[0], str):
+                out.append(file_digest(Path(node.args[0])))
+            stack.extend([node.func, *node.args, *(v for _, v in node.kwargs)])
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, ir.Attr):
+            stack.append(node.value)
+    return out
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _sound(value: Any, what: str, length: int | None) -> bool:
+    """A stored measurement of the shape `what` gives: numbers (sizes not negative)."""
+    if what == "points":
+        return isinstance(value, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(_number(c) for c in p) for p in value)
+    if not (isinstance(value, list) and len(value) == length and all(_number(c) for c in value)):
+        return False
+    return min(value[-2:]) >= 0

@@ -41,7 +41,7 @@ from . import cache as cache_mod
 from .cache import Cache, SectionKey
 from .collaborators import Collaborators, CustomCodeSource, CustomFunctions, Repairer
 from .render import RenderSettings
-from .soundtrack import Soundtrack, prepare_soundtrack
+from .soundtrack import Soundtrack, Speaking, prepare_soundtrack, speak_ahead
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,6 +74,22 @@ class Narrated:
     lesson: Lesson  # timed by its speech
     soundtrack: Soundtrack | None  # None: the narration cannot be made (see diagnostics)
     diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class Narrating:
+    """The narrate stage under way (Plan.narrate_ahead)."""
+
+    speaking: Speaking
+
+    @property
+    def speaks(self) -> bool:
+        """Whether sentences are being synthesised on this machine (not all cached)."""
+        return self.speaking.pending and self.speaking.local
+
+    def result(self) -> Narrated:
+        timed, soundtrack, diagnostics = self.speaking.result()
+        return Narrated(timed, soundtrack, tuple(diagnostics))
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,14 @@ class Plan:
             sections=list(o.sections) if o.sections is not None else None, fps=o.settings.fps)
         return Narrated(timed, soundtrack, tuple(diagnostics))
 
+    def narrate_ahead(self, lesson: Lesson) -> Narrating:
+        """The narrate stage started in a background thread (soundtrack.speak_ahead), so
+        that the build can render what the lesson declares while its speech is made."""
+        o = self.options
+        return Narrating(speak_ahead(lesson, voice=o.voice, strict=o.strict, build_root=Path(o.build_root),
+                                     sections=list(o.sections) if o.sections is not None else None,
+                                     fps=o.settings.fps))
+
     def key(self, lesson: Lesson, soundtrack: Soundtrack) -> Keyed:
         """Every section's hash (no compiler, no Manim: a cached build imports neither)."""
         custom = self.collaborators.custom_code_for(lesson, self.path)
@@ -154,14 +178,18 @@ class Plan:
                overrides: Overrides) -> Keyed:
         extra = self.options.section_parts
 
-        def parts(lesson_: Lesson, section: Section) -> dict:
+        def picture(lesson_: Lesson, section: Section) -> dict:
+            """The parts that change the picture (all but the narration)."""
             out = dict(extra(lesson_, section)) if extra else {}
-            out.update(soundtrack.section_parts(section.id))
             out.update(custom.section_parts(section))
             fixes = sorted(f"{e}:{kind}" for (sid, e), kind in overrides.items() if sid == section.id)
             return {**out, "repairs": fixes} if fixes else out
 
-        keys = section_keys(lesson, self.options.settings, base_dir=self.base_dir, section_parts=parts)
+        def parts(lesson_: Lesson, section: Section) -> dict:
+            return {**picture(lesson_, section), **soundtrack.section_parts(section.id)}
+
+        keys = section_keys(lesson, self.options.settings, base_dir=self.base_dir, section_parts=parts,
+                            picture_parts=picture)
         return Keyed(lesson, soundtrack, custom, keys, dict(overrides))
 
     def resolve(self, keyed: Keyed, sections: Sequence[str], console: Console | None) -> Resolved:
@@ -192,11 +220,14 @@ def _bound(step: CompileStep, functions: CustomFunctions, overrides: Overrides) 
 
 
 def section_keys(lesson: Lesson, settings: RenderSettings, *, base_dir: Path,
-                 section_parts: SectionParts | None = None) -> dict[str, SectionKey]:
-    """Every section's content hash (cheap: no compiler, no Manim)."""
+                 section_parts: SectionParts | None = None,
+                 picture_parts: SectionParts | None = None) -> dict[str, SectionKey]:
+    """Every section's content hash (cheap: no compiler, no Manim); `picture_parts`: those of
+    the parts that change the picture (the base of the step units' keys)."""
     return {s.id: cache_mod.section_key(
         lesson, s, width=settings.width, height=settings.height, fps=settings.fps,
-        base_dir=base_dir, parts=section_parts(lesson, s) if section_parts else None)
+        base_dir=base_dir, parts=section_parts(lesson, s) if section_parts else None,
+        picture_parts=picture_parts(lesson, s) if picture_parts else None)
         for s in lesson.sections}
 
 

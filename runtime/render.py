@@ -143,7 +143,8 @@ def run_job(job: dict) -> WorkerOutput | WorkerFailure:
     """Render one job in this process (Manim is imported here) and describe the outcome.
 
     job: module, scene, section, width, height, fps, media_dir; optional `still` (write the
-    last frame as a PNG, skipping the animations, instead of the movie) and `module_name`.
+    last frame as a PNG, skipping the animations, instead of the movie), `units` (render a
+    range of the section's steps: step_units.UnitRange) and `module_name`.
     Returns the movie's or the still's path, or the failure. Manim's global config is
     restored afterwards, so a long-lived worker can run many jobs one after another. TeX
     and text SVGs are shared with the compiler and the other workers through the measure
@@ -159,6 +160,12 @@ def run_job(job: dict) -> WorkerOutput | WorkerFailure:
                 if scene_cls is None:
                     return WorkerFailure.internal(
                         "LookupError", f"the generated module has no scene class {job['scene']!r}")
+                if job.get("units") is not None:  # a range of the section's steps (step_units.py)
+                    from .step_units import UnitRange, render_units
+
+                    listing = render_units(scene_cls, UnitRange.from_json(job["units"]),
+                                           Path(job["media_dir"]) / "units")
+                    return WorkerOutput("units", listing)
                 scene = scene_cls()
                 scene.render()
                 writer = scene.renderer.file_writer

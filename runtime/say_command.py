@@ -13,7 +13,6 @@ Diagnostics as everywhere: warnings printed, errors printed and exit status 2.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +93,10 @@ def run_say(path: str | os.PathLike[str], *, section: str | None, output: Path, 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if normalise:
-            with tempfile.TemporaryDirectory(prefix="lecture-say-") as tmp:
-                raw = voice_track.write_lesson_track(plan, fps, Path(tmp) / "raw.wav", chosen)
-                voice_track.normalize(raw, output)
+        if normalise:  # at the narration's level, at the rate the videos carry
+            voice_track.write_lesson_track(plan, fps, output, chosen, sample_rate=voice_track.OUTPUT_RATE)
         else:
-            voice_track.write_lesson_track(plan, fps, output, chosen)
+            voice_track.write_lesson_track(plan, fps, output, chosen, levelled=False)
     except (FfmpegError, OSError) as exc:
         _plain(console, f"error: could not write {output}: {exc}", "red")
         return EXIT_FAILED

@@ -54,7 +54,7 @@ from .speech.estimate import estimating_narrator
 from .speech.narrator import DEFAULT_CACHE_DIR, Cue, lecture_version
 
 TAIL_PAUSE = 0.4  # seconds of silence a step keeps after its speech
-HASH_FORMAT = 1
+HASH_FORMAT = 2  # 2: sentences played at their stored gains (speech/loudness.py)
 EMPTY_SECTION_SECONDS = 1.0  # a section without steps holds its frame for a second
 
 # Errors after which the engine will fail the same way for every later step.
@@ -414,6 +414,9 @@ def plan_narration(lesson: Lesson, narrator: Narrator, *, strict: bool = False,
     `sections`: speak only these sections (the others keep their declared timings, with
     silent speech and `spoken=False`)."""
     wanted = None if sections is None else set(sections)
+    # the sentences the cache lacks, spoken ahead on the cores there are
+    narrator.prefetch(value for section in lesson.sections if wanted is None or section.id in wanted
+                      for step in section.steps for value, _text in say_texts(step, section))
     speaker = _Speaker(narrator)
     synthesized0, reused0 = narrator.synthesized, narrator.reused
     narrated: list[tuple[Section, list[_Row], bool]] = []
@@ -448,7 +451,8 @@ def _section_hash(narrator: Narrator, identity: str, steps: list[StepNarration],
         "voice": narrator.voice, "identity": identity, "language": narrator.language,
         "rate": repr(narrator.rate), "pause": repr(narrator.pause), "tail": TAIL_PAUSE,
         "sample_rate": sample_rate,
-        "steps": [[s.text, repr(round(float(s.duration), 4)), s.speech.frames] for s in steps],
+        "steps": [[s.text, repr(round(float(s.duration), 4)), s.speech.frames,
+                   [repr(round(c.gain, 3)) for c in s.speech.sentences]] for s in steps],
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

@@ -47,6 +47,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -470,6 +471,43 @@ def _as_written(self: Any, tex: str) -> str:
     return "\\quad" + tex if tex.startswith("\\\\") else tex
 
 
+# ---------------------------------------------------------------- parsed texts, shared
+
+
+_SHARING = 0  # >0: inside parsed_texts_shared()
+MAX_PARSED_SVGS = 4096  # Manim's parsed SVGs kept in a process (memory), then forgotten
+
+
+@contextlib.contextmanager
+def parsed_texts_shared() -> Iterator[None]:
+    """Inside, a Text or MarkupText is parsed from its SVG once per process and copied after
+    that: Manim's own parsed-SVG cache (`use_svg_cache`), which every formula always uses, also
+    for text. The copy is the mobject the parse made (its points, to the last bit), so what is
+    measured is what a render draws; it only saves a warm process (runtime/warm_check.py)
+    parsing the same SVG again at every check. Renders do not use it."""
+    global _SHARING
+    from manim.mobject.svg.svg_mobject import SVG_HASH_TO_MOB_MAP
+
+    if len(SVG_HASH_TO_MOB_MAP) > MAX_PARSED_SVGS:
+        SVG_HASH_TO_MOB_MAP.clear()
+    _SHARING += 1
+    try:
+        yield
+    finally:
+        _SHARING -= 1
+
+
+def _share_parsed(cls: Any) -> None:
+    original = cls.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if _SHARING and "use_svg_cache" not in kwargs:
+            kwargs["use_svg_cache"] = True
+        original(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+
+
 def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = None) -> None:
     """Make Manim, in this process, typeset formulas with `tex_to_svg_file` above and share
     TeX and text SVGs through the verified cache in `shared` (default: measure_cache_dir())."""
@@ -485,9 +523,11 @@ def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = Non
         tex_mobject.SingleStringMathTex._modify_special_strings = _as_written  # type: ignore[method-assign]
         _wrap_text(text_mobject.Text, lambda c: c)
         _wrap_text(text_mobject.MarkupText, ManimColor)
+        _share_parsed(text_mobject.Text)
+        _share_parsed(text_mobject.MarkupText)
         _PATCHED = True
     _INSTALLED = _Installed(SvgStore(root, "Tex"), SvgStore(root, "texts"), limits)
 
 
 __all__ = ["SvgStore", "TexError", "TexLimits", "TexTimeout", "install_svg_cache", "measure_cache_dir",
-           "svg_digest", "tex_key", "tex_to_svg", "tex_to_svg_file"]
+           "parsed_texts_shared", "svg_digest", "tex_key", "tex_to_svg", "tex_to_svg_file"]

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 from lecture.compiler import source
 from lecture.compiler.diagnostics import Diagnostic, DiagnosticError
+from lecture.compiler.findings import to_diagnostics
 from lecture.compiler.kinds import setting_choice
+from lecture.compiler.model import Lesson
 from lecture.compiler.span import Span
 
 from . import build, failures, units
@@ -23,6 +25,9 @@ from . import cache as cache_mod
 from .file_watch import FileWatch
 from .plan import Compiled, Keyed, Plan, PlanOptions, load
 from .report import say
+from .step_units_jobs import UnitWork
+from .step_units_plan import split_section
+from .warm_check import LayoutCheck
 from .watch_jobs import Job, RenderJobs
 from .watch_media import DerivedMedia
 from .watch_preview import PreviewState, diagnostic_json
@@ -62,6 +67,9 @@ class BuildCycle:
         self.files = files
         self.cache = setup.cache
         self._last_input: tuple | None = None  # the signature of the version last built
+        # `lecture check`'s layout findings, kept warm: a section is dry-run again only when it changed
+        self.layout = LayoutCheck()
+        self._checked: tuple[Lesson, str] | None = None  # the lesson as loaded (as check sees it), its text
 
     def _say(self, text: str, style: str | None = None) -> None:
         say(self.setup.console, text, style)
@@ -98,12 +106,14 @@ class BuildCycle:
         todo = self._todo(version, changed)
         if not todo.sections:
             self._last_input = version.signature
+            self._layout_findings()
             return
         compiled = self._compile(gen, plan, version, todo)
         if compiled is None:
             return
         self._last_input = version.signature  # (only now: a cycle cut short is done again)
         self._submit_all(gen, version, compiled, todo)
+        self._layout_findings()  # (while the workers render)
 
     # ------------------------------------------------------------ load, narrate, key
 
@@ -128,6 +138,7 @@ class BuildCycle:
             self._show_errors(exc.diagnostics, exc.source)
             return None
         lesson, text = loaded.lesson, loaded.source.text
+        self._checked = (lesson, text)
         self.files.set_files([path, *(p for s in lesson.sections
                                       for p in cache_mod.section_files(s, path.parent))])
         # Narration as in `lecture render`: only new or edited sentences are spoken, and the
@@ -138,6 +149,18 @@ class BuildCycle:
             return None
         keyed = plan.key(narrated.lesson, narrated.soundtrack)
         return Version(keyed, text, (*loaded.diagnostics, *narrated.diagnostics))
+
+    def _layout_findings(self) -> None:
+        """What `lecture check` says about the layout of the lesson just submitted (warnings)."""
+        if self._checked is None:
+            return
+        lesson, text = self._checked
+        try:
+            found = self.layout.findings(lesson, self.setup.path.parent)
+        except DiagnosticError:  # (what cannot be compiled, the compile stage reported)
+            return
+        for d in to_diagnostics(found):
+            self._say(d.render(text), "yellow")
 
     def _gone(self) -> Diagnostic:
         """The error shown while the lesson file is missing (deleted, or renamed away)."""
@@ -273,9 +296,23 @@ class BuildCycle:
             section = version.keyed.lesson.section(sid)
             unit = units.Unit(sid, scene.class_name, module, compiled.module.source_map,
                               section.span if section else None)
-            h = version.keyed.keys[sid].hash
+            key = version.keyed.keys[sid]
+            h = key.hash
             self.renders.mark_started(h)
+            work = self._units(compiled, scene.class_name, key, sid)
+            if work is not None:  # as step units (custom code renders whole, isolated)
+                self.renders.submit_units(Job(unit, h, "video", version.text, version.keyed.soundtrack), work,
+                                          gen, rank, still=sid in todo.stills, video=sid in todo.videos)
+                continue
             for kind, wanted, order in (("still", todo.stills, 0), ("video", todo.videos, 1)):
                 if sid in wanted:
                     self.renders.submit(Job(unit, h, kind, version.text, version.keyed.soundtrack),
                                         (-gen, order, rank))
+
+    def _units(self, compiled: Compiled, class_name: str, key: cache_mod.SectionKey,
+               sid: str) -> UnitWork | None:
+        isolated = self.renders.isolated
+        if isolated is not None and sid in isolated.sections:
+            return None
+        split = split_section(compiled.module.code, class_name, key.unit_base)
+        return UnitWork.of(sid, split, self.cache) if split is not None else None

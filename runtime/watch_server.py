@@ -3,7 +3,7 @@
     /                       the page (watch_page.html)
     /state                  everything the page shows, as JSON
     /events                 server-sent events: `state` first, then each change
-    /media/sections/<hash>.mp4|png, /media/lessons/<key>.mp4
+    /media/sections/<hash>.mp4|png, /media/lessons/<key>.mp4, /media/units/<key>.mp4|png
                             videos and stills of the render cache (byte ranges: seeking)
 
 A request naming another host than this machine is refused (no DNS rebinding). Media are
@@ -27,7 +27,8 @@ from typing import BinaryIO, Protocol
 
 HOST = "127.0.0.1"  # never anything else: the page and the files are for this machine only
 
-_MEDIA_RE = re.compile(r"^/media/(sections|lessons)/([0-9a-f]{8,64})\.(mp4|png)$")
+_MEDIA_RE = re.compile(r"^/media/(sections|lessons|units)/([0-9a-f]{8,64}|[0-9a-f]{32}-[0-9a-f]{32})"
+                       r"\.(mp4|png)$")
 _RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
 _KEEP_ALIVE_SECONDS = 15
 
@@ -56,6 +57,11 @@ def video_url(h: str) -> str:
 
 def still_url(h: str) -> str:
     return f"/media/sections/{h}.png"
+
+
+def unit_url(key: str, ext: str) -> str:
+    """A step unit's video or still (step_units_plan.unit_key)."""
+    return f"/media/units/{key}.{ext}"
 
 
 def lesson_url(key: str) -> str:

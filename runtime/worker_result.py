@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-OutputKind = Literal["movie", "image"]
-OUTPUT_KINDS: tuple[OutputKind, ...] = ("movie", "image")
+OutputKind = Literal["movie", "image", "units"]  # units: the list a unit render wrote (step_units.py)
+OUTPUT_KINDS: tuple[OutputKind, ...] = ("movie", "image", "units")
 _MAX_CAUSES = 20  # a cause chain longer than this is cut (it came from untrusted JSON)
 
 
@@ -130,7 +130,7 @@ class WorkerFailure:
 
 @dataclass(frozen=True)
 class WorkerOutput:
-    """The file a job made: its movie (an .mp4) or its still (a .png)."""
+    """The file a job made: its movie (an .mp4), its still (a .png) or its units' list (a .json)."""
 
     kind: OutputKind
     path: Path

@@ -92,7 +92,8 @@ def test_play_runs_the_codes_animations_and_keeps_the_element(tmp_path):
     assert 1.0 <= sq.get_center()[0] <= 4.0 and -1.5 <= sq.get_center()[1] <= 1.8
 
 
-@pytest.mark.parametrize("override,expected", [("math-as-text", "text_block('x^{'")])
+@pytest.mark.parametrize("override,expected", [("math-as-text", "'x',\n            width="),
+                                               ("math-repaired", "MathTex")])
 def test_math_as_text_override(tmp_path, override, expected):
     text = 'lesson "M"\n\nsection s "S"\n  math eq "x^{" at C3\n  step 1s: write eq\n'
     lesson = frontend.load_text(text, str(tmp_path / "m.lecture")).lesson

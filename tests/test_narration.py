@@ -79,18 +79,22 @@ def plan(loaded, cache):
 
 @pytest.fixture(scope="module")
 def lesson_files(plan, tmp_path_factory):
-    """lesson.mp4 as the build would make it: a silent video of the lesson's frames, the
-    lesson's normalised narration muxed in, then soft subtitles."""
+    """lesson.mp4 as the build makes it (Soundtrack.finish_lesson: the lesson's track at the
+    sentences' stored gains, encoded once and muxed with soft subtitles into a silent video
+    of the lesson's frames), and the track itself as WAV, levelled and as synthesised."""
+    import shutil
+
+    from lecture.runtime.soundtrack import Soundtrack
+
     out = tmp_path_factory.mktemp("lesson")
     frames = sum(s.frame_starts(FPS)[1] for s in plan.sections)
     video = _color_video(out / "silent.mp4", frames)
-    raw = voice_track.write_lesson_track(plan, FPS, out / "narration.raw.wav")
-    wav = voice_track.normalize(raw, out / "narration.wav")
-    mp4 = voice_track.mux_audio(video, wav, out / "lesson.mp4")
+    raw = voice_track.write_lesson_track(plan, FPS, out / "narration.raw.wav", levelled=False)
+    wav = voice_track.write_lesson_track(plan, FPS, out / "narration.wav")
+    mp4 = Soundtrack(plan, FPS).finish_lesson(shutil.copyfile(video, out / "lesson.mp4"), out / "work")
     srt, vtt = subtitles.write_subtitles(plan, FPS, out / "lesson")
-    soft = subtitles.add_soft_subtitles(mp4, srt, out / "lesson.subs.mp4")
     return {"dir": out, "frames": frames, "raw": raw, "wav": wav, "mp4": mp4, "srt": srt, "vtt": vtt,
-            "soft": soft}
+            "soft": mp4}
 
 
 # ---------------------------------------------------------------- timing
@@ -221,9 +225,6 @@ def test_section_track_is_as_long_as_the_section_video_and_deterministic(plan, l
     at = round(start * track.sample_rate)
     assert not any(samples[2 * (at - 200): 2 * at])  # silence before it (the tail pause)
     assert any(samples[2 * at: 2 * (at + 4000)])
-    na = voice_track.normalize(a, tmp_path / "na.wav")
-    nb = voice_track.normalize(b, tmp_path / "nb.wav")
-    assert na.read_bytes() == nb.read_bytes()
 
 
 def test_lesson_track_matches_the_video_within_a_sample(plan, lesson_files) -> None:
@@ -251,13 +252,21 @@ def test_loudness_is_normalised(lesson_files) -> None:
         assert m.true_peak <= voice_track.TARGET_TRUE_PEAK, (key, m, raw)
 
 
-def test_a_silent_track_normalises_to_silence(tmp_path) -> None:
-    from lecture.runtime.speech.base import Audio
-    from lecture.runtime.speech.wav import write_wav
+def test_a_section_video_gets_its_levelled_track(plan, tmp_path) -> None:
+    """add_to_section: the section's track (made in the background once `prepare` asked for
+    it) muxed into its video, as long as the picture, at the narration's level."""
+    from lecture.runtime.soundtrack import Soundtrack
 
-    src = write_wav(tmp_path / "s.wav", Audio(b"\x00\x00" * 22050, 22050))
-    out = read_wav(voice_track.normalize(src, tmp_path / "n.wav"))
-    assert out.sample_rate == 48000 and out.frames == 48000 and not any(out.samples)
+    intro = plan.section("intro")
+    frames = intro.frame_starts(FPS)[1]
+    track = Soundtrack(plan, FPS)
+    track.prepare(["intro", "proof"])
+    voiced = track.add_to_section("intro", _color_video(tmp_path / "v.mp4", frames), tmp_path / "work")
+    info = _ffprobe(voiced)
+    a = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    assert a["codec_name"] == "aac" and abs(float(a["duration"]) - frames / FPS) <= 1 / FPS
+    m = voice_track.measure(voiced)
+    assert abs(m.integrated - voice_track.TARGET_LUFS) <= 1.0 and m.true_peak <= voice_track.TARGET_TRUE_PEAK
 
 
 # ---------------------------------------------------------------- subtitles

@@ -10,6 +10,7 @@ from ..expression import ExpressionError, parse_expression, to_numpy
 from ..kinds import KINDS
 from ..layout import MARGIN, SHAPE_SIZE, Box
 from ..model import At, Element, End, In, Ref, Relative
+from ..tex_repair import readable_tex, repair_tex
 from . import ir
 from .ir import Exact, Float, Name, Raw, Var, call, method, point
 from .live import plot_function_code
@@ -157,9 +158,17 @@ def lower_math(el: Element, ctx: SectionContext) -> Lowered:
     tex = el.texts[0].value if el.texts else ""
     fs = ctx.font_size(el, ctx.theme.math_font_size)
     color = ctx.color(el, "color", ctx.theme.text)
-    if ctx.overrides.get(el.id) == "math-as-text":  # auto-fix: LaTeX rejected the formula
-        expr = call("text_block", tex, font_size=fs, color=color)
-        return place_natural(el, ctx, expr, _estimate_text(tex, float(fs) * 0.8, 6.0))
+    if ctx.overrides.get(el.id) == "math-as-text":  # auto-fix: LaTeX refused it even repaired
+        # for reading, wrapped at the text size like a `text` element: never raw LaTeX in tiny type
+        shown, tfs = readable_tex(tex), ctx.theme.text_font_size
+        return wrapped(el, ctx, lambda width: call("text_block", shown, width=Float(width), font_size=tfs,
+                                                   color=color),
+                       lambda width: _estimate_text(shown, float(tfs), width))
+    override = ctx.overrides.get(el.id, "")
+    if override == "math-repaired":  # auto-fix: compiler/tex_repair.py's repairs
+        tex = repair_tex(tex)
+    elif override.startswith("math-model:"):  # auto-fix: the formula as the model repaired it
+        tex = override.removeprefix("math-model:")
     expr = formula_call(el, ctx.section, tex, font_size=fs, color=color)  # MathTex, or with its terms
     return place_natural(el, ctx, expr, _estimate_text(tex, float(fs) * 0.8, 6.0))
 

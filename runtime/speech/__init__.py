@@ -29,9 +29,12 @@ languages pass through) and spoken separately; sentences are joined by `pause` s
 Cache: one WAV per sentence in `cache_dir/<engine>/<sha256>.wav`, keyed by the cache format,
 the Lecture version, engine, voice, the engine's identity (model file hash, tool version or
 endpoint and model), settings (rate), language and the normalised sentence; written
-atomically (temporary file + os.replace), a damaged entry is spoken again. Rebuilding
-unchanged narration speaks nothing; an edited sentence is the only one spoken again.
-`Narrator.synthesized` / `Narrator.reused` count both.
+atomically (temporary file + os.replace), a damaged entry is spoken again. Each entry also
+holds the sentence's Level (loudness.py: its loudness, true peak and the gain it is played
+at), measured once as it enters the cache; every Cue carries that gain. Rebuilding
+unchanged narration speaks and measures nothing; an edited sentence is the only one spoken
+again. `Narrator.synthesized` / `Narrator.reused` count both. `Narrator.prefetch(texts)`
+speaks the sentences the cache lacks two at a time (each engine call uses one core).
 
 Determinism: piper runs with noise 0 and one onnxruntime thread, so the same text, voice
 and settings give the same bytes in any process on the same machine; espeak-ng is

@@ -1,6 +1,8 @@
 """Reading and writing the WAV files speech passes around.
 
-Writing: always mono, 16-bit PCM, little endian, a plain 44-byte header.
+Writing: always mono, 16-bit PCM, little endian, a plain 44-byte header, and any extra
+chunks given (the speech cache keeps a sentence's loudness in one, see narrator.py)
+between the fmt and data chunks, where every reader skips what it does not know.
 Reading is lenient, because engines write WAV to pipes and streams: espeak-ng's `--stdout`
 and many OpenAI-compatible servers put placeholder sizes (0x7ffff000, 0xffffffff, 0) in the
 RIFF and data headers. Sizes that run past the end are clipped to the bytes present. PCM
@@ -21,11 +23,30 @@ if TYPE_CHECKING:  # numpy is imported where it is used: a cached rebuild never 
     import numpy as np
 
 
-def wav_bytes(audio: Audio) -> bytes:
+def wav_bytes(audio: Audio, extra: dict[bytes, bytes] | None = None) -> bytes:
+    """The WAV file of `audio`; `extra`: more chunks (4-byte id -> body)."""
     data = audio.samples
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1,
-                         audio.sample_rate, audio.sample_rate * 2, 2, 16, b"data", len(data))
-    return header + data
+    chunks = b"".join(struct.pack("<4sI", cid, len(body)) + body + b"\x00" * (len(body) & 1)
+                      for cid, body in (extra or {}).items())
+    header = struct.pack("<4sI4s4sIHHIIHH", b"RIFF", 36 + len(chunks) + len(data), b"WAVE", b"fmt ", 16, 1,
+                         1, audio.sample_rate, audio.sample_rate * 2, 2, 16)
+    return header + chunks + struct.pack("<4sI", b"data", len(data)) + data
+
+
+def read_chunk(data: bytes, chunk_id: bytes) -> bytes | None:
+    """The body of the first chunk `chunk_id` before the data chunk of WAV bytes (None when
+    there is none, or the bytes are not RIFF WAVE)."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(data):
+        found, size = struct.unpack_from("<4sI", data, pos)
+        if found == b"data":
+            return None
+        if found == chunk_id:
+            return data[pos + 8:pos + 8 + size] if pos + 8 + size <= len(data) else None
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def write_wav(path: str | os.PathLike[str], audio: Audio) -> Path:
@@ -116,4 +137,4 @@ def silence(seconds: float, rate: int) -> bytes:
     return b"\x00\x00" * max(0, round(seconds * rate))
 
 
-__all__ = ["read_wav", "write_wav", "wav_bytes", "resample", "silence", "float_to_int16"]
+__all__ = ["read_chunk", "read_wav", "write_wav", "wav_bytes", "resample", "silence", "float_to_int16"]
