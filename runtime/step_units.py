@@ -39,7 +39,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
-from manim import Scene
+from manim import Mobject, Scene
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.utils.exceptions import EndSceneEarlyException
 
@@ -61,7 +61,19 @@ class _Hasher:
     def put(self, tag: str, data: bytes = b"") -> None:
         self.h.update(tag.encode() + struct.pack("<I", len(data)) + data)
 
-    def add(self, obj: object) -> None:  # noqa: C901, PLR0912 - one case per kind of value
+    def add(self, obj: object) -> None:
+        kind = type(obj)
+        if kind is float:  # (the commonest kinds first: a text's glyphs are thousands of mobjects)
+            self.h.update(b"f" + struct.pack("<d", obj))
+        elif kind is np.ndarray:
+            self._array(obj)  # type: ignore[arg-type]
+        elif isinstance(obj, Mobject):
+            if not self._again(obj):
+                self._object(obj)
+        else:
+            self._other(obj)
+
+    def _other(self, obj: object) -> None:  # noqa: C901, PLR0912 - one case per kind of value
         if obj is None or isinstance(obj, bool):
             self.put("c", repr(obj).encode())
         elif isinstance(obj, int):

@@ -30,7 +30,7 @@ from .step_units_plan import split_section
 from .warm_check import LayoutCheck
 from .watch_jobs import Job, RenderJobs
 from .watch_media import DerivedMedia
-from .watch_preview import PreviewState, diagnostic_json
+from .watch_preview import PreviewState, diagnostic_json, step_times
 from .watch_setup import WatchSetup
 
 
@@ -203,8 +203,9 @@ class BuildCycle:
     def _show_sections(self, gen: int, keyed: Keyed) -> list[str]:
         """The sections and which changed; work for older versions of them is cancelled."""
         state = self.state
-        new = [{"id": s.id, "title": s.title.value, "hash": keyed.keys[s.id].hash}
-               for s in keyed.lesson.sections]
+        timing, fps = keyed.soundtrack.plan, keyed.soundtrack.fps
+        new: list[dict] = [{"id": s.id, "title": s.title.value, "hash": keyed.keys[s.id].hash,
+                            "steps": step_times(timing.section(s.id), fps)} for s in keyed.lesson.sections]
         with state.lock:
             old = {s["id"]: s["hash"] for s in state.sections}
             changed = [s["id"] for s in new if old.get(s["id"]) != s["hash"]]

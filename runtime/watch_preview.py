@@ -17,6 +17,7 @@ from pathlib import Path
 from lecture.compiler.diagnostics import Diagnostic
 
 from .cache import Cache
+from .step_timing import SectionNarration
 from .watch_server import sse, still_url, video_url
 
 
@@ -33,6 +34,19 @@ def diagnostic_json(d: Diagnostic, text: str | None) -> dict:
     return out
 
 
+def step_times(narration: SectionNarration | None, fps: int) -> list[dict[str, float]]:
+    """Where each step of a section lies in its video, in seconds on the frames the generated
+    scene gives it (`start`, `end`), and the middle of its last frame (`last`): the page tells
+    from them which step a click lands on, and where to pause for a step the editor's cursor is
+    in (a browser takes a pause at the very end of a video for its end, and moves it there)."""
+    if narration is None or not narration.steps:
+        return []
+    starts, frames = narration.frame_starts(fps)
+    ends = [*starts[1:], frames]
+    return [{"start": round(a / fps, 4), "end": round(b / fps, 4), "last": round(max(a, b - 0.5) / fps, 4)}
+            for a, b in zip(starts, ends, strict=True)]
+
+
 class PreviewState:
     """The page's state (a watch_server.Preview) and the build's generations."""
 
@@ -46,7 +60,7 @@ class PreviewState:
         self.stopping = False
 
         self.title = ""
-        self.sections: list[dict] = []  # {"id", "title", "hash"} in order
+        self.sections: list[dict] = []  # {"id", "title", "hash", "steps"} in order (steps: step_times)
         self.changed: list[str] = []
         self.errors: list[dict] = []
         self.failed: dict[str, dict] = {}  # hash -> {"id", "error"}
@@ -56,6 +70,7 @@ class PreviewState:
         self._event_id = 0
         self._clients: list[queue.Queue[str | None]] = []
         self.events: list[tuple[float, str, dict]] = []  # everything sent (for tests, bench)
+        self.still_steps: dict[str, int | None] = {}  # hash -> the step its still ends (None: the section)
 
     # ------------------------------------------------------------ generations
 
@@ -110,6 +125,7 @@ class PreviewState:
                 fail = self.failed.get(h)
                 sections.append({**s, "video": video_url(h) if video else None,
                                  "still": still_url(h) if still else None,
+                                 "still_step": self.still_steps.get(h) if still else None,
                                  "status": "ok" if video else "failed" if fail else "rendering",
                                  "error": fail["error"] if fail else None})
             return {"file": self.display, "title": self.title, "generation": self.built,
@@ -133,6 +149,8 @@ class PreviewState:
         with self.lock:
             self._event_id += 1
             self.events.append((time.monotonic(), name, data))
+            if name == "still":  # (a click on the still is at that step: preview ↔ source)
+                self.still_steps[data["hash"]] = data.get("step")
             payload = sse(name, data, self._event_id)
             for q in self._clients:
                 q.put(payload)

@@ -242,7 +242,7 @@ def test_the_reference_documents_every_part_and_restyle_from_the_tables():
         assert f"| `{verb}` | {VERBS[verb][0]}" in reference
     assert KINDS["frame"].example in reference and "\\textcolor{orange}{b^2}" in reference
     assert "t[column 3]" in system_prompt()  # the Planner reads the same reference
-    block = reference.split("### Parts", 1)[1].split("```\n", 2)[1]
+    block = reference.split("### Parts", 1)[1].split("```lecture\n", 1)[1].split("```", 1)[0]
     assert not [d for d in diagnose(lesson(block)) if d.severity == "error"]  # its example is valid
 
 
