@@ -437,7 +437,7 @@ def test_the_critic_leaves_coordinates_where_the_axes_put_them():
 def test_the_references_example_is_a_valid_lesson():
     text = language_reference()
     start = text.index("### Coordinates on axes and number lines")
-    block = text[text.index("```lecture\n", start) + 11:text.index("```", text.index("```lecture\n", start) + 11)]
+    block = text[text.index("```lecture\n", start):].split("\n", 1)[1].split("```", 1)[0]
     found = diagnose(lesson(block))
     assert not [d for d in found if d.severity == "error"], [str(d) for d in found]
 

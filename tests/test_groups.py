@@ -79,7 +79,7 @@ def test_the_kind_is_in_the_table_and_the_reference():
     text = language_reference()
     assert "| `group` |" in text and "### Groups" in text
     start = text.index("### Groups")
-    block = text[text.index("```lecture\n", start) + 11:text.index("```", text.index("```lecture\n", start) + 11)]
+    block = text[text.index("```lecture\n", start):].split("\n", 1)[1].split("```", 1)[0]
     example = lesson(block)
     assert [d for d in diagnose(example) if d.severity == "error"] == [], diagnose(example)
     assert format_text(format_text(example)) == format_text(example)
