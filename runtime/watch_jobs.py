@@ -108,7 +108,8 @@ class RenderJobs:
         its steps shared by the workers."""
         n, edited = len(work.units), work.edited()
         if still:
-            target = edited if edited is not None else n - 1
+            # a section built for the first time shows its end (the still the page keeps for it)
+            target = edited if edited is not None and not work.cold else n - 1
             self._submit_group(job, work, "still", [Chunk(target, target + 1)], (-gen, 0, rank),
                                still_of=target)
         if not video:
@@ -218,10 +219,10 @@ class RenderJobs:
             return
         spec = work.units.units[u]
         self.cache.put_still(job.hash, still)
-        if self.state.is_current(job.hash):
+        if self.state.is_current(job.hash):  # (a unit's still is the end of its last step)
             self.state.emit("still", {"id": job.unit.section, "hash": job.hash, "url": still_url(job.hash),
-                                      "step": spec.first_step + 1, "seconds": round(spent, 3)})
-            self._say(f"  ✓ {job.unit.section}: still of step {spec.first_step + 1} in {spent:.2f}s", "green")
+                                      "step": spec.stop_step, "seconds": round(spent, 3)})
+            self._say(f"  ✓ {job.unit.section}: still of step {spec.stop_step} in {spent:.2f}s", "green")
 
     def _step_video(self, job: Job, work: UnitWork, u: int, key: str, spent: float) -> None:
         spec = work.units.units[u]
