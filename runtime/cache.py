@@ -164,7 +164,9 @@ def section_files(section: Section, base_dir: Path) -> list[Path]:
     return out
 
 
-def _file_hash(path: Path) -> str:
+def file_hash(path: Path) -> str:
+    """The SHA-256 of a file's bytes ("missing" when it cannot be read), remembered while its
+    size and time are unchanged."""
     try:
         st = path.stat()
     except OSError:
@@ -204,7 +206,7 @@ def section_key(lesson: Lesson, section: Section, *, width: int, height: int, fp
     of `parts` that change the picture (custom code, repairs; not the narration), for the
     base of its step units' keys."""
     settings = {s.key: canonical(s.value) for s in lesson.settings if s.key in KEY_SETTINGS}
-    files = {str(p): _file_hash(p) for p in section_files(section, base_dir)}
+    files = {str(p): file_hash(p) for p in section_files(section, base_dir)}
     inputs = {
         "section": digest(section),
         "settings": digest(settings),

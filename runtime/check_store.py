@@ -40,7 +40,7 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -115,28 +115,6 @@ def code_fingerprint() -> str:
                 with contextlib.suppress(OSError):
                     h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:32]
-
-
-def file_digest(path: Path) -> str:
-    """The SHA-256 of a file's bytes ("missing" when it cannot be read), remembered while the
-    file's size and time are unchanged."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return "missing"
-    return _file_digest(str(path), st.st_size, st.st_mtime_ns)
-
-
-@lru_cache(maxsize=512)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return "missing"
-    return h.hexdigest()
 
 
 def key_of(inputs: Any) -> str:
@@ -244,4 +222,4 @@ def _decoded(data: bytes, kind: str, key: str) -> Any:
     return entry["value"]
 
 
-__all__ = ["CheckStore", "code_fingerprint", "environment", "file_digest", "key_of"]
+__all__ = ["CheckStore", "code_fingerprint", "environment", "key_of"]

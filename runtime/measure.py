@@ -28,8 +28,8 @@ from typing import Any
 from lecture.compiler.lower import ir
 from lecture.compiler.lower.registry import HELPERS
 
-from .cache import pid_alive
-from .check_store import CheckStore, file_digest, key_of
+from .cache import file_hash, pid_alive
+from .check_store import CheckStore, key_of
 from .safe_fs import safe_dir
 from .tex import install_svg_cache, measure_cache_dir
 
@@ -161,7 +161,7 @@ def _files_shown(expr: Any) -> list[str]:
         node = stack.pop()
         if isinstance(node, ir.Call):
             if node.func == "ImageMobject" and node.args and isinstance(node.args[0], str):
-                out.append(file_digest(Path(node.args[0])))
+                out.append(file_hash(Path(node.args[0])))
             stack.extend([node.func, *node.args, *(v for _, v in node.kwargs)])
         elif isinstance(node, (list, tuple)):
             stack.extend(node)

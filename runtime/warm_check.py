@@ -34,8 +34,8 @@ from lecture.compiler.findings import Checker, Finding, SectionView
 from lecture.compiler.model import Lesson, Section
 from lecture.compiler.style_checks import note_size_findings
 
-from .cache import canonical, section_files
-from .check_store import CheckStore, file_digest, key_of
+from .cache import canonical, file_hash, section_files
+from .check_store import CheckStore, key_of
 from .view_codec import BadViews, decode, encode, with_section
 
 MEMORY_SECTIONS = 128  # sections kept in memory (views and findings), least recently used dropped
@@ -49,7 +49,7 @@ def views_key(lesson: Lesson, section: Section, index: int, base_dir: Path) -> s
         "lesson": {"title": canonical(lesson.title), "settings": canonical(lesson.settings)},
         "section": canonical(section),
         "index": index,
-        "files": [file_digest(p) for p in section_files(section, base_dir)],
+        "files": [file_hash(p) for p in section_files(section, base_dir)],
     })
 
 
