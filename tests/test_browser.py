@@ -136,14 +136,19 @@ class Page:
         return r["result"].get("value")
 
     def wait(self, expression: str, timeout: float = 60, what: str = ""):
-        deadline = time.monotonic() + timeout
-        value = None
-        while time.monotonic() < deadline:
-            value = self.js(expression)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what or expression} (last value {value!r})")
+        return wait_for(self.js, expression, timeout, what)
+
+
+def wait_for(js, expression: str, timeout: float, what: str = ""):
+    """Evaluates `expression` with `js` every 0.1 s until it is truthy; its value."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = js(expression)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or expression} (last value {value!r})")
 
 
 @pytest.fixture

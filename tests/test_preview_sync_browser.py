@@ -24,7 +24,7 @@ from lecture.lsp.slow_checks import layout_findings
 from lecture.lsp.sync import element_at
 from lecture.runtime.watch import Watcher, WatchOptions
 from PIL import Image
-from test_browser import Page, _open_tab, chromium  # noqa: F401 (the fixture)
+from test_browser import Page, _open_tab, chromium, wait_for  # noqa: F401 (the fixture)
 
 LESSON = """\
 lesson "Preview and source"
@@ -100,14 +100,7 @@ class Frame:
         return r["result"].get("value")
 
     def wait(self, expression: str, timeout: float, what: str):
-        deadline = time.monotonic() + timeout
-        value = None
-        while time.monotonic() < deadline:
-            value = self.js(expression)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what} (last value {value!r})")
+        return wait_for(self.js, expression, timeout, what)
 
 
 def _paused_at(frame: Frame, section: str, seconds: float, end: float | None = None) -> None:
