@@ -11,7 +11,6 @@ fastest on a small machine). length_scale = 1 / rate.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import math
@@ -25,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..cache import file_hash
 from ..failures import one_line
 from .base import (
     Audio,
@@ -136,15 +136,6 @@ def _load_piper(voice: PiperVoiceFile):
         return _LOADED[voice.model]
 
 
-@lru_cache(maxsize=16)
-def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -207,9 +198,7 @@ class PiperEngine(Engine):
 
     def identity(self, voice: str) -> str:
         chosen = self._voice(voice)
-        stat = chosen.model.stat()
-        model = _file_digest(chosen.model, stat.st_size, stat.st_mtime_ns)
-        config = hashlib.sha256(chosen.config.read_bytes()).hexdigest()
+        model, config = file_hash(chosen.model), file_hash(chosen.config)
         return f"piper-tts {_version('piper-tts')} model {model[:16]} config {config[:16]} noise 0 threads 1"
 
     def synthesize(self, text: str, *, voice: str, language: str, rate: float) -> Audio:
