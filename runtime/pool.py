@@ -46,6 +46,9 @@ from .worker_result import WorkerFailure, WorkerOutput, answer_from_json
 DEFAULT_TASKS_PER_WORKER = 100  # a worker is replaced after this many jobs (memory)
 
 
+RENDER_HASH_SEED = "0"  # every render process hashes alike (see _Worker._spawn)
+
+
 def default_jobs() -> int:
     """The default number of workers: the number of cores this process may use."""
     try:
@@ -123,6 +126,10 @@ class _Worker:
         env.update(self.pool.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env["COLUMNS"] = env.get("LECTURE_LOG_COLUMNS", "160")
+        # Manim iterates sets of strings (TransformMatchingTex pairs parts through one): with
+        # Python's per-process hash seed, the same job drew differently from run to run, which
+        # a cache keyed by the job's inputs must not allow.
+        env["PYTHONHASHSEED"] = RENDER_HASH_SEED
         streams: dict[str, Any] = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE,
                                    "stderr": subprocess.DEVNULL, "text": True, "encoding": "utf-8",
                                    "bufsize": 1}
