@@ -65,3 +65,13 @@ def add_critique_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=120.0, metavar="S",
                         help="seconds the geometric search may take (default 120)")
     add_model_arguments(parser)
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--executor local|ray and --address (`lecture render`, `lecture eval bench`)."""
+    parser.add_argument("--executor", choices=["local", "ray"], default="local",
+                        help=f"where {what} run: this machine's processes (default) or a Ray cluster "
+                             "(needs pip install 'lecture[cluster]')")
+    parser.add_argument("--address", metavar="HOST:PORT",
+                        help="with --executor ray: the cluster to join (else RAY_ADDRESS; else a Ray is "
+                             "started on this machine)")

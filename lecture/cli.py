@@ -213,18 +213,43 @@ def cmd_compile(args: argparse.Namespace) -> int:
 @command("render")
 def cmd_render(args: argparse.Namespace) -> int:
     from lecture.agents.build_collaborators import build_collaborators
+    from lecture.course import DEFAULT_LESSONS_AT_ONCE, render_course
     from lecture.runtime.build import RenderOptions, render_lessons
+    from lecture.runtime.executor import Executor
+    from lecture.runtime.ray_pool import ClusterError
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()] if args.sections else None
+    executor = Executor(args.executor, args.address)
+    try:
+        executor.check()  # Ray installed, the cluster reachable: before any work
+    except ClusterError as exc:
+        print(f"lecture render: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
     options = RenderOptions(quality=args.quality, sections=sections,
                             output=Path(args.output) if args.output else None,
                             build_root=Path(args.build_dir), jobs=args.jobs,
                             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                             voice=args.voice, strict=args.strict, burn_subtitles=args.burn_subtitles,
-                            autofix=args.autofix)
+                            autofix=args.autofix, executor=executor)
+    paths = _lesson_files(args.files)
+    empty = [name for name in args.files if Path(name).is_dir() and not any(Path(name).glob("*.lecture"))]
+    if empty:
+        print(f"lecture render: no .lecture files in {', '.join(empty)}", file=sys.stderr)
+        return EXIT_ERRORS
+    at_once = args.lessons_at_once or (DEFAULT_LESSONS_AT_ONCE if executor.remote else 1)
+    if executor.remote and at_once > 1 and len(paths) > 1 and not args.output:
+        return render_course(paths, args, at_once)  # each lesson in a process of its own
     # the agents give the build its custom code (the lock file, the Coder) and auto-fix
-    return render_lessons([Path(f) for f in args.files], options, console=make_console(),
-                          collaborators=build_collaborators())
+    return render_lessons(paths, options, console=make_console(), collaborators=build_collaborators())
+
+
+def _lesson_files(names: list[str]) -> list[Path]:
+    """The lessons named: a folder stands for the `.lecture` files in it (a course)."""
+    paths: list[Path] = []
+    for name in names:
+        path = Path(name)
+        paths += sorted(path.glob("*.lecture")) if path.is_dir() else [path]
+    return paths
 
 
 @command("watch")
@@ -411,8 +436,10 @@ def _add_narration_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _add_render_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """render, watch."""
+    from lecture.agents.cli_args import add_executor_arguments
+
     p = sub.add_parser("render", help="render lessons to MP4")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="lessons, or folders of lessons (a course)")
     p.add_argument("-q", "--quality", choices=["low", "medium", "high", "4k"])
     p.add_argument("-o", "--output", metavar="OUT.mp4")
     p.add_argument("--sections", metavar="ID,ID", help="render only these sections")
@@ -425,6 +452,10 @@ def _add_render_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--no-autofix", dest="autofix", action="store_false",
                    help="report a failing node instead of repairing it (a formula LaTeX rejects "
                         "shown as text, a custom element's code rewritten…)")
+    add_executor_arguments(p, "the sections")
+    p.add_argument("--lessons-at-once", type=int, metavar="N",
+                   help="with --executor ray: lessons built at once, each in a process of its own "
+                        "(default 4; 1: one after another)")
 
     p = sub.add_parser("watch", help="live preview in the browser: re-render what you change")
     p.add_argument("file", metavar="FILE")

@@ -71,6 +71,7 @@ from .batch_render import (
 )
 from .cache import Cache
 from .collaborators import Collaborators, Repairer
+from .executor import LOCAL, Executor
 from .failures import RenderFailure
 from .isolated_render import IsolatedRenders
 from .plan import (
@@ -139,6 +140,7 @@ class RenderOptions:
     burn_subtitles: bool = False
     autofix: bool = True  # repair failed nodes (with a repairer: see collaborators.py)
     section_parts: SectionParts | None = None  # extra inputs of each section's hash
+    executor: Executor = LOCAL  # who renders: the local pool, or a Ray cluster (executor.py)
 
 
 # ---------------------------------------------------------------- entry points
@@ -147,9 +149,10 @@ class RenderOptions:
 class _PoolHolder:
     """One worker pool for a whole `lecture render` run, started when first needed."""
 
-    def __init__(self, jobs: int | None, lessons: int) -> None:
+    def __init__(self, jobs: int | None, lessons: int, executor: Executor = LOCAL) -> None:
         self.jobs = jobs
         self.lessons = lessons
+        self.executor = executor
         self.pool: RenderPool | None = None
 
     def get(self, needed: int) -> RenderPool:
@@ -157,7 +160,7 @@ class _PoolHolder:
             n = self.jobs or default_jobs()
             if self.lessons == 1:
                 n = min(n, needed)
-            self.pool = RenderPool(max(1, n))
+            self.pool = self.executor.start(max(1, n))
         return self.pool
 
     def close(self) -> None:
@@ -181,7 +184,7 @@ def render_lessons(paths: Sequence[Path], options: RenderOptions | None = None, 
         return EXIT_LESSON_ERROR
     status = EXIT_OK
     stems: dict[str, Path] = {}
-    holder = _PoolHolder(options.jobs, len(paths))
+    holder = _PoolHolder(options.jobs, len(paths), options.executor)
     try:
         for path in paths:
             other = stems.setdefault(path.stem, path)
@@ -215,7 +218,7 @@ def render_lesson(path: Path, options: RenderOptions | None = None, *, console: 
     plan = Plan(opened.path, PlanOptions(opened.settings, compile_module, Path(options.build_root),
                                          options.voice, options.strict, opened.wanted,
                                          options.section_parts), collaborators or Collaborators())
-    holder = pool if pool is not None else _PoolHolder(options.jobs, 1)
+    holder = pool if pool is not None else _PoolHolder(options.jobs, 1, options.executor)
     try:
         # Narration first: steps last as long as their speech, so the timed lesson is what is
         # hashed and compiled. While new sentences are spoken, the lesson is rendered as it
@@ -396,7 +399,7 @@ class _LessonRun:
         self.console, self.started = console, started
         self.cache = Cache(options.cache_dir if options.cache_dir is not None
                            else default_cache_dir(options.build_root))
-        self.own = _PoolHolder(options.jobs, 1) if pool is None else None
+        self.own = _PoolHolder(options.jobs, 1, options.executor) if pool is None else None
         self.holder = pool if pool is not None else self.own
         # sections drawing custom elements render isolated (see isolated_render.py)
         self.isolated = IsolatedRenders(frozenset(),

@@ -40,7 +40,7 @@ stamp=".venv/.lecture-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "installing Lecture and its Python dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[test,voice]" 2> >(grep -v "^WARNING: Location" >&2)
+  .venv/bin/python -m pip install -q -e ".[test,voice,cluster]" 2> >(grep -v "^WARNING: Location" >&2)
   rm -f .venv/.lecture-installed-*
   touch "$stamp"
 fi

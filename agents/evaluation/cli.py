@@ -91,6 +91,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--topics", metavar="all|FILE|T,T", default="all",
                    help="topics: all 117 (default), a file (one per line or a JSON list), or a list")
     p.add_argument("--no-aes", dest="aes", action="store_false", help="skip the aesthetics calls")
+    from lecture.agents.cli_args import add_executor_arguments
+
+    add_executor_arguments(p, "the topics' questions are asked")
     _common(p, quiz=True)
 
 
@@ -151,7 +154,7 @@ def run_eval(args: argparse.Namespace, *, console: Console | None = None,
     try:
         prepared = _prepare(args, client)
     except _UsageError as exc:
-        con.print(f"lecture eval: {exc}")
+        con.print(f"lecture eval: {exc}", markup=False, highlight=False)  # (paths and hints hold brackets)
         return EXIT_ERROR
     return _ask_and_report(prepared, args, con)
 
@@ -190,6 +193,13 @@ def _prepare(args: argparse.Namespace, client: ModelClient | None) -> _Prepared:
         raise _UsageError(str(exc)) from exc
     client, model = _model_client(args, client)
     out, store = _answer_store(args.out)
+    if getattr(args, "executor", "local") == "ray":
+        from lecture.runtime.ray_pool import ClusterError, connect
+
+        try:
+            connect(args.address)  # Ray installed, the cluster reachable: before any question
+        except ClusterError as exc:
+            raise _UsageError(str(exc)) from exc
     return _Prepared(args.eval_command, settings, bank, exclude_keys, exclude_source, jobs, client, model,
                      out, store)
 
@@ -283,6 +293,7 @@ def _answer_store(out_arg: str) -> tuple[Path, AnswerStore]:
 
 def _ask_and_report(p: _Prepared, args: argparse.Namespace, con: Console) -> int:
     """Ask what the store lacks, then score and write the reports."""
+    from .ray_runner import run_on_cluster
     from .report import write_reports
     from .results import compute_results
     from .runner import Evaluator, plan_tasks
@@ -294,7 +305,10 @@ def _ask_and_report(p: _Prepared, args: argparse.Namespace, con: Console) -> int
               f"{len(tasks) - todo} stored, {todo} to ask ({images} images) of {p.model} at {p.client.where}")
     evaluator = Evaluator(p.client, p.store, p.settings, progress=_progress_printer(con))
     try:
-        stats = evaluator.run(tasks)
+        if getattr(args, "executor", "local") == "ray":
+            stats = run_on_cluster(evaluator, tasks, args.address)
+        else:
+            stats = evaluator.run(tasks)
     except KeyboardInterrupt:
         con.print(f"lecture eval: interrupted; {len(p.store)} answers are stored in {p.store.path}: "
                   "run the same command again to finish")
