@@ -6,6 +6,8 @@ every step end shows what the checker's model says is visible (tests/frame_truth
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,22 +30,46 @@ def test_there_are_six_examples_in_different_disciplines():
 PIPER_EXAMPLE = "pythagoras"
 
 
-@pytest.mark.parametrize("lesson", EXAMPLES, ids=lambda p: p.stem)
-def test_example_renders(lesson, tmp_path):
+RENDERS_AT_ONCE = 2  # one lesson's longest section leaves a core idle; two lessons keep both busy
+
+
+def _render(lesson: Path, build: Path) -> str:
+    """`lecture render` of one example, narrated, at low quality: its exit status and output."""
     voice = [] if lesson.stem == PIPER_EXAMPLE else ["--voice", "espeak"]
-    # The checker's dry run (one core) runs here while the render runs in its own processes.
-    render = subprocess.Popen([sys.executable, "-m", "lecture", "render", str(lesson), "-q", "low", *voice,
-                               "--build-dir", str(tmp_path / "build")],
-                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        checked = check_lesson(frontend.load_file(str(lesson), strict=True).lesson, lesson.parent)
-        out, _ = render.communicate(timeout=900)
-    finally:
-        render.kill()
-    assert render.returncode == 0, out
+    run = subprocess.run([sys.executable, "-m", "lecture", "render", str(lesson), "-q", "low", *voice,
+                          "--build-dir", str(build)],
+                         cwd=build.parent, capture_output=True, text=True, timeout=900)
+    return f"exit status {run.returncode}\n{run.stdout}{run.stderr}"
+
+
+@pytest.fixture(scope="module")
+def renders(request, tmp_path_factory) -> Iterator[dict[str, tuple[Future[str], Path]]]:
+    """The selected examples' renders, started in test order, RENDERS_AT_ONCE at a time in the
+    background while the tests check the ones already done."""
+    chosen = [item.callspec.params["lesson"] for item in request.session.items
+              if item.originalname == "test_example_renders" and hasattr(item, "callspec")]
+    with ThreadPoolExecutor(RENDERS_AT_ONCE) as runner:
+        started: dict[str, tuple[Future[str], Path]] = {}
+        for lesson in chosen:
+            build = tmp_path_factory.mktemp(lesson.stem) / "build"
+            started[lesson.stem] = (runner.submit(_render, lesson, build), build)
+        try:
+            yield started
+        finally:
+            for future, _ in started.values():
+                future.cancel()
+
+
+@pytest.mark.parametrize("lesson", EXAMPLES, ids=lambda p: p.stem)
+def test_example_renders(lesson, renders):
+    # the checker's dry run (one core) runs while the renders run in their own processes
+    checked = check_lesson(frontend.load_file(str(lesson), strict=True).lesson, lesson.parent)
+    future, build = renders[lesson.stem]
+    out = future.result(timeout=1800)
+    assert out.startswith("exit status 0\n"), out
     assert "warning:" not in out and "error:" not in out and "Traceback" not in out, out
 
-    root = tmp_path / "build" / lesson.stem
+    root = build / lesson.stem
     man = json.loads((root / "manifest.json").read_text())
     frame = 1 / man["fps"]
     assert len(man["sections"]) >= 3
