@@ -24,13 +24,15 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary, WeakSet
 
 import numpy as np
 from lecture.compiler import theme as _theme
 from lecture.compiler.track import Journey, Track, journey
 from manim import (
+    BLUE,
+    GREEN,
     ORIGIN,
     RIGHT,
     Animation,
@@ -43,6 +45,7 @@ from manim import (
     GrowFromCenter,
     Line,
     Mobject,
+    Polygon,
     Rotate,
     Text,
     TracedPath,
@@ -56,6 +59,7 @@ from manim import (
 )
 
 RateFunction = Callable[[float], float]
+M = TypeVar("M", bound=Mobject)
 PLOT_PIECE_SAMPLES = 200  # points a piece of a plot is sampled at (as lower/elements.py samples plots)
 MINUS = "\u2212"  # a readout's minus sign: as wide as a plus, not a hyphen
 
@@ -111,6 +115,123 @@ def _run(text: str, font: _Font) -> _Run:
     return run
 
 
+# The characters a readout's number is set from (_number_text).
+NUMBER_CHARS = "0123456789." + MINUS
+DIGITS = "0123456789"
+KERN_TOLERANCE = 1e-3  # scene units a glyph set from the glyphs may sit from where Pango sets it
+
+
+def _digit_pairs() -> str:
+    """Digits in which each two digits follow each other once (a de Bruijn sequence)."""
+    out, last = "0", "0"
+    seen: set[str] = set()
+    while len(seen) < len(DIGITS) ** 2:
+        last = next(d for d in reversed(DIGITS) if last + d not in seen)  # (greedy: the highest unseen)
+        seen.add(out[-1] + last)
+        out += last
+    return out
+
+
+# The number characters, each between zeros (what each glyph and its advance are measured from),
+# then every pair of neighbours a readout's number can have (a minus before a digit, a point
+# between digits, digits in any order): set from the glyphs, the whole must match Pango's setting
+# of it, or the font kerns or joins some pair and its numbers are set whole (`_Typeface.of`).
+_SAMPLE = "0" + "".join(c + "0" for c in NUMBER_CHARS) + "".join(MINUS + d for d in DIGITS) \
+    + "." + ".".join(DIGITS) + "." + _digit_pairs()
+
+
+@dataclass(frozen=True)
+class _Glyph:
+    """A character of a number in one font: its ink, placed as `_run` places a piece (its pen at
+    x = 0, on the baseline y = 0), and how far it moves the pen."""
+
+    ink: VMobject
+    advance: float
+    top: float
+    bottom: float
+
+
+@dataclass(frozen=True)
+class _Typeface:
+    """The glyphs of a readout's numbers in one font, set once by Pango, so that setting a number
+    copies glyphs to their pens instead of setting text again (a readout is set again on every
+    frame its number changes: in a render, in running through steps, at each checked moment)."""
+
+    glyphs: dict[str, _Glyph]
+    shell: Text  # an empty Text in the font: a number set from glyphs is a copy of it, filled
+    cap: float  # the marking H's height (Pango's H…H counted it in the Text's initial height)
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def of(font: _Font) -> _Typeface | None:
+        """The font's number glyphs; None when Pango sets some pair of them otherwise than one
+        after the other (kerning, a ligature), or a character as more than one glyph."""
+        sample = _run(_SAMPLE, font)
+        inks = list(sample.glyphs.submobjects)
+        if len(inks) != len(_SAMPLE):
+            return None
+        lefts = [float(ink.get_left()[0]) for ink in inks]
+        zero = (lefts[2] - lefts[0]) / 2  # ("000": the sample starts with three zeros)
+        bearing = lefts[0] - sample.start  # (a zero's ink from its pen)
+        glyphs = {}
+        for i, char in enumerate(NUMBER_CHARS):
+            at = 1 + 2 * i  # (between zeros at at - 1 and at + 1)
+            pen = lefts[at - 1] - bearing + zero
+            ink = _copied(inks[at]).shift(-np.array([pen, sample.baseline, 0.0]))
+            glyphs[char] = _Glyph(ink, lefts[at + 1] - lefts[at - 1] - zero, float(ink.get_top()[1]),
+                                  float(ink.get_bottom()[1]))
+        shell = sample.glyphs
+        shell.remove(*inks)
+        shell.chars = shell.get_group_class()()
+        shell.id_to_vgroup_dict = {}  # (Pango's glyphs, else copied with every number)
+        cap = float(Text("H", font=font.name, font_size=font.size, weight=font.weight).height)
+        face = _Typeface(glyphs, shell, cap)
+        return face if face.sets_as(sample, inks) else None
+
+    def compose(self, text: str) -> _Run:
+        """A number set from the glyphs: a copy of each at its pen, in a copy of the shell."""
+        number = _copied(self.shell)
+        pen, top, bottom = 0.0, self.cap, 0.0
+        for char in text:
+            glyph = self.glyphs[char]
+            number.add(_copied(glyph.ink).shift(np.array([pen, 0.0, 0.0])))
+            top, bottom = max(top, glyph.top), min(bottom, glyph.bottom)
+            pen += glyph.advance
+        number.chars = number.get_group_class()(*number.submobjects)
+        number.original_text = number.text = text
+        number.initial_height = top - bottom  # (as Pango's H…H had it: Text.font_size reads it)
+        return _Run(number, 0.0, pen, 0.0)
+
+    def sets_as(self, sample: _Run, inks: Sequence[VMobject]) -> bool:
+        """Whether the sample set from the glyphs has every glyph where Pango set it."""
+        composed = self.compose(_SAMPLE)
+        if abs(composed.end - (sample.end - sample.start)) > KERN_TOLERANCE:
+            return False
+        at = np.array([sample.start, sample.baseline, 0.0])
+        return all(a.points.shape == b.points.shape and
+                   float(np.max(np.abs(a.points - at - b.points), initial=0.0)) <= KERN_TOLERANCE
+                   for a, b in zip(inks, composed.glyphs.submobjects, strict=True))
+
+
+def _copied(mob: M) -> M:
+    """A copy of a glyph (or of the empty shell) as Mobject.copy makes it, but with only its arrays,
+    lists and dicts copied and the rest shared: its colours (never changed in place: set_fill and
+    the like assign new ones) and the parsed SVG path it was made from (only read when it was made),
+    which a deep copy copies at ten times the cost of the rest. (Its submobjects, if any, are not
+    copied: a glyph has none, and the shell's are added after.)"""
+    copied = mob.__class__.__new__(mob.__class__)
+    for key, value in mob.__dict__.items():
+        setattr(copied, key, value.copy() if isinstance(value, (np.ndarray, list, dict)) else value)
+    copied.original_id = str(id(mob))
+    return copied
+
+
+def _number_run(text: str, font: _Font) -> _Run:
+    """A number set as `_run` sets it: from the font's glyphs when they set it as Pango does."""
+    face = _Typeface.of(font)
+    return face.compose(text) if face is not None else _run(text, font)
+
+
 def _number_text(value: float, decimals: int) -> str | None:
     """A value as a readout shows it (None: it has no value there)."""
     if not math.isfinite(value):
@@ -144,7 +265,7 @@ class LiveValue(VGroup):
         self.font = _Font(name, float(font_size), color, weight)
         self.space = _advances(name, float(font_size), weight)[1]
         pieces = [_run(str(t.original_text), _Font.of(t)) if t is not None else None for t in (label, unit)]
-        number = _run(_number_text(start, decimals) or "0", self.font)
+        number = _number_run(_number_text(start, decimals) or "0", self.font)
         pens, pen = [], 0.0  # the line's pens, on the baseline y = 0
         for run in (pieces[0], number, pieces[1]):
             pens.append(pen)
@@ -168,9 +289,9 @@ class LiveValue(VGroup):
     def _keep_room(self, span: Sequence[float], shown: _Run) -> None:
         """Room on the right for the widest number of `span` (a point where the line would end)."""
         texts = [t for t in (_number_text(float(v), self.decimals) for v in span) if t is not None]
-        widest = max((_run(t, self.font) for t in texts), key=lambda r: r.end - r.start, default=None)
+        widest = max((_number_run(t, self.font) for t in texts), key=lambda r: r.end - r.start, default=None)
         extra = (widest.end - widest.start) - (shown.end - shown.start) if widest is not None else 0.0
-        if extra > 0:
+        if extra > KERN_TOLERANCE:  # (not a rounding's worth: digits as wide as each other differ by 1e-5)
             middle = self._anchors[0].get_center()[1]
             self.add(VectorizedPoint(np.array([self.get_right()[0] + extra, middle, 0.0])))
 
@@ -196,7 +317,7 @@ class LiveValue(VGroup):
         a, b = (p.get_center() for p in self._anchors)
         k = float(np.linalg.norm(b - a)) / self._reach
         pen = a + k * self._pen
-        run = _run(text, self.font)
+        run = _number_run(text, self.font)
         glyphs = run.glyphs.scale(k, about_point=ORIGIN)
         glyphs.shift(pen - k * np.array([run.start, run.baseline, 0.0]))
         glyphs.set_fill(self.number.get_fill_color(), opacity=self.number.get_fill_opacity())
@@ -462,7 +583,19 @@ def plot_area(axes: Any, graph: Any, low: float, high: float, **style: Any) -> V
     """The area under a plot between two x that may move (`x=0..x0`); nothing when they meet."""
     if not high > low:
         return VMobject(**{k: v for k, v in style.items() if k in ("color", "stroke_width")})
-    area: VMobject = axes.get_area(graph, x_range=[low, high], **style)
+    if style.get("bounded_graph") is not None:
+        between: VMobject = axes.get_area(graph, x_range=[low, high], **style)
+        return between
+    # Axes.get_area's polygon, its plot's points between the two x found in one call for all of
+    # them (get_area asks for each point's coordinates on both axes one at a time: redrawn on
+    # every frame of a step, that was most of what a moving area cost)
+    style = dict(style)
+    color, opacity = style.pop("color", (BLUE, GREEN)), style.pop("opacity", 0.3)
+    points = np.asarray(graph.points)
+    xs = np.asarray(axes.get_axes()[0].point_to_number(points)) if len(points) else np.zeros(0)
+    inside = points[(low <= xs) & (xs <= high)]
+    corners = [axes.c2p(low), graph.function(low), *inside, graph.function(high), axes.c2p(high)]
+    area: VMobject = Polygon(*corners, **style).set_opacity(opacity).set_color(color)
     return area
 
 

@@ -212,8 +212,11 @@ class _Hasher:
 # Objects hashed by value wherever they are met (Manim's colours).
 _VALUE_MODULES = ("manim.utils.color.core",)
 # Attributes that say nothing of the picture and differ between equal mobjects: Manim's copies
-# of a parsed SVG carry the id of the original; the direction of a sheen there is none of.
-_NOT_DRAWN = frozenset({"original_id"})
+# of a parsed SVG carry the id of the original; the direction of a sheen there is none of. And
+# the parsed SVG path a glyph or an SVG's piece was made from (`path_obj`): read only when the
+# mobject is made (its points, hashed, are what is drawn), it is nine in ten of the objects a
+# scene with text holds, and hashing it was most of a fingerprint's cost.
+_NOT_DRAWN = frozenset({"original_id", "path_obj"})
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})  # (str: a path is shortened, see _text)

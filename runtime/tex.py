@@ -508,6 +508,20 @@ def _share_parsed(cls: Any) -> None:
     cls.__init__ = __init__
 
 
+def _share_svg_paths() -> None:
+    """Copies of a mobject made from an SVG (a text, a formula) share the parsed path each of its
+    pieces was made from (VMobjectFromSVGPath.path_obj) instead of copying it: Manim reads it only
+    while it makes the piece and never changes it after, and deep-copying it was most of what
+    copying a text cost (Manim builds a text it has parsed before by copying it; a step that
+    highlights a line copies it). Nothing drawn changes: the pieces' points are copied as before."""
+    import svgelements  # type: ignore[import-untyped]
+
+    def shared(path: object, memo: dict[int, object]) -> object:
+        return path
+
+    svgelements.Path.__deepcopy__ = shared
+
+
 def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = None) -> None:
     """Make Manim, in this process, typeset formulas with `tex_to_svg_file` above and share
     TeX and text SVGs through the verified cache in `shared` (default: measure_cache_dir())."""
@@ -525,6 +539,7 @@ def install_svg_cache(shared: Path | None = None, limits: TexLimits | None = Non
         _wrap_text(text_mobject.MarkupText, ManimColor)
         _share_parsed(text_mobject.Text)
         _share_parsed(text_mobject.MarkupText)
+        _share_svg_paths()
         _PATCHED = True
     _INSTALLED = _Installed(SvgStore(root, "Tex"), SvgStore(root, "texts"), limits)
 
