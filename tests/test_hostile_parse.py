@@ -6,9 +6,10 @@ command, `lecture check --no-layout`, in a subprocess: its CPU time is bounded, 
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,17 +24,25 @@ NARRATION = ("Here the two shorter sides meet at a right angle, and the longest 
 
 def check(path: Path, limit: float = 60) -> tuple[subprocess.CompletedProcess, float]:
     """`lecture check --no-layout --no-narration PATH` (the front end alone: parsing and the
-    lesson checks): the result (bytes) and the CPU time it took. CPU
-    time, not wall time, so that a loaded machine does not make the bounds flaky; `limit`
-    is a wall-clock limit."""
+    lesson checks): the result (bytes) and the CPU time it took. CPU time, not wall time, so
+    that a loaded machine does not make the bounds flaky; that process's own (os.wait4), not
+    all children's, which would count any earlier test's child reaped meanwhile; `limit` is a
+    wall-clock limit (the process is killed past it)."""
     env = {k: v for k, v in os.environ.items() if k != "LECTURE_DEBUG"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run([str(LECTURE), "check", "--no-layout", "--no-narration", str(path)],
-                            capture_output=True, env=env, timeout=limit)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    args = [str(LECTURE), "check", "--no-layout", "--no-narration", str(path)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    timer = threading.Timer(limit, proc.kill)
+    timer.start()
+    with ThreadPoolExecutor(2) as readers:
+        out, err = readers.submit(proc.stdout.read), readers.submit(proc.stderr.read)
+        stdout, stderr = out.result(), err.result()
+    _, status, usage = os.wait4(proc.pid, 0)
+    timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait again)
+    result = subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
     output = (result.stdout + result.stderr).decode("utf-8")
     assert "Traceback" not in output and "internal error" not in output, output[-2000:]
-    return result, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result, usage.ru_utime + usage.ru_stime
 
 
 def section(n: int) -> str:
