@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .cache import code_fingerprint, versions
 from .safe_fs import read_regular, write_bytes_atomic
 from .worker_result import TraceFrame, WorkerFailure, WorkerOutput, answer_from_json
 
@@ -54,11 +55,7 @@ class Identity:
 
     @classmethod
     def here(cls) -> Identity:
-        from lecture import __version__
-
-        from .cache import code_fingerprint
-
-        return cls(__version__, code_fingerprint())
+        return cls(str(versions()["lecture"]), code_fingerprint())
 
     def describe(self) -> str:
         return f"lecture {self.version} (code {self.code})"
